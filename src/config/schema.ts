@@ -1,0 +1,276 @@
+// The JSON Schema of plangate.yaml, written with TypeBox so that the same object is the ajv schema
+// and the source of the config's TypeScript types (`Static<typeof X>`). Nothing else declares them.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+const strict = { additionalProperties: false } as const;
+const slugPattern = '^[a-z0-9]+(-[a-z0-9]+)*$';
+
+export const Slug = Type.String({ pattern: slugPattern, maxLength: 64, description: 'a slug: lowercase letters, digits and single hyphens' });
+const Period = Type.Union(
+  [Type.Literal('lifetime'), Type.Literal('day'), Type.Literal('week'), Type.Literal('month'), Type.Literal('year')],
+  { description: 'one of lifetime, day, week, month, year' },
+);
+const FilePath = Type.String({ minLength: 1, description: 'a file path, relative to the YAML file' });
+const Millis = (defaultMs: number, max = 600_000) => Type.Integer({ minimum: 1, maximum: max, default: defaultMs });
+
+// ---- API keys and CORS -------------------------------------------------------------------------
+export const ApiKeySchema = Type.Object(
+  {
+    key: Type.String({ pattern: '^(sk|pk)_[A-Za-z0-9_\\-]{8,}$', description: 'sk_... (secret) or pk_... (publishable), at least 8 characters after the prefix' }),
+    name: Type.Optional(Type.String()),
+  },
+  strict,
+);
+
+// ---- JWT integrations --------------------------------------------------------------------------
+const Algorithm = Type.Union(
+  ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512'].map((a) => Type.Literal(a)),
+  { description: 'a JWS algorithm: RS256/384/512, PS256/384/512, ES256/384/512, EdDSA, HS256/384/512' },
+);
+export const JwtIntegrationSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    algorithms: Type.Array(Algorithm, { minItems: 1, uniqueItems: true }),
+    publicKeys: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            pem: Type.Optional(Type.String({ minLength: 1 })),
+            file: Type.Optional(FilePath),
+            kid: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+          },
+          strict,
+        ),
+        { minItems: 1 },
+      ),
+    ),
+    publicKeyFile: Type.Optional(FilePath),
+    publicKey: Type.Optional(Type.String({ minLength: 1, description: 'a PEM public key' })),
+    jwksUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'an http(s) URL of a JWK Set' })),
+    jwks: Type.Optional(
+      Type.Object(
+        {
+          cooldownMs: Millis(30_000, 86_400_000),
+          maxAgeMs: Millis(600_000, 604_800_000),
+          timeoutMs: Millis(5_000),
+        },
+        strict,
+      ),
+    ),
+    secret: Type.Optional(Type.String({ minLength: 1, description: 'an HMAC secret (UTF-8), at least as long as the hash (32 bytes for HS256)' })),
+    claimKey: Type.String({ minLength: 1, default: 'sub' }),
+    issuer: Type.Optional(Type.String({ minLength: 1 })),
+    audience: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })])),
+    clockToleranceSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30 }),
+    requiredClaims: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true })),
+    maxTokenAgeSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  strict,
+);
+
+// ---- Features ----------------------------------------------------------------------------------
+const Conflict = Type.Union([Type.Literal('highest'), Type.Literal('lowest')], { description: 'highest or lowest' });
+export const PropertySchema = Type.Object(
+  {
+    type: Type.Union([Type.Literal('boolean'), Type.Literal('number'), Type.Literal('string'), Type.Literal('meterable')], {
+      description: 'one of boolean, number, string, meterable',
+    }),
+    fallback: Type.Optional(Type.Union([Type.Boolean(), Type.Number(), Type.String(), Type.Null()])),
+    conflict: Type.Optional(Conflict),
+    counterId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  strict,
+);
+export const FeatureSchema = Type.Object(
+  {
+    name: Type.Optional(Type.String()),
+    featureId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_\\-]{1,100}$' })),
+    properties: Type.Optional(Type.Record(Type.String(), PropertySchema)),
+  },
+  strict,
+);
+
+// ---- Plans -------------------------------------------------------------------------------------
+export const MeterSchema = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 0, description: 'a whole number of units, 0 or more' }),
+    period: Period,
+    uniqueResources: Type.Boolean({ default: false }),
+    allowPartialConsumption: Type.Boolean({ default: false }),
+  },
+  strict,
+);
+export const PlanValueSchema = Type.Union([Type.Literal('on'), Type.Literal('off'), MeterSchema, Type.Boolean(), Type.Number(), Type.String(), Type.Null()]);
+export const PlanSchema = Type.Object(
+  {
+    name: Type.Optional(Type.String()),
+    assign: Type.Optional(Type.Union([Type.Literal('anonymous'), Type.Literal('authenticated'), Type.Literal('none')], {
+      description: 'anonymous, authenticated or none',
+    })),
+    features: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), PlanValueSchema))),
+  },
+  strict,
+);
+
+// ---- Provisioning ------------------------------------------------------------------------------
+export const ProvisioningRuleSchema = Type.Object(
+  {
+    claim: Type.String({ minLength: 1, description: 'a top-level claim name' }),
+    equals: Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()])),
+    oneOf: Type.Optional(Type.Array(Type.Union([Type.String(), Type.Number(), Type.Boolean()]), { minItems: 1 })),
+    exists: Type.Optional(Type.Boolean()),
+    plans: Type.Array(Slug, { minItems: 1 }),
+  },
+  strict,
+);
+export const ProvisioningSchema = Type.Object(
+  {
+    workflows: Type.Optional(Type.Array(FilePath)),
+    rules: Type.Optional(Type.Array(ProvisioningRuleSchema)),
+  },
+  strict,
+);
+
+// ---- Surfaces ----------------------------------------------------------------------------------
+const ConsumeRef = Type.String({ pattern: '^[a-z0-9-]+\\.[a-z0-9-]+$', description: 'feature.property' });
+export const ConsumeItemSchema = Type.Union([
+  ConsumeRef,
+  Type.Object({ property: ConsumeRef, units: Type.Integer({ minimum: 1, default: 1 }) }, strict),
+]);
+export const ComponentSchema = Type.Object(
+  {
+    selector: Type.String({ minLength: 1, description: 'a CSS selector' }),
+    workflow: Type.Optional(FilePath),
+  },
+  strict,
+);
+export const SurfaceSchema = Type.Object(
+  {
+    workflow: Type.Optional(FilePath),
+    consume: Type.Optional(Type.Array(ConsumeItemSchema)),
+    components: Type.Optional(Type.Record(Type.String(), ComponentSchema)),
+  },
+  strict,
+);
+
+// ---- Store -------------------------------------------------------------------------------------
+const HostPort = Type.Object({ host: Type.String({ minLength: 1 }), port: Type.Integer({ minimum: 1, maximum: 65535 }) }, strict);
+export const RedisSchema = Type.Object(
+  {
+    url: Type.Optional(Type.String({ description: 'redis:// or rediss:// URL; empty means no Redis' })),
+    sentinels: Type.Optional(Type.Array(HostPort, { minItems: 1 })),
+    name: Type.Optional(Type.String({ minLength: 1, description: 'the Sentinel master name' })),
+    cluster: Type.Optional(Type.Array(HostPort, { minItems: 1 })),
+    password: Type.Optional(Type.String()),
+    username: Type.Optional(Type.String()),
+    tls: Type.Optional(Type.Boolean()),
+    keyPrefix: Type.String({ default: 'plangate:' }),
+    commandTimeoutMs: Millis(80, 10_000),
+    connectTimeoutMs: Millis(1_000, 60_000),
+  },
+  strict,
+);
+export const StoreSchema = Type.Object(
+  {
+    redis: Type.Optional(RedisSchema),
+    failurePolicy: Type.Union([Type.Literal('open'), Type.Literal('closed')], { default: 'open', description: 'open or closed' }),
+    anonymousRetentionDays: Type.Integer({ minimum: 1, maximum: 3650, default: 400 }),
+    memoryMaxVisitors: Type.Integer({ minimum: 1, default: 100_000 }),
+  },
+  strict,
+);
+
+// ---- Gateway -----------------------------------------------------------------------------------
+export const RouteSchema = Type.Object(
+  {
+    path: Type.String({ pattern: '^/', description: 'a path pattern starting with /: literal segments, * (one segment), ** (the rest)' }),
+    surface: Type.Optional(Slug),
+    bypass: Type.Optional(Type.Boolean()),
+    methods: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Z]+$' }), { minItems: 1 })),
+    require: Type.Optional(ConsumeRef),
+    consume: Type.Optional(Type.Array(ConsumeItemSchema)),
+    resourceId: Type.Optional(Type.Union([Type.Literal('path'), Type.Literal('none')], { description: 'path or none' })),
+    deny: Type.Optional(
+      Type.Object(
+        {
+          action: Type.Union([Type.Literal('paywall'), Type.Literal('redirect'), Type.Literal('forward')], { description: 'paywall, redirect or forward' }),
+          status: Type.Optional(Type.Integer({ minimum: 300, maximum: 599 })),
+          template: Type.Optional(FilePath),
+          url: Type.Optional(Type.String({ minLength: 1 })),
+          returnParam: Type.Optional(Type.String({ minLength: 1 })),
+        },
+        strict,
+      ),
+    ),
+    bearer: Type.Optional(Type.Boolean()),
+  },
+  strict,
+);
+export const GatewaySchema = Type.Object(
+  {
+    listen: Type.Object({ host: Type.String({ default: '0.0.0.0' }), port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }) }, { ...strict, default: {} }),
+    upstream: Type.String({ pattern: '^https?://', description: 'the upstream origin, http(s)://host:port' }),
+    routes: Type.Array(RouteSchema, { minItems: 1 }),
+    caseSensitive: Type.Boolean({ default: false }),
+    allowPathParameters: Type.Boolean({ default: false }),
+    trustProxy: Type.Union([Type.Boolean(), Type.Integer({ minimum: 0 })], { default: false }),
+    headerPrefix: Type.String({ pattern: '^[a-z0-9-]+-$', default: 'x-plangate-' }),
+    injectDecision: Type.Boolean({ default: false }),
+    jwtCookie: Type.String({ default: 'plangate_jwt' }),
+    anonymousCookie: Type.String({ default: 'plangate_anon' }),
+    anonymousMetering: Type.Union([Type.Literal('cookie'), Type.Literal('cookie+ip')], { default: 'cookie' }),
+    invalidJwt: Type.Union([Type.Literal('anonymous'), Type.Literal('reject')], { default: 'anonymous' }),
+    forwardCredentials: Type.Boolean({ default: true }),
+    paywallTemplate: Type.Optional(FilePath),
+    headerTimeoutMs: Millis(30_000),
+    idleTimeoutMs: Millis(120_000, 3_600_000),
+  },
+  strict,
+);
+
+export const ServerSchema = Type.Object(
+  {
+    api: Type.Object({ host: Type.String({ default: '127.0.0.1' }), port: Type.Integer({ minimum: 0, maximum: 65535, default: 3100 }), mountPath: Type.Optional(Type.String({ pattern: '^/' })) }, { ...strict, default: {} }),
+    ops: Type.Object({ host: Type.String({ default: '127.0.0.1' }), port: Type.Integer({ minimum: 0, maximum: 65535, default: 9090 }) }, { ...strict, default: {} }),
+    maxBodyBytes: Type.Integer({ minimum: 1024, default: 102_400 }),
+  },
+  strict,
+);
+
+// ---- The whole file ----------------------------------------------------------------------------
+export const ConfigSchema = Type.Object(
+  {
+    version: Type.Literal(1, { description: 'the number 1' }),
+    apiKeys: Type.Optional(Type.Array(ApiKeySchema)),
+    cors: Type.Optional(Type.Object({ origins: Type.Array(Type.String({ minLength: 1 })) }, strict)),
+    jwt: Type.Optional(Type.Object({ integrations: Type.Array(JwtIntegrationSchema) }, strict)),
+    features: Type.Record(Type.String(), FeatureSchema),
+    plans: Type.Record(Type.String(), PlanSchema),
+    provisioning: Type.Optional(ProvisioningSchema),
+    surfaces: Type.Record(Type.String(), SurfaceSchema),
+    store: Type.Optional(StoreSchema),
+    workflows: Type.Optional(Type.Object({ timeoutMs: Millis(50, 60_000) }, strict)),
+    server: Type.Optional(ServerSchema),
+    gateway: Type.Optional(GatewaySchema),
+  },
+  strict,
+);
+
+export type ConfigFile = Static<typeof ConfigSchema>;
+export type ApiKeyConfig = Static<typeof ApiKeySchema>;
+export type JwtIntegrationConfig = Static<typeof JwtIntegrationSchema>;
+export type FeatureConfig = Static<typeof FeatureSchema>;
+export type PropertyConfig = Static<typeof PropertySchema>;
+export type MeterConfig = Static<typeof MeterSchema>;
+export type PlanConfig = Static<typeof PlanSchema>;
+export type PlanValueConfig = Static<typeof PlanValueSchema>;
+export type ProvisioningRuleConfig = Static<typeof ProvisioningRuleSchema>;
+export type SurfaceConfig = Static<typeof SurfaceSchema>;
+export type ConsumeItemConfig = Static<typeof ConsumeItemSchema>;
+export type StoreConfig = Static<typeof StoreSchema>;
+export type RedisConfig = Static<typeof RedisSchema>;
+export type RouteConfig = Static<typeof RouteSchema>;
+export type GatewayConfig = Static<typeof GatewaySchema>;
+export type ServerConfig = Static<typeof ServerSchema>;
+export type PeriodName = Static<typeof Period>;
+export type AnySchema = TSchema;

@@ -1,0 +1,46 @@
+// Calendar periods in UTC. A bucket is identified by its start; lifetime starts at the epoch.
+import type { Period } from './store.js';
+
+const DAY_MS = 86_400_000;
+
+/** Start of the period containing `now` (epoch ms), in UTC. Weeks are ISO weeks starting Monday. */
+export function periodStart(period: Period, now: number): number {
+  const d = new Date(now);
+  switch (period) {
+    case 'lifetime':
+      return 0;
+    case 'day':
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+    case 'week': {
+      const dayStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+      const sinceMonday = (d.getUTCDay() + 6) % 7;
+      return dayStart - sinceMonday * DAY_MS;
+    }
+    case 'month':
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+    case 'year':
+      return Date.UTC(d.getUTCFullYear(), 0, 1);
+  }
+}
+
+/** Start of the next period (the moment the bucket containing `now` stops counting); Infinity for lifetime. */
+export function periodEnd(period: Period, now: number): number {
+  const start = new Date(periodStart(period, now));
+  switch (period) {
+    case 'lifetime':
+      return Number.POSITIVE_INFINITY;
+    case 'day':
+      return start.getTime() + DAY_MS;
+    case 'week':
+      return start.getTime() + 7 * DAY_MS;
+    case 'month':
+      return Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1);
+    case 'year':
+      return Date.UTC(start.getUTCFullYear() + 1, 0, 1);
+  }
+}
+
+/** `periodStart` as the HTTP date MonetizationOS reports ("Thu, 01 Jan 1970 00:00:00 GMT" for lifetime). */
+export function periodStartHttpDate(period: Period, now: number): string {
+  return new Date(periodStart(period, now)).toUTCString();
+}

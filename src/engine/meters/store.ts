@@ -1,0 +1,90 @@
+// The meter-store interface: the only I/O the engine does. One `run` call per store round trip:
+// it reads every counter a decision needs and applies the consumption all-or-nothing, atomically.
+import type { PeriodName } from '../../config/schema.js';
+
+export type Period = PeriodName;
+export const PERIODS: readonly Period[] = ['lifetime', 'day', 'week', 'month', 'year'];
+
+/** Counters are per visitor: a `provided` and a `jwt` identity with the same identifier share them. */
+export interface Visitor {
+  userType: 'anonymous' | 'authenticated';
+  identifier: string;
+}
+
+export interface CounterSpec {
+  counterId: string;
+  /** Every period any plan in the config uses for this counter: these buckets are read and incremented. */
+  periods: readonly Period[];
+  /** Hashed resource id, present when the counter has a `uniqueResources` meter and the request names a resource. */
+  resourceHash?: string;
+}
+
+export interface MeterLimit {
+  limit: number;
+  period: Period;
+  uniqueResources: boolean;
+  allowPartial: boolean;
+}
+
+export interface ConsumeSpec {
+  counterId: string;
+  /** Units to record. Negative only with `meter: null` (counter-updates); counters never go below 0. */
+  units: number;
+  /** The resolved meter judging the consumption; null records without a limit (incrementCounter, on/off). */
+  meter: MeterLimit | null;
+}
+
+export interface MeterCall {
+  visitor: Visitor;
+  /** Epoch milliseconds; buckets are calendar periods in UTC. */
+  now: number;
+  /** Every counter to read; includes every counter named in `require` and `consume`. */
+  counters: readonly CounterSpec[];
+  /** Meters that must have access on the state before consumption, else nothing is consumed. */
+  require?: readonly ({ counterId: string } & Omit<MeterLimit, 'allowPartial'>)[];
+  /** Applied all or nothing (a partial grant under allowPartial counts as success). */
+  consume: readonly ConsumeSpec[];
+  /** Compute everything, record nothing. */
+  dryRun: boolean;
+}
+
+export interface CounterReading {
+  /** Usage per period bucket, before this call's consumption. */
+  usage: Partial<Record<Period, number>>;
+  /** Whether `resourceHash` was already recorded in the bucket of each period, before this call. */
+  seen: Partial<Record<Period, boolean>>;
+}
+
+export interface ConsumeResult {
+  /** Whether the consumption succeeded (and, unless dryRun, was recorded). */
+  granted: boolean;
+  /** Units recorded (0 when free under uniqueResources or refused). */
+  units: number;
+  /** Requested units that were not granted. */
+  excess: number;
+  /** Granted without recording: the resource was already counted this period. */
+  free: boolean;
+}
+
+export interface MeterCallResult {
+  readings: Record<string, CounterReading>;
+  requirementMet: boolean;
+  /** Same order as `call.consume`. */
+  consumed: ConsumeResult[];
+}
+
+export interface MeterStore {
+  readonly kind: 'memory' | 'redis';
+  run(call: MeterCall): Promise<MeterCallResult>;
+  close(): Promise<void>;
+}
+
+/** Thrown by a store that cannot answer (unreachable, timed out); the engine applies the failure policy. */
+export class StoreUnavailableError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+    this.code = code;
+  }
+}

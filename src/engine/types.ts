@@ -1,0 +1,92 @@
+// The decision as it goes on the wire (MonetizationOS surface-decisions format, PRODUCT.md §7).
+
+export type AuthType = 'anonymous' | 'jwt' | 'provided';
+
+export interface ResolvedIdentity {
+  authType: AuthType;
+  identifier: string;
+  isAuthenticated: boolean;
+  /** Verified claims as received, in the token's order; `{}` for anonymous and provided identities. */
+  jwtClaims: Record<string, unknown>;
+}
+
+export interface ScalarProperty {
+  type: 'boolean' | 'number' | 'string';
+  value: boolean | number | string | null;
+  isFallback: boolean;
+}
+
+export interface MeterableProperty {
+  type: 'meterable';
+  counterId: string;
+  hasAccess: boolean;
+  isFallback: boolean;
+  consumedUnits?: number;
+  remainingUnits?: number;
+  totalUnits?: number;
+  periodStart?: string;
+  uniqueResources?: boolean;
+  resourceIdUsed?: boolean;
+  consumedInRequest?: boolean;
+  consumedUnitsInRequest?: number;
+  excessUnitsInRequest?: number;
+}
+
+export type PropertyDecision = ScalarProperty | MeterableProperty;
+
+export interface FeatureDecision {
+  featureId: string;
+  featureSlug: string;
+  properties: Record<string, PropertyDecision>;
+}
+
+export interface Customer {
+  isCustomer: boolean;
+  hasProducts: boolean;
+  customerIdentifiers: string[];
+}
+
+/** Replace form and modify form of surfaceBehavior.http, as MonetizationOS defines them. */
+export interface HttpBehavior {
+  status?: number;
+  statusText?: string;
+  headers?: Record<string, string>;
+  cookies?: string[];
+  addHeaders?: { name: string; value: string }[];
+  removeHeaders?: string[];
+  addCookies?: string[];
+  body?: string | null;
+}
+
+export interface SurfaceBehavior {
+  properties?: Record<string, unknown>;
+  http?: HttpBehavior;
+}
+
+export interface ComponentBehavior {
+  properties?: Record<string, unknown>;
+  content?: unknown;
+  metadata: { cssSelector: string };
+}
+
+export interface SurfaceDecision {
+  status: 'success';
+  eventId: string;
+  identity: ResolvedIdentity;
+  customer: Customer;
+  features: Record<string, FeatureDecision>;
+  surfaceBehavior: SurfaceBehavior;
+  componentsSkipped: boolean;
+  componentBehaviors: Record<string, ComponentBehavior>;
+  /** Present (true) only when the meter store could not answer and the failure policy applied. */
+  degraded?: true;
+}
+
+export interface AccessCheck {
+  status: 'success';
+  eventId: string;
+  identity: ResolvedIdentity;
+  customer: Customer;
+  features: Record<string, FeatureDecision>;
+  degraded?: true;
+}

@@ -1,0 +1,12 @@
+// Ambient declarations so workflow files can use the workflow types without an import, as the
+// MonetizationOS console does (the tutorial's provisioning workflow imports nothing).
+import type * as T from './engine/workflows/types.js';
+
+declare global {
+  type ProvisioningWorkflow = T.ProvisioningWorkflow;
+  type SurfaceWorkflow = T.SurfaceWorkflow;
+  type ComponentWorkflow = T.ComponentWorkflow;
+  type WorkflowIdentity = T.WorkflowIdentity;
+  type MeterableHandle = T.MeterableHandle;
+}
+export {};

@@ -1,0 +1,84 @@
+// Starts a private redis-server on a free port (no persistence) for tests that need their own:
+// the global run server, and outage/restart/NOSCRIPT tests that stop or flush it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface RedisServerHandle {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  /** Start again on the same port after stop(). */
+  restart(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const HOW_TO_INSTALL =
+  'redis-server was not found on PATH. Install it (Debian/Ubuntu: `apt-get install -y redis-server`, macOS: `brew install redis`) or set REDIS_URL to a running Redis.';
+
+export async function startRedisServer(port?: number): Promise<RedisServerHandle> {
+  const chosen = port ?? (await freePort());
+  const dir = mkdtempSync(join(tmpdir(), 'plangate-redis-'));
+  let child: ChildProcess | undefined;
+
+  const launch = () =>
+    new Promise<void>((resolve, reject) => {
+      const proc = spawn('redis-server', ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child = proc;
+      let output = '';
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start on port ${chosen}: ${output}`)), 10_000);
+      proc.on('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(err.code === 'ENOENT' ? new Error(HOW_TO_INSTALL) : err);
+      });
+      proc.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('Ready to accept connections')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      proc.on('exit', (code) => {
+        clearTimeout(timer);
+        if (!output.includes('Ready to accept connections')) reject(new Error(`redis-server exited with ${code}: ${output}`));
+      });
+    });
+
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      const proc = child;
+      if (!proc || proc.exitCode !== null) return resolve();
+      proc.once('exit', () => resolve());
+      proc.kill('SIGKILL');
+    });
+
+  await launch();
+  return {
+    url: `redis://127.0.0.1:${chosen}`,
+    port: chosen,
+    stop: async () => {
+      await stop();
+    },
+    restart: launch,
+  };
+}
+
+export function cleanupDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
