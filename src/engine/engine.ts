@@ -1,0 +1,60 @@
+// The engine's public face: one object per loaded config, shared by the gateway, the API and the CLI.
+// (Implementation in progress: see decide.ts.)
+import type { ResolvedIdentity, SurfaceDecision, AccessCheck } from './types.js';
+import type { DeclaredConsumption, Model } from './model.js';
+import type { MeterStore } from './meters/store.js';
+import type { JwtVerifier } from './identity/jwt-verifier.js';
+
+/** Exactly one of the identity modes (PRODUCT.md §2); the API passes the request body's object as is. */
+export interface IdentityInput {
+  anonymousIdentifier?: string;
+  userJwt?: string;
+  userIdentifier?: string;
+  createAnonymousIdentifier?: boolean;
+  createAnonymousIdentifierFallback?: boolean;
+}
+
+export interface DecisionRequest {
+  surfaceSlug: string;
+  /** Raw identity input (validated and resolved by the engine) or an identity already resolved by the caller (gateway). */
+  identity: IdentityInput | { resolved: ResolvedIdentity };
+  /** Whether the caller holds a secret key (userIdentifier is allowed only then). */
+  trusted: boolean;
+  resource?: { id?: string; meta?: Record<string, unknown>; [extra: string]: unknown };
+  context?: Record<string, unknown>;
+  dryRun?: boolean;
+  /** Gateway routes: a requirement and a declared consumption in addition to the surface's `consume`. */
+  route?: { require?: DeclaredConsumption; consume: readonly DeclaredConsumption[] };
+  /** Injected clock (tests). */
+  now?: number;
+}
+
+export interface DecisionOutcome {
+  decision: SurfaceDecision;
+  /** The route's requirement failed or the declared consumption was refused: nothing was consumed. */
+  denied: boolean;
+  denialReason?: 'requirement' | 'consumption';
+  /** Plan slugs in effect, in config order. */
+  plans: readonly string[];
+}
+
+export interface EngineOptions {
+  model: Model;
+  store: MeterStore;
+  verifier: JwtVerifier;
+  logger?: EngineLogger;
+}
+
+/** Structured events with stable codes (`workflow-error`, `workflow-timeout`, `provisioning-unknown-plan`, `store-unavailable`, `jwt-rejected`, ...). */
+export interface EngineLogger {
+  event(level: 'info' | 'warn' | 'error', code: string, fields?: Record<string, unknown>): void;
+}
+
+export interface EngineApi {
+  readonly model: Model;
+  decide(request: DecisionRequest): Promise<DecisionOutcome>;
+  checkAccess(request: Omit<DecisionRequest, 'surfaceSlug' | 'route'>): Promise<AccessCheck>;
+  /** counter-updates: `update` is a non-zero integer; counters never go below 0. Throws `unknown-counter`. */
+  updateCounter(request: { identity: IdentityInput; counterId: string; update: number; resourceId?: string; now?: number }): Promise<void>;
+  resolveIdentity(input: IdentityInput, trusted: boolean): Promise<ResolvedIdentity>;
+}
