@@ -1,5 +1,5 @@
 // The engine's public face: one object per loaded config, shared by the gateway, the API and the CLI.
-// (Implementation in progress: see decide.ts.)
+// Built by createEngine() in ./create-engine.ts.
 import type { ResolvedIdentity, SurfaceDecision, AccessCheck } from './types.js';
 import type { DeclaredConsumption, Model } from './model.js';
 import type { MeterStore } from './meters/store.js';
@@ -52,6 +52,9 @@ export interface EngineLogger {
 
 export interface EngineApi {
   readonly model: Model;
+  /** The JWT verifier (with its cache) built for this model; the gateway verifies cookies and Bearer tokens with it. */
+  readonly verifier: JwtVerifier;
+  readonly store: MeterStore;
   decide(request: DecisionRequest): Promise<DecisionOutcome>;
   checkAccess(request: Omit<DecisionRequest, 'surfaceSlug' | 'route'>): Promise<AccessCheck>;
   /** counter-updates: `update` is a non-zero integer; counters never go below 0. Throws `unknown-counter`. */
