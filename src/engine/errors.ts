@@ -9,7 +9,8 @@ export type EngineErrorCode =
   | 'invalid-token'
   | 'unknown-surface'
   | 'unknown-counter'
-  | 'forbidden';
+  | 'forbidden'
+  | 'store-unavailable';
 
 const STATUS: Record<EngineErrorCode, number> = {
   'invalid-request': 400,
@@ -20,6 +21,7 @@ const STATUS: Record<EngineErrorCode, number> = {
   'unknown-surface': 404,
   'unknown-counter': 404,
   forbidden: 403,
+  'store-unavailable': 503,
 };
 
 export class EngineError extends Error {

@@ -1,0 +1,75 @@
+// Builds the engine for one loaded config: the object the gateway, the API and the CLI call.
+import { applyDeclared, decide, prepareRequest, type EngineContext } from './decide.js';
+import type { DecisionRequest, EngineApi, EngineLogger, EngineOptions, IdentityInput } from './engine.js';
+import { EngineError } from './errors.js';
+import { buildFeatures } from './features.js';
+import { resolveIdentity, visitorOf } from './identity/resolve.js';
+import { StoreUnavailableError } from './meters/store.js';
+import { PlanResolver } from './plans.js';
+import { randomUUID } from 'node:crypto';
+import type { AccessCheck } from './types.js';
+
+/** Counts every engine event by code, so tests and /metrics can see what was logged. */
+export class CountingLogger implements EngineLogger {
+  readonly counts = new Map<string, number>();
+  constructor(private readonly inner?: EngineLogger) {}
+  event(level: 'info' | 'warn' | 'error', code: string, fields?: Record<string, unknown>): void {
+    this.counts.set(code, (this.counts.get(code) ?? 0) + 1);
+    this.inner?.event(level, code, fields);
+  }
+}
+
+export interface Engine extends EngineApi {
+  /** Engine events so far, by code (workflow-error, workflow-timeout, store-*, jwt-rejected, ...). */
+  eventCounts(): ReadonlyMap<string, number>;
+}
+
+export function createEngine(options: EngineOptions): Engine {
+  const { model, store, verifier } = options;
+  const logger = new CountingLogger(options.logger);
+  const ctx: EngineContext = { model, store, verifier, resolver: new PlanResolver(model), logger, env: process.env };
+
+  return {
+    model,
+    store,
+    verifier,
+    eventCounts: () => logger.counts,
+    decide: (request: DecisionRequest) => decide(ctx, request),
+    resolveIdentity: (input: IdentityInput, trusted: boolean) => resolveIdentity(input, trusted, verifier, logger),
+
+    async checkAccess(request): Promise<AccessCheck> {
+      const state = await prepareRequest(ctx, request);
+      await applyDeclared(ctx, state, [], undefined, true);
+      const check: AccessCheck = {
+        status: 'success',
+        eventId: randomUUID(),
+        identity: state.identity,
+        customer: state.customer,
+        features: buildFeatures(model, state.values, state.meters),
+      };
+      if (state.meters.degraded) check.degraded = true;
+      return check;
+    },
+
+    async updateCounter({ identity, counterId, update, resourceId, now }) {
+      if (!model.counterPeriods.has(counterId)) throw new EngineError('unknown-counter', `unknown counterId '${counterId}'`);
+      if (!Number.isInteger(update) || update === 0) throw new EngineError('invalid-request', 'update must be a non-zero integer');
+      const state = await prepareRequest(ctx, { identity, trusted: true, resource: resourceId === undefined ? undefined : { id: resourceId }, now });
+      try {
+        await store.run({
+          visitor: visitorOf(state.identity),
+          now: state.now,
+          counters: [state.meters.spec(counterId)],
+          consume: [{ counterId, units: update, meter: null }],
+          dryRun: false,
+        });
+      } catch (err) {
+        if (err instanceof StoreUnavailableError) {
+          logger.event('error', err.code, { message: err.message, operation: 'counter-update' });
+          throw new EngineError('store-unavailable', 'the meter store is unavailable; the counter was not updated, retry later');
+        }
+        throw err;
+      }
+    },
+  };
+}

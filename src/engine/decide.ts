@@ -1,0 +1,246 @@
+// The decision pipeline of PRODUCT.md §2, one request:
+// identity → plans → features → one store call (declared consumption) → surface workflow →
+// component workflows → the decision. Enforcement is the caller's (gateway or API).
+import { randomUUID } from 'node:crypto';
+import type { DecisionOutcome, DecisionRequest, EngineLogger } from './engine.js';
+import { EngineError } from './errors.js';
+import { buildFeatures, workflowFeatures, type MeterOperations } from './features.js';
+import { resolveIdentity, testGroup100, visitorOf } from './identity/resolve.js';
+import type { JwtVerifier } from './identity/jwt-verifier.js';
+import { RequestMeters } from './meters/request-meters.js';
+import type { ConsumeSpec, MeterCall, MeterStore } from './meters/store.js';
+import { StoreUnavailableError } from './meters/store.js';
+import type { CompiledSurface, DeclaredConsumption, Model } from './model.js';
+import type { PlanResolver, ResolvedPlanValues } from './plans.js';
+import { provisionPlans } from './provisioning.js';
+import type { ComponentBehavior, Customer, MeterableProperty, ResolvedIdentity, SurfaceBehavior } from './types.js';
+import { Revocation, runWorkflow } from './workflows/run.js';
+import type { SurfaceInput, WorkflowIdentity } from './workflows/types.js';
+
+export interface EngineContext {
+  model: Model;
+  store: MeterStore;
+  verifier: JwtVerifier;
+  resolver: PlanResolver;
+  logger?: EngineLogger;
+  env: Record<string, string | undefined>;
+}
+
+/** Everything one request knows after plans are resolved; shared by decide, access checks and handles. */
+export interface RequestState {
+  identity: ResolvedIdentity;
+  workflowIdentity: WorkflowIdentity;
+  plans: readonly string[];
+  customer: Customer;
+  values: ResolvedPlanValues;
+  meters: RequestMeters;
+  now: number;
+}
+
+const NOT_A_CUSTOMER: Customer = Object.freeze({ isCustomer: false, hasProducts: false, customerIdentifiers: [] as string[] }) as Customer;
+
+export async function prepareRequest(ctx: EngineContext, request: Omit<DecisionRequest, 'surfaceSlug'>): Promise<RequestState> {
+  const now = request.now ?? Date.now();
+  const identity = 'resolved' in request.identity
+    ? request.identity.resolved
+    : await resolveIdentity(request.identity, request.trusted, ctx.verifier, ctx.logger);
+  const visitor = visitorOf(identity);
+  const workflowIdentity: WorkflowIdentity = { ...identity, userType: visitor.userType, testGroup100: testGroup100(identity.identifier) };
+  const { rules, workflows } = ctx.model.provisioning;
+  const provisioned = rules.length + workflows.length > 0 ? await provisionPlans(ctx.model, workflowIdentity, ctx.env, ctx.logger) : [];
+  const plans = ctx.resolver.plansFor(visitor.userType, provisioned);
+  const resourceId = typeof request.resource?.id === 'string' ? request.resource.id : undefined;
+  return {
+    identity,
+    workflowIdentity,
+    plans: plans.map((p) => p.slug),
+    customer: provisioned.length > 0 ? { isCustomer: true, hasProducts: true, customerIdentifiers: [] } : { ...NOT_A_CUSTOMER, customerIdentifiers: [] },
+    values: ctx.resolver.resolve(plans),
+    meters: new RequestMeters(ctx.model, now, resourceId),
+    now,
+  };
+}
+
+/** Runs one store call and folds its result into the request's meters; applies the failure policy when the store cannot answer. */
+export async function callStore(
+  ctx: EngineContext,
+  state: RequestState,
+  call: Omit<MeterCall, 'visitor' | 'now'>,
+): Promise<{ requirementMet: boolean; granted: boolean }> {
+  try {
+    const result = await ctx.store.run({ ...call, visitor: visitorOf(state.identity), now: state.now });
+    state.meters.absorb(result, call.consume, call.dryRun);
+    return { requirementMet: result.requirementMet, granted: result.consumed.every((c) => c.granted) };
+  } catch (err) {
+    if (!(err instanceof StoreUnavailableError)) throw err;
+    const open = ctx.model.store.failurePolicy === 'open';
+    state.meters.degraded = true;
+    ctx.logger?.event('error', err.code, { message: err.message, policy: ctx.model.store.failurePolicy });
+    for (const c of call.consume) state.meters.noteConsumption(c.counterId, { granted: open, units: 0, excess: open ? 0 : c.units, free: false });
+    return { requirementMet: open, granted: open };
+  }
+}
+
+/** Counters of every metered property in effect: one read of each per decision. */
+function meteredCounters(model: Model, values: ResolvedPlanValues): Set<string> {
+  const counters = new Set<string>();
+  for (const feature of model.features) {
+    for (const property of feature.properties) {
+      if (property.type === 'meterable' && values.get(`${feature.slug}.${property.slug}`)?.value.kind === 'metered') counters.add(property.counterId);
+    }
+  }
+  return counters;
+}
+
+function counterOf(model: Model, ref: DeclaredConsumption): string {
+  return model.featureBySlug.get(ref.feature)!.properties.find((p) => p.slug === ref.property)!.counterId;
+}
+
+/**
+ * Step 4: read every meter and apply the declared consumption (route + surface, each counter once),
+ * all or nothing, only if the route's requirement holds on the state before consumption. One store
+ * call at most. Returns whether the request may proceed (false = denied).
+ */
+export async function applyDeclared(
+  ctx: EngineContext,
+  state: RequestState,
+  declared: readonly DeclaredConsumption[],
+  requirement: DeclaredConsumption | undefined,
+  dryRun: boolean,
+): Promise<{ allowed: boolean; reason?: 'requirement' | 'consumption' }> {
+  const { model } = ctx;
+  const counters = meteredCounters(model, state.values);
+  let preconditionFailed: 'requirement' | 'consumption' | undefined;
+  let require: MeterCall['require'];
+  if (requirement !== undefined) {
+    const value = state.values.get(`${requirement.feature}.${requirement.property}`)?.value;
+    if (value?.kind === 'metered') require = [{ counterId: counterOf(model, requirement), limit: value.limit, period: value.period, uniqueResources: value.uniqueResources }];
+    else if (!(value?.kind === 'on' || (value?.kind === 'scalar' && value.value === true))) preconditionFailed = 'requirement';
+  }
+  const consume: ConsumeSpec[] = [];
+  const seen = new Set<string>();
+  for (const item of declared) {
+    const counterId = counterOf(model, item);
+    if (seen.has(counterId)) continue;
+    seen.add(counterId);
+    const value = state.values.get(`${item.feature}.${item.property}`)?.value;
+    if (value?.kind === 'metered') {
+      const { limit, period, uniqueResources, allowPartial } = value;
+      consume.push({ counterId, units: item.units, meter: { limit, period, uniqueResources, allowPartial } });
+    } else if (value?.kind === 'on') {
+      state.meters.noteConsumption(counterId, { granted: true, units: 0, excess: 0, free: false });
+    } else {
+      preconditionFailed ??= 'consumption';
+    }
+  }
+  if (preconditionFailed !== undefined) {
+    if (counters.size > 0) await callStore(ctx, state, { counters: [...counters].map((id) => state.meters.spec(id)), consume: [], dryRun: true });
+    return { allowed: false, reason: preconditionFailed };
+  }
+  if (counters.size === 0) return { allowed: true };
+  const result = await callStore(ctx, state, { counters: [...counters].map((id) => state.meters.spec(id)), require, consume, dryRun });
+  if (!result.requirementMet) return { allowed: false, reason: 'requirement' };
+  return result.granted ? { allowed: true } : { allowed: false, reason: 'consumption' };
+}
+
+function meterOperations(ctx: EngineContext, state: RequestState, dryRun: boolean, revocation: Revocation): MeterOperations {
+  const { model } = ctx;
+  const operate = async (featureSlug: string, propertySlug: string, units: number, limited: boolean): Promise<MeterableProperty> => {
+    revocation.check();
+    if (!Number.isInteger(units) || units < 1) throw new TypeError(`units must be a positive whole number, got ${String(units)}`);
+    const feature = model.featureBySlug.get(featureSlug)!;
+    const property = feature.properties.find((p) => p.slug === propertySlug)!;
+    const resolved = state.values.get(`${featureSlug}.${propertySlug}`);
+    const value = resolved?.value;
+    const metered = value?.kind === 'metered';
+    if (metered || !limited) {
+      const meter = limited && metered ? { limit: value.limit, period: value.period, uniqueResources: value.uniqueResources, allowPartial: value.allowPartial } : null;
+      await callStore(ctx, state, { counters: [state.meters.spec(property.counterId)], consume: [{ counterId: property.counterId, units, meter }], dryRun });
+    }
+    const open = model.store.failurePolicy === 'open';
+    return state.meters.property(property, value?.kind === 'scalar' ? undefined : value, resolved === undefined, open);
+  };
+  return {
+    consume: (f, p, units) => operate(f, p, units, true),
+    incrementCounter: (f, p, units) => operate(f, p, units, false),
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+async function runSurface(
+  ctx: EngineContext,
+  state: RequestState,
+  surface: CompiledSurface,
+  request: DecisionRequest,
+  dryRun: boolean,
+): Promise<{ behavior: SurfaceBehavior; componentsSkipped: boolean; components: Record<string, ComponentBehavior>; failed: boolean }> {
+  const timeoutMs = ctx.model.workflowTimeoutMs;
+  let failed = false;
+  const inputFor = (revocation: Revocation): SurfaceInput => ({
+    identity: state.workflowIdentity,
+    features: workflowFeatures(ctx.model, state.values, state.meters, meterOperations(ctx, state, dryRun, revocation)),
+    resource: request.resource ?? {},
+    context: { ...request.context, surfaceSlug: surface.slug, dryRun },
+    env: ctx.env,
+  });
+  const behavior: SurfaceBehavior = {};
+  if (surface.workflow !== undefined) {
+    const revocation = new Revocation();
+    const outcome = await runWorkflow(surface.workflow.run, inputFor(revocation), { file: surface.workflow.file, kind: 'surface', timeoutMs, revocation, logger: ctx.logger });
+    if (!outcome.ok) failed = true;
+    else if (outcome.value !== undefined && !isPlainObject(outcome.value)) {
+      failed = true;
+      ctx.logger?.event('error', 'workflow-bad-result', { workflow: surface.workflow.file, message: 'a surface workflow must return an object { properties?, http? }' });
+    } else if (outcome.value !== undefined) {
+      if (isPlainObject(outcome.value.properties)) behavior.properties = outcome.value.properties;
+      if (isPlainObject(outcome.value.http)) behavior.http = outcome.value.http;
+    }
+  }
+  const components: Record<string, ComponentBehavior> = {};
+  if (behavior.http !== undefined && 'body' in behavior.http) return { behavior, componentsSkipped: true, components, failed };
+  await Promise.all(
+    surface.components.map(async (component) => {
+      const result: ComponentBehavior = { metadata: { cssSelector: component.selector } };
+      if (component.workflow !== undefined) {
+        const revocation = new Revocation();
+        const input = { ...inputFor(revocation), surfaceProperties: behavior.properties ?? {} };
+        const outcome = await runWorkflow(component.workflow.run, input, { file: component.workflow.file, kind: 'component', timeoutMs, revocation, logger: ctx.logger });
+        if (!outcome.ok) failed = true;
+        else if (isPlainObject(outcome.value)) {
+          if (isPlainObject(outcome.value.properties)) result.properties = outcome.value.properties;
+          if (outcome.value.content !== undefined) result.content = outcome.value.content;
+        }
+      }
+      components[component.slug] = result;
+    }),
+  );
+  const ordered: Record<string, ComponentBehavior> = {};
+  for (const component of surface.components) ordered[component.slug] = components[component.slug];
+  return { behavior, componentsSkipped: false, components: ordered, failed };
+}
+
+export async function decide(ctx: EngineContext, request: DecisionRequest): Promise<DecisionOutcome> {
+  const surface = ctx.model.surfaces.get(request.surfaceSlug);
+  if (surface === undefined) throw new EngineError('unknown-surface', `unknown surface '${String(request.surfaceSlug)}'`);
+  const state = await prepareRequest(ctx, request);
+  const dryRun = request.dryRun === true;
+  const declared = [...(request.route?.consume ?? []), ...surface.consume];
+  const gate = await applyDeclared(ctx, state, declared, request.route?.require, dryRun);
+  // A denied request never consumes: the workflows still run, dry.
+  const surfaceRun = await runSurface(ctx, state, surface, request, dryRun || !gate.allowed);
+  const decision: DecisionOutcome['decision'] = {
+    status: 'success',
+    eventId: randomUUID(),
+    identity: state.identity,
+    customer: state.customer,
+    features: buildFeatures(ctx.model, state.values, state.meters),
+    surfaceBehavior: surfaceRun.behavior,
+    componentsSkipped: surfaceRun.componentsSkipped,
+    componentBehaviors: surfaceRun.components,
+  };
+  if (state.meters.degraded || surfaceRun.failed) decision.degraded = true;
+  return { decision, denied: !gate.allowed, denialReason: gate.reason, plans: state.plans };
+}

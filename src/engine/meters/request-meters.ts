@@ -1,0 +1,111 @@
+// The meters of one request: what the store reported, what this request consumed, and the
+// meterable property shapes of PRODUCT.md §2 built from them.
+import { createHash } from 'node:crypto';
+import type { CompiledProperty, MeterableValue, Model } from '../model.js';
+import type { MeterableProperty } from '../types.js';
+import { periodStartHttpDate } from './periods.js';
+import type { ConsumeResult, CounterReading, CounterSpec, MeterCallResult } from './store.js';
+
+interface CounterState {
+  reading: CounterReading;
+  /** Units recorded by this request, added to every period bucket. */
+  recorded: number;
+  /** Whether this request recorded the resource (it is then counted for the rest of the request). */
+  resourceRecorded: boolean;
+}
+
+interface RequestConsumption {
+  granted: boolean;
+  units: number;
+  excess: number;
+}
+
+export function hashResource(resourceId: string): string {
+  return createHash('sha256').update(resourceId).digest('base64url').slice(0, 22);
+}
+
+export class RequestMeters {
+  private readonly states = new Map<string, CounterState>();
+  private readonly consumptions = new Map<string, RequestConsumption>();
+  /** Set when the store could not answer: metered properties then follow the failure policy. */
+  degraded = false;
+  private readonly resourceHash: string | undefined;
+
+  constructor(
+    private readonly model: Model,
+    private readonly now: number,
+    resourceId: string | undefined,
+  ) {
+    this.resourceHash = resourceId === undefined || resourceId === '' ? undefined : hashResource(resourceId);
+  }
+
+  spec(counterId: string): CounterSpec {
+    const periods = this.model.counterPeriods.get(counterId) ?? ['lifetime'];
+    const unique = this.resourceHash !== undefined && this.model.uniqueCounters.has(counterId);
+    return unique ? { counterId, periods, resourceHash: this.resourceHash } : { counterId, periods };
+  }
+
+  hasResource(counterId: string): boolean {
+    return this.resourceHash !== undefined && this.model.uniqueCounters.has(counterId);
+  }
+
+  /** Take the readings of a store call and the units it recorded. */
+  absorb(result: MeterCallResult, consumed: readonly { counterId: string }[], dryRun: boolean): void {
+    for (const [counterId, reading] of Object.entries(result.readings)) {
+      // A later call re-reads what earlier calls of this request recorded, except in a dry run,
+      // where nothing was recorded and the request's own consumption is carried over.
+      const carried = dryRun ? this.states.get(counterId) : undefined;
+      this.states.set(counterId, { reading, recorded: carried?.recorded ?? 0, resourceRecorded: carried?.resourceRecorded ?? false });
+    }
+    consumed.forEach((c, i) => this.noteConsumption(c.counterId, result.consumed[i]));
+  }
+
+  /** Record a consumption outcome without a store (on/off, degraded). */
+  noteConsumption(counterId: string, outcome: ConsumeResult): void {
+    const state = this.states.get(counterId);
+    if (state !== undefined && outcome.units !== 0) {
+      state.recorded += outcome.units;
+      if (this.hasResource(counterId) && outcome.units > 0) state.resourceRecorded = true;
+    }
+    if (state !== undefined && outcome.free) state.resourceRecorded = true;
+    const previous = this.consumptions.get(counterId);
+    this.consumptions.set(counterId, {
+      granted: outcome.granted,
+      units: (previous?.units ?? 0) + outcome.units,
+      excess: (previous?.excess ?? 0) + outcome.excess,
+    });
+  }
+
+  /** The wire shape of a meterable property under its resolved value. */
+  property(property: CompiledProperty, value: MeterableValue | undefined, isFallback: boolean, failOpen: boolean): MeterableProperty {
+    const base = { counterId: property.counterId, type: 'meterable' as const };
+    if (value === undefined || value.kind === 'off') return { ...base, hasAccess: false, isFallback };
+    if (value.kind === 'on') return { ...base, hasAccess: true, isFallback };
+    const consumption = this.consumptions.get(property.counterId);
+    if (this.degraded) {
+      return { ...base, hasAccess: consumption !== undefined ? consumption.granted : failOpen, isFallback };
+    }
+    const state = this.states.get(property.counterId);
+    const used = (state?.reading.usage[value.period] ?? 0) + (state?.recorded ?? 0);
+    const seen = this.hasResource(property.counterId) && (state?.reading.seen[value.period] === true || state?.resourceRecorded === true);
+    const remainingUnits = Math.max(0, value.limit - used);
+    const resourceIdUsed = value.uniqueResources && seen;
+    const result: Omit<MeterableProperty, 'isFallback'> & { isFallback?: boolean } = {
+      ...base,
+      hasAccess: consumption !== undefined ? consumption.granted : remainingUnits > 0 || resourceIdUsed,
+      consumedUnits: used,
+      remainingUnits,
+      totalUnits: value.limit,
+      uniqueResources: value.uniqueResources,
+      resourceIdUsed,
+      periodStart: periodStartHttpDate(value.period, this.now),
+    };
+    if (consumption !== undefined) {
+      result.consumedInRequest = consumption.granted;
+      result.consumedUnitsInRequest = consumption.units;
+      result.excessUnitsInRequest = consumption.excess;
+    }
+    result.isFallback = isFallback; // last, as MonetizationOS orders it
+    return result as MeterableProperty;
+  }
+}

@@ -1,0 +1,48 @@
+// Running operator workflows in-process with a time budget on their asynchronous work. When the
+// budget runs out the workflow's feature handles are revoked (a later consume() rejects and records
+// nothing) and the decision goes on without its result. Synchronous runaway code cannot be
+// interrupted in-process (documented in docs/workflows.md).
+import type { EngineLogger } from '../engine.js';
+
+export class RevokedHandleError extends Error {
+  constructor() {
+    super('this workflow ran out of its time budget: its feature handles are revoked and record nothing');
+    this.name = 'RevokedHandleError';
+  }
+}
+
+/** A revocation flag shared by the handles given to one workflow run. */
+export class Revocation {
+  revoked = false;
+  check(): void {
+    if (this.revoked) throw new RevokedHandleError();
+  }
+}
+
+export type WorkflowOutcome<T> = { ok: true; value: T } | { ok: false; code: 'workflow-error' | 'workflow-timeout' };
+
+export async function runWorkflow<I, T>(
+  run: (input: I) => T | Promise<T>,
+  input: I,
+  options: { file: string; kind: string; timeoutMs: number; revocation: Revocation; logger?: EngineLogger },
+): Promise<WorkflowOutcome<Awaited<T>>> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), options.timeoutMs);
+  });
+  try {
+    const result = await Promise.race([Promise.resolve().then(() => run(input)), timeout]);
+    if (result === 'timeout') {
+      options.revocation.revoked = true;
+      options.logger?.event('error', 'workflow-timeout', { workflow: options.file, kind: options.kind, timeoutMs: options.timeoutMs });
+      return { ok: false, code: 'workflow-timeout' };
+    }
+    return { ok: true, value: result as Awaited<T> };
+  } catch (err) {
+    options.revocation.revoked = true;
+    options.logger?.event('error', 'workflow-error', { workflow: options.file, kind: options.kind, error: err instanceof Error ? err.message : String(err) });
+    return { ok: false, code: 'workflow-error' };
+  } finally {
+    clearTimeout(timer);
+  }
+}
