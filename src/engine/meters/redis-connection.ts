@@ -1,0 +1,112 @@
+// Builds the ioredis client for `store.redis`: a URL, a Sentinel group or a Cluster. Every form is set
+// up to fail fast (no offline queue, no per-request retries, a command timeout) while reconnecting in
+// the background with backoff, so a meter call is bounded when Redis is down and recovers by itself.
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { RedisConfig } from '../../config/schema.js';
+
+export type RedisClient = Redis | Cluster;
+
+export const DEFAULT_COMMAND_TIMEOUT_MS = 80;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 1_000;
+/** Reconnect backoff: 50 ms doubling up to this cap, forever (recovery without a restart). */
+export const MAX_RECONNECT_DELAY_MS = 1_000;
+
+/** Which connection form a config names, or null for none (the memory store). */
+export type RedisForm = 'url' | 'sentinel' | 'cluster';
+
+export function redisForm(config: Partial<RedisConfig> | undefined): RedisForm | null {
+  if (config === undefined) return null;
+  const forms: RedisForm[] = [];
+  if (config.url !== undefined && config.url.trim() !== '') forms.push('url');
+  if (config.sentinels !== undefined) forms.push('sentinel');
+  if (config.cluster !== undefined) forms.push('cluster');
+  if (forms.length > 1) {
+    throw new Error(
+      `store.redis: ${forms.join(' and ')} are both set; choose one connection form: { url }, { sentinels, name } or { cluster: [nodes] }`,
+    );
+  }
+  if (forms[0] === 'sentinel' && (config.name === undefined || config.name === '')) {
+    throw new Error('store.redis.name: missing; a Sentinel connection needs the master name, e.g. `name: mymaster`');
+  }
+  if (forms[0] === 'url' && !/^rediss?:\/\//.test(config.url!.trim())) {
+    throw new Error(`store.redis.url: "${config.url}" is not a Redis URL; expected redis://[user:password@]host:port[/db] or rediss://... for TLS`);
+  }
+  return forms[0] ?? null;
+}
+
+function backoff(times: number): number {
+  return Math.min(50 * 2 ** Math.min(times, 10), MAX_RECONNECT_DELAY_MS);
+}
+
+/** Options shared by every form (for Cluster: the options of each node connection). */
+function nodeOptions(config: Partial<RedisConfig>): RedisOptions {
+  const options: RedisOptions = {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: config.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    connectTimeout: config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    retryStrategy: backoff,
+    // Replies from a reconnected socket must never answer commands sent on the old one.
+    autoResendUnfulfilledCommands: false,
+  };
+  if (config.password !== undefined) options.password = config.password;
+  if (config.username !== undefined) options.username = config.username;
+  if (config.tls === true) options.tls = {};
+  return options;
+}
+
+/** The constructor arguments for each form, separate from construction so tests can check them. */
+export function redisClientOptions(config: Partial<RedisConfig>):
+  | { form: 'url'; url: string; options: RedisOptions }
+  | { form: 'sentinel'; options: RedisOptions }
+  | { form: 'cluster'; nodes: { host: string; port: number }[]; options: ClusterOptions } {
+  const form = redisForm(config);
+  const base = nodeOptions(config);
+  switch (form) {
+    case 'url':
+      // Fields given explicitly override what the URL says (ioredis fills only missing options from it).
+      return { form, url: config.url!.trim(), options: base };
+    case 'sentinel':
+      return {
+        form,
+        options: {
+          ...base,
+          sentinels: config.sentinels!.map((s) => ({ host: s.host, port: s.port })),
+          name: config.name!,
+          sentinelRetryStrategy: backoff,
+          sentinelCommandTimeout: base.commandTimeout,
+          enableTLSForSentinelMode: config.tls === true,
+        },
+      };
+    case 'cluster': {
+      const { retryStrategy: _perNode, enableOfflineQueue: _queue, ...redisOptions } = base;
+      return {
+        form,
+        nodes: config.cluster!.map((n) => ({ host: n.host, port: n.port })),
+        options: {
+          enableOfflineQueue: false,
+          maxRedirections: 4,
+          retryDelayOnFailover: 20,
+          retryDelayOnClusterDown: 20,
+          slotsRefreshTimeout: config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+          clusterRetryStrategy: backoff,
+          redisOptions,
+        },
+      };
+    }
+    case null:
+      throw new Error('store.redis: no connection given; set url, sentinels + name, or cluster');
+  }
+}
+
+export function createRedisClient(config: Partial<RedisConfig>): RedisClient {
+  const built = redisClientOptions(config);
+  switch (built.form) {
+    case 'url':
+      return new Redis(built.url, built.options);
+    case 'sentinel':
+      return new Redis(built.options);
+    case 'cluster':
+      return new Cluster(built.nodes, built.options);
+  }
+}

@@ -1,0 +1,46 @@
+// Redis key layout of the meter store. Every key of one visitor carries the same hash tag, so one
+// store call touches a single Cluster slot:
+//   <prefix>{a:<visitor hash>}:<counterId>:<period>:<bucket start, YYYY-MM-DD>     usage count
+//   <prefix>{a:<visitor hash>}:<counterId>:<period>:<bucket start, YYYY-MM-DD>:r   resource hashes (set)
+// `a` is an anonymous visitor, `u` an authenticated one (whatever the identity source).
+import { createHash } from 'node:crypto';
+import { periodEnd, periodStart } from './periods.js';
+import type { Period, Visitor } from './store.js';
+
+/** Period-bound keys outlive their period by this much, to absorb clock skew between gateway hosts. */
+export const PERIOD_GRACE_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+export function checkKeyPrefix(prefix: string): string {
+  if (/[{}]/.test(prefix)) {
+    throw new Error(`store.redis.keyPrefix: "${prefix}" contains { or }; the prefix must not hold a Redis hash tag (plangate adds one per visitor)`);
+  }
+  return prefix;
+}
+
+/**
+ * The visitor part of every key: the identifier is hashed (any length, any characters) and wrapped
+ * in braces as the Cluster hash tag. 128 bits of SHA-256 make collisions between visitors negligible.
+ */
+export function visitorTag(visitor: Visitor): string {
+  const hash = createHash('sha256').update(visitor.identifier).digest('base64url').slice(0, 22);
+  return `{${visitor.userType === 'anonymous' ? 'a' : 'u'}:${hash}}`;
+}
+
+export function bucketKey(prefix: string, tag: string, counterId: string, period: Period, now: number): string {
+  const start = new Date(periodStart(period, now)).toISOString().slice(0, 10);
+  return `${prefix}${tag}:${counterId}:${period}:${start}`;
+}
+
+export function resourceSetKey(countKey: string): string {
+  return `${countKey}:r`;
+}
+
+/**
+ * Milliseconds a bucket written at `now` should live, or 0 for no expiry. Relative to the call's own
+ * clock, so an injected clock gives the same TTLs as the real one.
+ */
+export function bucketTtlMs(period: Period, now: number, userType: Visitor['userType'], anonymousRetentionDays: number): number {
+  if (period === 'lifetime') return userType === 'anonymous' ? anonymousRetentionDays * DAY_MS : 0;
+  return periodEnd(period, now) - now + PERIOD_GRACE_MS;
+}

@@ -1,0 +1,95 @@
+// The Lua script behind one meter-store call. It is semantics.ts (`evaluateCall`) plus the recording
+// of memory.ts, run atomically inside Redis: read every bucket, check the requirement, judge the
+// consumption all or nothing, record. The shared table in test/engine/meters/semantics-cases.ts
+// holds both implementations to the same answers.
+//
+// KEYS: every bucket key the call may touch (built in redis.ts; all under one hash tag).
+// ARGV[1]: JSON
+//   c: counters, in call order: { b: [[countKeyIndex, setKeyIndex or 0, ttlMs or 0], ...per period], r?: resourceHash }
+//   q: requirements: { c: counter index or 0, p: period index or 0, l: limit, u: uniqueResources }
+//   k: consumptions: { c: counter index, n: units, m?: { p, l, u, a: allowPartial } }
+//   d: dryRun
+// (indexes are 1-based; 0 means "not read", which reads as 0 usage and not seen, as in semantics.ts)
+// Returns { requirementMet 0/1, { usage, seen 0/1 } per counter and period, { granted, units, excess, free } per consumption }.
+export const METER_SCRIPT = `
+local input = cjson.decode(ARGV[1])
+local usage, seen = {}, {}
+local readings = {}
+for ci, c in ipairs(input.c) do
+  usage[ci], seen[ci] = {}, {}
+  for pi, b in ipairs(c.b) do
+    local used = tonumber(redis.call('GET', KEYS[b[1]]) or '0')
+    local wasSeen = 0
+    if c.r ~= nil and redis.call('SISMEMBER', KEYS[b[2]], c.r) == 1 then wasSeen = 1 end
+    usage[ci][pi], seen[ci][pi] = used, wasSeen
+    readings[#readings + 1] = used
+    readings[#readings + 1] = wasSeen
+  end
+end
+
+local function usedOf(ci, pi)
+  if ci == 0 or pi == 0 then return 0 end
+  return usage[ci][pi]
+end
+local function seenIn(ci, pi)
+  return ci ~= 0 and pi ~= 0 and seen[ci][pi] == 1
+end
+
+local met = true
+for _, r in ipairs(input.q) do
+  if not (usedOf(r.c, r.p) < r.l or (r.u and seenIn(r.c, r.p))) then met = false end
+end
+
+local results = {}
+local allGranted = met
+if met then
+  for i, k in ipairs(input.k) do
+    local m = k.m
+    if m == nil then
+      results[i] = { 1, k.n, 0, 0 }
+    elseif m.u and seenIn(k.c, m.p) then
+      results[i] = { 1, 0, 0, 1 }
+    else
+      local used = usedOf(k.c, m.p)
+      if used + k.n <= m.l then
+        results[i] = { 1, k.n, 0, 0 }
+      elseif m.a and used < m.l then
+        results[i] = { 1, m.l - used, k.n - (m.l - used), 0 }
+      else
+        allGranted = false
+      end
+    end
+  end
+end
+if not allGranted then
+  for i, k in ipairs(input.k) do results[i] = { 0, 0, math.max(k.n, 0), 0 } end
+end
+
+if allGranted and not input.d then
+  for i, k in ipairs(input.k) do
+    local n = results[i][2]
+    if n ~= 0 then
+      local c = input.c[k.c]
+      for _, b in ipairs(c.b) do
+        local key, ttl = KEYS[b[1]], b[3]
+        local v = redis.call('INCRBY', key, n)
+        if v <= 0 then
+          redis.call('DEL', key)
+        elseif ttl > 0 then
+          redis.call('PEXPIRE', key, ttl)
+        end
+        if n > 0 and c.r ~= nil then
+          redis.call('SADD', KEYS[b[2]], c.r)
+          if ttl > 0 then redis.call('PEXPIRE', KEYS[b[2]], ttl) end
+        end
+      end
+    end
+  end
+end
+
+local flat = {}
+for _, r in ipairs(results) do
+  for _, x in ipairs(r) do flat[#flat + 1] = x end
+end
+return { met and 1 or 0, readings, flat }
+`;

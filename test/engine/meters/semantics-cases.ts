@@ -1,0 +1,229 @@
+// One table of meter-store cases, run against every store (memory.test.ts, redis.test.ts): the Lua
+// script and semantics.ts + memory.ts must give the same answers. It covers every row of the meter
+// table in PRODUCT.md §2 and is the meter-semantics acceptance of the engine issue.
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { ConsumeResult, ConsumeSpec, CounterReading, CounterSpec, MeterCall, MeterCallResult, MeterLimit, MeterStore, Period } from '../../../src/engine/meters/store.js';
+
+/** Saturday 28 Nov 2026, noon UTC: mid-day, mid-week, mid-month. */
+export const T0 = Date.UTC(2026, 10, 28, 12);
+const DAY = 86_400_000;
+
+export interface SemanticsStep {
+  /** Milliseconds after T0 (default 0). */
+  at?: number;
+  counters: CounterSpec[];
+  require?: MeterCall['require'];
+  consume?: ConsumeSpec[];
+  dryRun?: boolean;
+  expect: { readings?: Record<string, CounterReading>; requirementMet?: boolean; consumed?: ConsumeResult[] };
+}
+
+export interface SemanticsCase {
+  name: string;
+  userType?: 'anonymous' | 'authenticated';
+  steps: SemanticsStep[];
+}
+
+const meter = (limit: number, period: Period = 'month', extra: Partial<MeterLimit> = {}): MeterLimit => ({
+  limit,
+  period,
+  uniqueResources: false,
+  allowPartial: false,
+  ...extra,
+});
+const counter = (counterId: string, periods: Period[] = ['month'], resourceHash?: string): CounterSpec =>
+  resourceHash === undefined ? { counterId, periods } : { counterId, periods, resourceHash };
+/** A reading of one period (`seen` false unless given). */
+const read = (usage: Partial<Record<Period, number>>, seen: Partial<Record<Period, boolean>> = {}): CounterReading => ({
+  usage,
+  seen: Object.fromEntries(Object.keys(usage).map((p) => [p, seen[p as Period] ?? false])),
+});
+const ok = (units: number): ConsumeResult => ({ granted: true, units, excess: 0, free: false });
+const free: ConsumeResult = { granted: true, units: 0, excess: 0, free: true };
+const refused = (excess: number): ConsumeResult => ({ granted: false, units: 0, excess, free: false });
+
+const consumeOne = (limit: number, expectUsed: number, result: ConsumeResult, extra: Partial<MeterLimit> = {}, hash?: string): SemanticsStep => ({
+  counters: [counter('c', ['month'], hash)],
+  consume: [{ counterId: 'c', units: 1, meter: meter(limit, 'month', extra) }],
+  expect: { readings: { c: read({ month: expectUsed }) }, requirementMet: true, consumed: [result] },
+});
+
+export const SEMANTICS_CASES: SemanticsCase[] = [
+  {
+    name: 'off / on: incrementCounter records without a limit; reads report the usage',
+    steps: [
+      { counters: [counter('c')], consume: [{ counterId: 'c', units: 1, meter: null }], expect: { readings: { c: read({ month: 0 }) }, consumed: [ok(1)] } },
+      { counters: [counter('c')], consume: [{ counterId: 'c', units: 2, meter: null }], expect: { readings: { c: read({ month: 1 }) }, consumed: [ok(2)] } },
+      { counters: [counter('c')], expect: { readings: { c: read({ month: 3 }) }, requirementMet: true, consumed: [] } },
+    ],
+  },
+  {
+    name: 'metered, read only: reading records nothing',
+    steps: [
+      { counters: [counter('c', ['day', 'month'])], expect: { readings: { c: read({ day: 0, month: 0 }) }, consumed: [] } },
+      { counters: [counter('c', ['day', 'month'])], expect: { readings: { c: read({ day: 0, month: 0 }) }, consumed: [] } },
+    ],
+  },
+  {
+    name: 'consume succeeds up to the limit, then fails and records nothing',
+    steps: [consumeOne(2, 0, ok(1)), consumeOne(2, 1, ok(1)), consumeOne(2, 2, refused(1)), consumeOne(2, 2, refused(1))],
+  },
+  {
+    name: 'consume of more units than remain fails whole',
+    steps: [
+      consumeOne(3, 0, ok(1)),
+      {
+        counters: [counter('c')],
+        consume: [{ counterId: 'c', units: 3, meter: meter(3) }],
+        expect: { readings: { c: read({ month: 1 }) }, consumed: [refused(3)] },
+      },
+      consumeOne(3, 1, ok(1)),
+    ],
+  },
+  {
+    name: 'all or nothing across two counters: one refused, neither recorded',
+    steps: [
+      consumeOne(1, 0, ok(1)),
+      {
+        counters: [counter('a'), counter('c')],
+        consume: [
+          { counterId: 'a', units: 1, meter: meter(5) },
+          { counterId: 'c', units: 1, meter: meter(1) },
+        ],
+        expect: { readings: { a: read({ month: 0 }), c: read({ month: 1 }) }, requirementMet: true, consumed: [refused(1), refused(1)] },
+      },
+      { counters: [counter('a'), counter('c')], expect: { readings: { a: read({ month: 0 }), c: read({ month: 1 }) } } },
+    ],
+  },
+  {
+    name: 'uniqueResources: a resource already counted this period is free, also at the limit; a new one is refused',
+    steps: [
+      consumeOne(1, 0, ok(1), { uniqueResources: true }, 'r1'),
+      { ...consumeOne(1, 1, free, { uniqueResources: true }, 'r1'), expect: { readings: { c: read({ month: 1 }, { month: true }) }, consumed: [free] } },
+      consumeOne(1, 1, refused(1), { uniqueResources: true }, 'r2'),
+      {
+        counters: [counter('c', ['month'], 'r1')],
+        require: [{ counterId: 'c', limit: 1, period: 'month', uniqueResources: true }],
+        expect: { readings: { c: read({ month: 1 }, { month: true }) }, requirementMet: true },
+      },
+    ],
+  },
+  {
+    name: 'uniqueResources without a resource id counts every consumption',
+    steps: [consumeOne(2, 0, ok(1), { uniqueResources: true }), consumeOne(2, 1, ok(1), { uniqueResources: true }), consumeOne(2, 2, refused(1), { uniqueResources: true })],
+  },
+  {
+    name: 'allowPartialConsumption grants what remains, then refuses',
+    steps: [
+      consumeOne(3, 0, ok(1)),
+      {
+        counters: [counter('c')],
+        consume: [{ counterId: 'c', units: 5, meter: meter(3, 'month', { allowPartial: true }) }],
+        expect: { readings: { c: read({ month: 1 }) }, consumed: [{ granted: true, units: 2, excess: 3, free: false }] },
+      },
+      consumeOne(3, 3, refused(1), { allowPartial: true }),
+    ],
+  },
+  {
+    name: 'dryRun reports the consumption as granted and records nothing',
+    steps: [
+      { ...consumeOne(1, 0, ok(1)), dryRun: true },
+      { ...consumeOne(1, 0, ok(1)), dryRun: true },
+      consumeOne(1, 0, ok(1)),
+    ],
+  },
+  {
+    name: 'a counter shared by plans with different periods increments every bucket; access is judged on the meter period',
+    steps: [
+      {
+        counters: [counter('c', ['day', 'month'])],
+        consume: [{ counterId: 'c', units: 1, meter: meter(1, 'day') }],
+        expect: { readings: { c: read({ day: 0, month: 0 }) }, consumed: [ok(1)] },
+      },
+      {
+        counters: [counter('c', ['day', 'month'])],
+        consume: [{ counterId: 'c', units: 1, meter: meter(1, 'day') }],
+        expect: { readings: { c: read({ day: 1, month: 1 }) }, consumed: [refused(1)] },
+      },
+      {
+        at: DAY,
+        counters: [counter('c', ['day', 'month'])],
+        consume: [{ counterId: 'c', units: 1, meter: meter(1, 'day') }],
+        expect: { readings: { c: read({ day: 0, month: 1 }) }, consumed: [ok(1)] },
+      },
+      { at: DAY, counters: [counter('c', ['day', 'month'])], expect: { readings: { c: read({ day: 1, month: 2 }) } } },
+    ],
+  },
+  {
+    name: 'a failing requirement consumes nothing; a passing one lets the consumption through',
+    steps: [
+      consumeOne(1, 0, ok(1)),
+      {
+        counters: [counter('c'), counter('b')],
+        require: [{ counterId: 'c', limit: 1, period: 'month', uniqueResources: false }],
+        consume: [{ counterId: 'b', units: 1, meter: meter(5) }],
+        expect: { readings: { c: read({ month: 1 }), b: read({ month: 0 }) }, requirementMet: false, consumed: [refused(1)] },
+      },
+      {
+        counters: [counter('c'), counter('b')],
+        require: [{ counterId: 'c', limit: 2, period: 'month', uniqueResources: false }],
+        consume: [{ counterId: 'b', units: 1, meter: meter(5) }],
+        expect: { readings: { c: read({ month: 1 }), b: read({ month: 0 }) }, requirementMet: true, consumed: [ok(1)] },
+      },
+    ],
+  },
+  {
+    name: 'counter updates: a decrement never goes below 0; incrementCounter records past the limit',
+    steps: [
+      { counters: [counter('c', ['lifetime', 'month'])], consume: [{ counterId: 'c', units: 2, meter: null }], expect: { consumed: [ok(2)] } },
+      { counters: [counter('c', ['lifetime', 'month'])], consume: [{ counterId: 'c', units: -5, meter: null }], expect: { readings: { c: read({ lifetime: 2, month: 2 }) }, consumed: [{ granted: true, units: -5, excess: 0, free: false }] } },
+      { counters: [counter('c', ['lifetime', 'month'])], consume: [{ counterId: 'c', units: 4, meter: null }], expect: { readings: { c: read({ lifetime: 0, month: 0 }) } } },
+      { counters: [counter('c', ['lifetime', 'month'])], expect: { readings: { c: read({ lifetime: 4, month: 4 }) } } },
+    ],
+  },
+  {
+    name: 'incrementCounter on a metered counter records even past the limit',
+    steps: [
+      consumeOne(1, 0, ok(1)),
+      { counters: [counter('c')], consume: [{ counterId: 'c', units: 1, meter: null }], expect: { readings: { c: read({ month: 1 }) }, consumed: [ok(1)] } },
+      consumeOne(1, 2, refused(1)),
+    ],
+  },
+  {
+    name: 'the last millisecond of a month and the first of the next are different buckets',
+    userType: 'authenticated',
+    steps: [
+      { at: Date.UTC(2026, 10, 30, 23, 59, 59, 999) - T0, ...consumeOne(1, 0, ok(1)) },
+      { at: Date.UTC(2026, 11, 1) - T0, ...consumeOne(1, 0, ok(1)) },
+      { at: Date.UTC(2026, 11, 1) - T0, ...consumeOne(1, 1, refused(1)) },
+    ],
+  },
+];
+
+/** Registers the table as tests against the store `getStore` returns (each case uses a fresh visitor). */
+export function describeSemantics(label: string, getStore: () => MeterStore, cases: SemanticsCase[] = SEMANTICS_CASES): void {
+  describe(`meter semantics on ${label}`, () => {
+    for (const c of cases) {
+      it(c.name, async () => {
+        const store = getStore();
+        const visitor = { userType: c.userType ?? 'anonymous', identifier: `semantics-${randomUUID()}` } as const;
+        for (const [i, step] of c.steps.entries()) {
+          const call: MeterCall = {
+            visitor,
+            now: T0 + (step.at ?? 0),
+            counters: step.counters,
+            require: step.require,
+            consume: step.consume ?? [],
+            dryRun: step.dryRun ?? false,
+          };
+          const result: MeterCallResult = await store.run(call);
+          const { readings, requirementMet, consumed } = step.expect;
+          if (readings !== undefined) expect(result.readings, `step ${i + 1} readings`).toEqual(readings);
+          if (requirementMet !== undefined) expect(result.requirementMet, `step ${i + 1} requirementMet`).toBe(requirementMet);
+          if (consumed !== undefined) expect(result.consumed, `step ${i + 1} consumed`).toEqual(consumed);
+        }
+      });
+    }
+  });
+}
