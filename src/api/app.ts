@@ -1,0 +1,40 @@
+// The decision API as an express app: CORS, API keys, JSON bodies, three endpoints, one error shape.
+import express, { type Express } from 'express';
+import { accessChecks } from './access-checks.js';
+import { createKeyRing, requireApiKey, type KeyRing } from './auth.js';
+import type { EngineSource } from './context.js';
+import { counterUpdates } from './counter-updates.js';
+import { cors } from './cors.js';
+import { ApiError, errorHandler } from './errors.js';
+import { surfaceDecisions } from './surface-decisions.js';
+import type { Logger } from '../ops/logger.js';
+
+export const API_PATHS = ['/api/v1/surface-decisions', '/api/v1/access-checks', '/api/v1/counter-updates'] as const;
+
+export function createApiApp(options: { engine: EngineSource; logger: Logger }): Express {
+  const { engine, logger } = options;
+  // One key ring per engine (the keys change only with a config reload).
+  let ring: { for: unknown; keys: KeyRing } | undefined;
+  const keys = () => {
+    const model = engine().model;
+    if (ring?.for !== model) ring = { for: model, keys: createKeyRing(model.apiKeys) };
+    return ring.keys;
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(cors(() => engine().model.corsOrigins));
+  app.use(express.json({ limit: engine().model.server.maxBodyBytes, type: () => true, strict: false }));
+
+  app.post('/api/v1/surface-decisions', requireApiKey(keys), surfaceDecisions(engine));
+  app.post('/api/v1/access-checks', requireApiKey(keys), accessChecks(engine));
+  app.post('/api/v1/counter-updates', requireApiKey(keys), counterUpdates(engine));
+  app.all(API_PATHS as unknown as string[], (req, res, next) => {
+    res.setHeader('Allow', 'POST, OPTIONS');
+    next(new ApiError(405, `method ${req.method} is not allowed on ${req.path}; use POST`));
+  });
+  app.use((req, _res, next) => next(new ApiError(404, `no such endpoint: ${req.method} ${req.path}`)));
+  app.use(errorHandler(logger));
+  return app;
+}

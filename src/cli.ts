@@ -1,0 +1,207 @@
+#!/usr/bin/env node
+// The plangate command line: validate, decide, token, serve, start.
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { ConfigError } from './config/errors.js';
+import { loadConfig } from './config/load.js';
+import { ensureTestKeys, mintTestToken, DEFAULT_KEY_DIR } from './cli/keys.js';
+import { createRuntime } from './runtime.js';
+import { createApiApp } from './api/app.js';
+import { listen } from './api/server.js';
+import { EngineError } from './engine/errors.js';
+import type { IdentityInput } from './engine/engine.js';
+
+const HELLO_WORLD = 'config/examples/hello-world.yaml';
+
+const USAGE = `plangate — a self-hosted monetization gateway
+
+Usage:
+  plangate validate <config.yaml>
+  plangate decide --config <file> --surface <slug> (--anonymous <id> | --user <id> | --jwt <token> | --new-anonymous)
+                  [--resource <id>] [--dry-run] [--repeat <n>]
+  plangate token [--email <address>] [--premium | --no-premium] [--claim key=value ...] [--exp 1h] [--key-dir <dir>]
+  plangate serve [config.yaml] [--host <host>] [--port <port>]
+  plangate start                 the quick start (what \`npm start\` runs)
+`;
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+async function validate(args: string[]): Promise<void> {
+  const file = args[0] ?? fail(`validate needs a config file\n\n${USAGE}`);
+  try {
+    const model = await loadConfig(file);
+    process.stdout.write(`ok: ${resolve(file)} (${model.features.length} features, ${model.plans.length} plans, ${model.surfaces.size} surfaces)\n`);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, 1);
+    throw err;
+  }
+}
+
+function identityFromFlags(values: Record<string, unknown>): IdentityInput {
+  const identity: IdentityInput = {};
+  if (typeof values.anonymous === 'string') identity.anonymousIdentifier = values.anonymous;
+  if (typeof values.user === 'string') identity.userIdentifier = values.user;
+  if (typeof values.jwt === 'string') identity.userJwt = values.jwt;
+  if (values['new-anonymous'] === true) identity.createAnonymousIdentifier = true;
+  if (values['jwt-fallback'] === true) identity.createAnonymousIdentifierFallback = true;
+  return identity;
+}
+
+async function decide(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string', short: 'c' },
+      surface: { type: 'string', short: 's' },
+      anonymous: { type: 'string' },
+      user: { type: 'string' },
+      jwt: { type: 'string' },
+      'new-anonymous': { type: 'boolean' },
+      'jwt-fallback': { type: 'boolean' },
+      resource: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      repeat: { type: 'string', default: '1' },
+    },
+  });
+  if (!values.config || !values.surface) fail(`decide needs --config and --surface\n\n${USAGE}`);
+  const model = await loadConfig(values.config);
+  // Offline: meters live in this process only, unless the config names Redis.
+  const runtime = await createRuntime(model);
+  try {
+    const repeat = Math.max(1, Number.parseInt(values.repeat ?? '1', 10) || 1);
+    for (let i = 0; i < repeat; i++) {
+      const outcome = await runtime.engine.decide({
+        surfaceSlug: values.surface,
+        identity: identityFromFlags(values),
+        trusted: true,
+        resource: values.resource === undefined ? undefined : { id: values.resource },
+        dryRun: values['dry-run'] === true,
+      });
+      process.stdout.write(`${JSON.stringify(outcome.decision, null, 2)}\n`);
+    }
+  } catch (err) {
+    if (err instanceof EngineError) fail(`error ${err.status}: ${err.message}`, 1);
+    throw err;
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function token(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      email: { type: 'string', default: 'test@example.com' },
+      premium: { type: 'boolean' },
+      'no-premium': { type: 'boolean' },
+      claim: { type: 'string', multiple: true },
+      exp: { type: 'string' },
+      'key-dir': { type: 'string', default: DEFAULT_KEY_DIR },
+      issuer: { type: 'string' },
+      audience: { type: 'string' },
+    },
+  });
+  const keys = await ensureTestKeys(values['key-dir']);
+  if (keys.created) process.stderr.write(`created a test key pair: ${keys.privateKeyFile} (private), ${keys.publicKeyFile} (public)\n`);
+  const claims: Record<string, unknown> = {};
+  for (const pair of values.claim ?? []) {
+    const at = pair.indexOf('=');
+    if (at < 1) fail(`--claim takes key=value, got '${pair}'`);
+    const raw = pair.slice(at + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // not JSON: keep the string
+    }
+    claims[pair.slice(0, at)] = value;
+  }
+  const premium = values.premium === true ? true : values['no-premium'] === true ? false : undefined;
+  process.stdout.write(
+    `${await mintTestToken({ privateKeyFile: keys.privateKeyFile, email: values.email!, premium, claims, expiresIn: values.exp, issuer: values.issuer, audience: values.audience })}\n`,
+  );
+}
+
+async function serve(args: string[], banner: (url: string) => string): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { host: { type: 'string' }, port: { type: 'string' } } });
+  const file = positionals[0] ?? HELLO_WORLD;
+  let model;
+  try {
+    model = await loadConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, 1);
+    throw err;
+  }
+  const runtime = await createRuntime(model);
+  const app = createApiApp({ engine: () => runtime.engine, logger: runtime.logger });
+  const host = values.host ?? model.server.api.host;
+  const port = values.port !== undefined ? Number.parseInt(values.port, 10) : model.server.api.port;
+  const { server, url } = await listen(app, host, port);
+  process.stdout.write(banner(url));
+  const stop = () => {
+    server.close();
+    void runtime.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+function helloWorldBanner(tokenPremium: string, tokenPlain: string) {
+  return (url: string) => `
+plangate decision API is running on ${url}  (config: ${HELLO_WORLD}, in-memory meters)
+
+  secret key:       sk_local_hello_world     publishable key: pk_local_hello_world
+
+Try the tutorial:
+  curl -s -X POST ${url}/api/v1/surface-decisions \\
+    -H "Authorization: Bearer sk_local_hello_world" -H "Content-Type: application/json" \\
+    -d '{"surfaceSlug":"hello-world","identity":{"userIdentifier":"test@example.com"}}'
+
+A test JWT for the "Test JWT" integration (premium: true):
+  ${tokenPremium}
+and one without premium:
+  ${tokenPlain}
+Send it as {"identity":{"userJwt":"<token>"}}. Mint others with: npm run token -- --email you@example.com --premium
+
+Press Ctrl-C to stop.
+`;
+}
+
+async function start(): Promise<void> {
+  const keys = await ensureTestKeys();
+  const premium = await mintTestToken({ privateKeyFile: keys.privateKeyFile, email: 'test@example.com', premium: true });
+  const plain = await mintTestToken({ privateKeyFile: keys.privateKeyFile, email: 'test@example.com', premium: false });
+  await serve([HELLO_WORLD], helloWorldBanner(premium, plain));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'validate':
+      return validate(rest);
+    case 'decide':
+      return decide(rest);
+    case 'token':
+      return token(rest);
+    case 'serve':
+      return serve(rest, (url) => `plangate decision API listening on ${url}\n`);
+    case 'start':
+      return start();
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return;
+    default:
+      fail(`unknown command '${command}'\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`plangate: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
