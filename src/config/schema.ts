@@ -95,8 +95,10 @@ export const MeterSchema = Type.Object(
   {
     limit: Type.Integer({ minimum: 0, description: 'a whole number of units, 0 or more' }),
     period: Period,
-    uniqueResources: Type.Boolean({ default: false }),
-    allowPartialConsumption: Type.Boolean({ default: false }),
+    // Optional, not `default: false`: ajv applies no defaults inside a union (plan values are one);
+    // compile.ts fills in false.
+    uniqueResources: Type.Optional(Type.Boolean({ description: 'default false' })),
+    allowPartialConsumption: Type.Optional(Type.Boolean({ description: 'default false' })),
   },
   strict,
 );
@@ -135,7 +137,8 @@ export const ProvisioningSchema = Type.Object(
 const ConsumeRef = Type.String({ pattern: '^[a-z0-9-]+\\.[a-z0-9-]+$', description: 'feature.property' });
 export const ConsumeItemSchema = Type.Union([
   ConsumeRef,
-  Type.Object({ property: ConsumeRef, units: Type.Integer({ minimum: 1, default: 1 }) }, strict),
+  // `units` is optional (compile.ts makes it 1): ajv applies no defaults inside a union.
+  Type.Object({ property: ConsumeRef, units: Type.Optional(Type.Integer({ minimum: 1, description: 'a whole number, 1 or more (default 1)' })) }, strict),
 ]);
 export const ComponentSchema = Type.Object(
   {

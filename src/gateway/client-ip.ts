@@ -1,0 +1,49 @@
+// The visitor's address as the gateway trusts it (`trustProxy`), and the form used for metering
+// visitors without a cookie (`anonymousMetering: cookie+ip`).
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import ipaddr from 'ipaddr.js';
+import proxyAddr from 'proxy-addr';
+
+/** `false`: trust no proxy; `true`: trust every hop; n: trust the n hops closest to the gateway. */
+export type TrustProxy = boolean | number;
+export type TrustFn = (address: string, hop: number) => boolean;
+
+export function compileTrust(trustProxy: TrustProxy): TrustFn {
+  if (trustProxy === true) return () => true;
+  if (trustProxy === false || trustProxy <= 0) return () => false;
+  return (_address, hop) => hop < trustProxy;
+}
+
+/** The client address: the socket peer, or the first untrusted hop of `X-Forwarded-For`. Read it before the gateway rewrites that header. */
+export function clientAddress(req: IncomingMessage, trust: TrustFn): string {
+  return proxyAddr(req, trust);
+}
+
+/** Whether the visitor reached the first trusted hop over HTTPS. */
+export function cameOverHttps(req: IncomingMessage, trust: TrustFn): boolean {
+  const socket = req.socket as IncomingMessage['socket'] & { encrypted?: boolean };
+  if (socket.encrypted === true) return true;
+  if (!trust(socket.remoteAddress ?? '', 0)) return false;
+  const forwarded = req.headers['x-forwarded-proto'];
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim().toLowerCase();
+  return first === 'https';
+}
+
+/**
+ * The network a cookie-less visitor is metered by: the full IPv4 address, or the /56 prefix of an
+ * IPv6 address (one household or small site usually gets a /56 or /48; a /64 per device is common,
+ * so metering by full v6 address would let one visitor rotate freely).
+ */
+export function meteringNetwork(address: string): string {
+  if (!ipaddr.isValid(address)) return address;
+  const parsed = ipaddr.process(address);
+  if (parsed.kind() === 'ipv4') return parsed.toString();
+  const bytes = parsed.toByteArray().slice(0, 7);
+  return `${Buffer.from(bytes).toString('hex')}::/56`;
+}
+
+/** A stable, non-reversible-at-a-glance id for a network (SHA-256; note IPv4 space is small enough to enumerate). */
+export function hashNetwork(network: string): string {
+  return createHash('sha256').update(`plangate-network:${network}`).digest('hex');
+}

@@ -1,0 +1,100 @@
+// The headers the upstream receives with a decided request (PRODUCT.md §3), all under one prefix.
+// Every value is plain ASCII: scalars are percent-encoded exactly like encodeURIComponent (decode with
+// decodeURIComponent or any URL decoder that does not turn `+` into a space), objects are base64url
+// JSON. CR, LF and non-ASCII characters therefore can never reach the upstream as raw bytes.
+//
+//   <p>id                  the identifier (JWT claim value or anonymous id), percent-encoded
+//   <p>auth-type           anonymous | jwt | provided
+//   <p>authenticated       true | false
+//   <p>plans               plan slugs in config order, comma-separated (slugs need no encoding)
+//   <p><feature>--<prop>   boolean/number: as JSON (true, 3.5); string: percent-encoded; null: empty;
+//                          meterable: `access=1` or `access=0`, plus `; remaining=N; limit=N` when a
+//                          meter with units applies (not for on, off or a degraded meter)
+//   <p>surface-properties  base64url JSON of surfaceBehavior.properties ({} when none)
+//   <p>degraded            true | false (the meter store could not answer; the failure policy applied)
+//   <p>denied              only on `deny.action: forward` when the request was denied: requirement | consumption
+//   <p>decision            only with injectDecision: the whole decision, base64url JSON; left out (with
+//                          a `decision-header-too-large` warning) when over 8 KB
+import type { DecisionOutcome, EngineLogger } from '../engine/engine.js';
+import type { PropertyDecision } from '../engine/types.js';
+
+export const MAX_DECISION_HEADER_BYTES = 8192;
+const EMPTY_OBJECT = Buffer.from('{}').toString('base64url');
+
+export interface InjectOptions {
+  prefix: string;
+  injectDecision: boolean;
+  logger: EngineLogger;
+}
+
+export type InjectedHeaders = Record<string, string>;
+
+/** Builds the injector once (header names are cached per feature property). */
+export function createHeaderInjector(options: InjectOptions): (outcome: DecisionOutcome, forwardedDenial: boolean) => InjectedHeaders {
+  const { prefix } = options;
+  const names = new Map<string, string>();
+  const nameFor = (feature: string, property: string): string => {
+    const key = `${feature}\u0000${property}`;
+    let name = names.get(key);
+    if (name === undefined) {
+      name = `${prefix}${feature}--${property}`.toLowerCase();
+      names.set(key, name);
+    }
+    return name;
+  };
+
+  return (outcome, forwardedDenial) => {
+    const { decision } = outcome;
+    const headers: InjectedHeaders = {
+      [`${prefix}id`]: percentEncode(decision.identity.identifier),
+      [`${prefix}auth-type`]: decision.identity.authType,
+      [`${prefix}authenticated`]: String(decision.identity.isAuthenticated),
+      [`${prefix}plans`]: outcome.plans.join(','),
+    };
+    for (const [featureSlug, feature] of Object.entries(decision.features)) {
+      for (const [propertySlug, property] of Object.entries(feature.properties)) {
+        headers[nameFor(featureSlug, propertySlug)] = propertyValue(property);
+      }
+    }
+    headers[`${prefix}surface-properties`] = base64urlJson(decision.surfaceBehavior.properties ?? {}, options.logger, 'surface-properties') ?? EMPTY_OBJECT;
+    headers[`${prefix}degraded`] = String(decision.degraded === true);
+    if (forwardedDenial && outcome.denied) headers[`${prefix}denied`] = outcome.denialReason ?? 'requirement';
+    if (options.injectDecision) {
+      const encoded = base64urlJson(decision, options.logger, 'decision');
+      if (encoded !== undefined && encoded.length > MAX_DECISION_HEADER_BYTES) {
+        options.logger.event('warn', 'decision-header-too-large', { bytes: encoded.length, limit: MAX_DECISION_HEADER_BYTES, eventId: decision.eventId });
+      } else if (encoded !== undefined) headers[`${prefix}decision`] = encoded;
+    }
+    return headers;
+  };
+}
+
+function propertyValue(property: PropertyDecision): string {
+  if (property.type === 'meterable') {
+    const access = property.hasAccess ? 'access=1' : 'access=0';
+    return property.remainingUnits === undefined ? access : `${access}; remaining=${property.remainingUnits}; limit=${property.totalUnits ?? 0}`;
+  }
+  const { value } = property;
+  if (value === null) return '';
+  if (typeof value === 'string') return percentEncode(value);
+  return String(value);
+}
+
+/** encodeURIComponent, also for strings with lone surrogates (they become U+FFFD instead of throwing). */
+export function percentEncode(value: string): string {
+  try {
+    return encodeURIComponent(value);
+  } catch {
+    return encodeURIComponent(Buffer.from(value, 'utf8').toString('utf8'));
+  }
+}
+
+/** base64url JSON, or undefined (logged) for values JSON cannot represent (cycles, BigInt). */
+function base64urlJson(value: unknown, logger: EngineLogger, what: string): string | undefined {
+  try {
+    return Buffer.from(JSON.stringify(value) ?? 'null', 'utf8').toString('base64url');
+  } catch (error) {
+    logger.event('warn', 'header-encoding-failed', { header: what, error: (error as Error).message });
+    return undefined;
+  }
+}

@@ -1,0 +1,75 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compileDenial, compileTemplate, defaultTemplateFile, paywallResponse, redirectResponse, type Template } from '../../src/gateway/deny.js';
+import { errorResponse, ERRORS, wantsJson } from '../../src/gateway/error-pages.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'plangate-deny-'));
+writeFileSync(join(dir, 'custom.html'), '<p>{{ path }} / {{reason}} / {{status}} / {{unknown}}</p>');
+const defaultTemplate = compileTemplate(defaultTemplateFile());
+
+function denial(route: Parameters<typeof compileDenial>[0]) {
+  return compileDenial(route, defaultTemplate, dir, new Map<string, Template>());
+}
+
+describe('paywall', () => {
+  it('renders the shipped template as HTML for browsers, escaping the path', () => {
+    const d = denial({ path: '/premium/**', surface: 's' });
+    if (d.action !== 'paywall') throw new Error('expected paywall');
+    const { head, body } = paywallResponse(d, { target: '/premium/<x>?a="1"', reason: 'requirement', accept: 'text/html,application/xhtml+xml,*/*;q=0.8' });
+    expect(head.status).toBe(402);
+    expect(head.headers['content-type']).toContain('text/html');
+    expect(body).toContain('&#60;x&#62;');
+    expect(body).not.toContain('<x>');
+    expect(body).toContain('return=%2Fpremium%2F');
+  });
+
+  it('answers JSON to API clients', () => {
+    const d = denial({ path: '/a', surface: 's', deny: { action: 'paywall', status: 403 } });
+    if (d.action !== 'paywall') throw new Error('expected paywall');
+    const { head, body } = paywallResponse(d, { target: '/a', reason: 'consumption', accept: 'application/json' });
+    expect(head.status).toBe(403);
+    expect(JSON.parse(body)).toMatchObject({ status: 'denied', statusCode: 403, reason: 'consumption', path: '/a' });
+  });
+
+  it('uses a route template relative to the config file', () => {
+    const d = denial({ path: '/a', surface: 's', deny: { action: 'paywall', template: 'custom.html' } });
+    if (d.action !== 'paywall') throw new Error('expected paywall');
+    expect(paywallResponse(d, { target: '/a&b', reason: 'requirement', accept: undefined }).body).toBe('<p>/a&#38;b / requirement / 402 / </p>');
+  });
+
+  it('names the file when a template cannot be read', () => {
+    expect(() => denial({ path: '/a', surface: 's', deny: { action: 'paywall', template: 'missing.html' } })).toThrow(/missing\.html: cannot be read \(ENOENT\)/);
+  });
+});
+
+describe('redirect', () => {
+  it.each([
+    ['/subscribe', undefined, '/premium/x?a=1', '/subscribe?return=%2Fpremium%2Fx%3Fa%3D1'],
+    ['https://shop.example/plans?from=gw', 'next', '/p', 'https://shop.example/plans?from=gw&next=%2Fp'],
+  ])('%s', (url, returnParam, target, location) => {
+    const d = denial({ path: '/a', surface: 's', deny: { action: 'redirect', url, returnParam } });
+    if (d.action !== 'redirect') throw new Error('expected redirect');
+    const { head } = redirectResponse(d, { target, reason: 'requirement', accept: undefined });
+    expect(head).toMatchObject({ status: 302, headers: { location } });
+  });
+});
+
+describe('error pages', () => {
+  it.each([
+    [undefined, false],
+    ['*/*', false],
+    ['application/json', true],
+    ['application/problem+json', true],
+    ['text/html, application/json', false],
+  ])('Accept %j wants JSON: %s', (accept, json) => expect(wantsJson(accept)).toBe(json));
+
+  it('never leaks internals', () => {
+    const html = errorResponse(ERRORS.upstreamUnreachable(), 'text/html');
+    expect(html.head.status).toBe(502);
+    expect(html.body).toContain('502 Bad Gateway');
+    const json = JSON.parse(errorResponse(ERRORS.badPath('encoded-slash'), 'application/json').body);
+    expect(json).toEqual({ status: 'error', statusCode: 400, code: 'path-encoded-slash', message: 'The request path was rejected (encoded-slash).' });
+  });
+});
