@@ -1,0 +1,62 @@
+// The CLI: validate's exit codes, and decide printing the same decision as the API.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HELLO_WORLD, helloWorld, SECRET_KEY, type HelloWorld } from './support/hello-world.js';
+
+const run = promisify(execFile);
+const cli = (args: string[], env: Record<string, string | undefined> = process.env) =>
+  run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env, timeout: 60_000 }).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+  );
+
+let hw: HelloWorld;
+beforeAll(async () => {
+  hw = await helloWorld();
+});
+afterAll(async () => {
+  await hw.runtime.close();
+});
+
+describe('plangate validate', () => {
+  it('exits 0 on a good file', async () => {
+    const result = await cli(['validate', HELLO_WORLD], hw.env);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^ok: .*hello-world\.yaml \(1 features, 3 plans, 1 surfaces\)/);
+  });
+  it('exits 1 with file, line, column and key on a bad file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plangate-cli-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'version: 1\nfeatures: {}\nplans:\n  free:\n    features:\n      nope:\n        enabled: on\nsurfaces: {}\n');
+    const result = await cli(['validate', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${file}:6:7`);
+    expect(result.stderr).toMatch(/plans\.free\.features\.nope/);
+  });
+});
+
+describe('plangate decide', () => {
+  it('prints the same decision as the API for the same input', async () => {
+    const identity = { userIdentifier: `cli-${Date.now()}@example.com` };
+    const offline = await cli(['decide', '--config', HELLO_WORLD, '--surface', 'hello-world', '--user', identity.userIdentifier, '--resource', 'article-1'], hw.env);
+    expect(offline.code).toBe(0);
+    const fromCli = JSON.parse(offline.stdout);
+    const fromApi = (
+      await request(hw.app)
+        .post('/api/v1/surface-decisions')
+        .set('Authorization', `Bearer ${SECRET_KEY}`)
+        .send({ surfaceSlug: 'hello-world', identity, resource: { id: 'article-1' } })
+        .expect(200)
+    ).body;
+    delete fromCli.eventId;
+    delete fromApi.eventId;
+    expect(fromCli).toEqual(fromApi);
+    expect(fromCli.features.widget.properties.enabled.consumedUnits).toBe(1);
+  });
+});
