@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// Runs the built CLI (dist/, after `npm run build`) or, in a development checkout, the TypeScript
+// sources through tsx.
+import { existsSync } from 'node:fs';
+
+const built = new URL('../dist/cli.js', import.meta.url);
+if (existsSync(built)) {
+  await import(built.href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(new URL('../src/cli.ts', import.meta.url).href);
+}
