@@ -6,9 +6,15 @@ import type { RedisConfig } from '../../config/schema.js';
 import { createRedisClient, DEFAULT_COMMAND_TIMEOUT_MS, type RedisClient } from './redis-connection.js';
 import { bucketKey, bucketTtlMs, checkKeyPrefix, resourceSetKey, visitorTag } from './redis-keys.js';
 import { METER_SCRIPT } from './redis-script.js';
-import { StoreUnavailableError, type CounterReading, type MeterCall, type MeterCallResult, type MeterStore } from './store.js';
+import { StoreUnavailableError, type CounterReading, type MeterCall, type MeterCallResult, type MeterStore, type Period } from './store.js';
 
 export type StoreFailureCode = 'store-timeout' | 'store-unreachable' | 'store-error';
+
+/**
+ * After this many timeouts in a row on a connection that looks ready, drop it and reconnect: a hung
+ * server would otherwise keep every timed-out command queued on the socket, without bound.
+ */
+export const TIMEOUTS_BEFORE_RECONNECT = 3;
 
 /** Readiness and counters for ops (health endpoint, metrics, the benchmark's cross-check). */
 export interface StoreHealth {
@@ -39,11 +45,12 @@ interface ScriptInput {
 
 type MeterScriptClient = RedisClient & { plangateMeter(numKeys: number, ...args: string[]): Promise<[number, number[], number[]]> };
 
+const TIMEOUT = /timed out/i;
 const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|EPIPE|writeable|Connection is closed|closed|MaxRetriesPerRequest|None of .*available|ClusterAllFailed|Failed to refresh slots/i;
 
 export function failureCode(err: unknown): StoreFailureCode {
   const message = err instanceof Error ? `${err.name} ${err.message}` : String(err);
-  if (/timed out/i.test(message)) return 'store-timeout';
+  if (TIMEOUT.test(message)) return 'store-timeout';
   if (CONNECTION_ERROR.test(message)) return 'store-unreachable';
   return 'store-error';
 }
@@ -59,6 +66,7 @@ export class RedisMeterStore implements MeterStore {
   private readonly failureCounts: Record<StoreFailureCode, number> = { 'store-timeout': 0, 'store-unreachable': 0, 'store-error': 0 };
   private commands = 0;
   private wasReady = false;
+  private timeoutsInARow = 0;
 
   constructor(options: RedisMeterStoreOptions) {
     this.prefix = checkKeyPrefix(options.redis.keyPrefix ?? 'plangate:');
@@ -90,6 +98,7 @@ export class RedisMeterStore implements MeterStore {
         this.commands++;
         return this.client.plangateMeter(input.keys.length, ...input.keys, input.argv);
       });
+      this.timeoutsInARow = 0;
       return decodeResult(raw, input, call);
     } catch (err) {
       throw this.failed(err);
@@ -161,6 +170,12 @@ export class RedisMeterStore implements MeterStore {
     const error =
       err instanceof StoreUnavailableError ? err : new StoreUnavailableError(failureCode(err), `Redis meter call failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     this.failureCounts[error.code as StoreFailureCode] = (this.failureCounts[error.code as StoreFailureCode] ?? 0) + 1;
+    this.timeoutsInARow = error.code === 'store-timeout' ? this.timeoutsInARow + 1 : 0;
+    if (this.timeoutsInARow >= TIMEOUTS_BEFORE_RECONNECT && this.client.status === 'ready') {
+      this.timeoutsInARow = 0;
+      this.logger?.event('warn', 'store-reconnecting', { store: 'redis', reason: `${TIMEOUTS_BEFORE_RECONNECT} timeouts in a row` });
+      this.client.disconnect(true);
+    }
     return error;
   }
 
@@ -207,9 +222,9 @@ export function scriptInput(call: MeterCall, prefix: string, anonymousRetentionD
     });
     return spec.resourceHash === undefined ? { b } : { b, r: spec.resourceHash };
   });
-  const periodIndex = (counterId: string, period: string): [number, number] => {
+  const periodIndex = (counterId: string, period: Period): [number, number] => {
     const ci = counterIndex.get(counterId) ?? 0;
-    return [ci, ci === 0 ? 0 : call.counters[ci - 1].periods.indexOf(period as never) + 1];
+    return [ci, ci === 0 ? 0 : call.counters[ci - 1].periods.indexOf(period) + 1];
   };
   const q = (call.require ?? []).map((r) => {
     const [ci, pi] = periodIndex(r.counterId, r.period);

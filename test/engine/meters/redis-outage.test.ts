@@ -94,11 +94,15 @@ describe('own redis-server: stop, restart, SCRIPT FLUSH', () => {
 describe('behind a TCP proxy: hung, slow, refused', () => {
   let proxy: TcpProxy;
   let store: RedisMeterStore;
+  const events: string[] = [];
 
   beforeAll(async () => {
     const target = new URL(testRedisUrl());
     proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
-    store = new RedisMeterStore({ redis: { url: proxy.url, keyPrefix: testKeyPrefix('outage-proxy'), commandTimeoutMs: 80 } });
+    store = new RedisMeterStore({
+      redis: { url: proxy.url, keyPrefix: testKeyPrefix('outage-proxy'), commandTimeoutMs: 80 },
+      logger: { event: (_level, code) => events.push(code) },
+    });
     await untilReady(store);
   });
   afterAll(async () => {
@@ -115,6 +119,14 @@ describe('behind a TCP proxy: hung, slow, refused', () => {
       expect(elapsed).toBeLessThan(LIVENESS_MS);
     }
     expect(store.health.failures()['store-timeout']).toBeGreaterThanOrEqual(3);
+    // Three timeouts in a row drop the connection (its queue of unanswered commands) and reconnect;
+    // calls stay bounded while the new connection hangs too.
+    expect(events).toContain('store-reconnecting');
+    for (let i = 0; i < 3; i++) {
+      const { code, elapsed } = await failingRun(store);
+      expect(['store-timeout', 'store-unreachable']).toContain(code);
+      expect(elapsed).toBeLessThan(LIVENESS_MS);
+    }
     await proxy.setMode({ kind: 'pass' });
     expect((await recovered(store)).consumed[0].granted).toBe(true);
   });
