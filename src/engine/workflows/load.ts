@@ -1,7 +1,9 @@
 // Loads a workflow file (TypeScript or JavaScript) and returns its default export. jiti compiles it
-// on the fly with both of its caches off, and we hand it the source we read ourselves with
-// `forceTranspile`: otherwise jiti passes a `.js` ES module to Node's native import, whose cache
-// would hand back the old function after the file changed (a reload must see the new one).
+// on the fly with both of its caches off, so that a reload sees changed files. Two settings make
+// that hold for plain `.js` ES modules too, which jiti would otherwise hand to Node's native
+// import (whose cache never forgets): we pass the source with `forceTranspile`, and evaluate
+// synchronously, so that the files it imports are compiled by jiti as well. The price: a workflow
+// file cannot use top-level `await`.
 import { readFile } from 'node:fs/promises';
 import { createJiti } from 'jiti';
 import type { LoadedWorkflow } from '../model.js';
@@ -21,7 +23,7 @@ export async function loadWorkflow<F>(file: string): Promise<WorkflowLoadResult<
   let module: unknown;
   try {
     const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: false });
-    module = await jiti.evalModule(source, { filename: file, async: true, forceTranspile: true });
+    module = await jiti.evalModule(source, { filename: file, async: false, forceTranspile: true });
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0].trim() : String(error);
     return { ok: false, reason: 'load-failed', message: `could not load workflow ${file}: ${reason}` };

@@ -6,6 +6,13 @@ import { loadWorkflow } from '../../../src/engine/workflows/load.js';
 
 const fixture = (name: string) => resolve('test/fixtures/configs', name);
 
+/** A scratch directory that, like the repository, makes `.js` files ES modules (Node would cache those natively). */
+function moduleDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'plangate-workflow-'));
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+  return dir;
+}
+
 async function loaded<F>(file: string): Promise<F> {
   const result = await loadWorkflow<F>(file);
   if (!result.ok) throw new Error(result.message);
@@ -25,11 +32,23 @@ describe('loadWorkflow', () => {
   });
 
   it.each(['ts', 'js'])('re-reads a changed .%s file on the next load', async (ext) => {
-    const file = join(mkdtempSync(join(tmpdir(), 'plangate-workflow-')), `workflow.${ext}`);
+    const file = join(moduleDir(), `workflow.${ext}`);
     writeFileSync(file, "export default () => 'first';\n");
     expect((await loaded<() => string>(file))()).toBe('first');
     writeFileSync(file, "export default () => 'second';\n");
     expect((await loaded<() => string>(file))()).toBe('second');
+  });
+
+  it('re-reads the files a workflow imports, JavaScript and TypeScript', async () => {
+    const dir = moduleDir();
+    const file = join(dir, 'workflow.ts');
+    writeFileSync(file, "import { a } from './a.js';\nimport { b } from './b.ts';\nexport default () => a + b;\n");
+    writeFileSync(join(dir, 'a.js'), "export const a = 'a1';\n");
+    writeFileSync(join(dir, 'b.ts'), "export const b: string = 'b1';\n");
+    expect((await loaded<() => string>(file))()).toBe('a1b1');
+    writeFileSync(join(dir, 'a.js'), "export const a = 'a2';\n");
+    writeFileSync(join(dir, 'b.ts'), "export const b: string = 'b2';\n");
+    expect((await loaded<() => string>(file))()).toBe('a2b2');
   });
 
   it('says why a file cannot be used', async () => {
