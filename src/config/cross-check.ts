@@ -148,9 +148,14 @@ function checkRef(ref: string, at: KeyPath, allowed: readonly PropertyType[], ty
 }
 
 function checkConsumeList(list: readonly ConsumeItemConfig[] | undefined, at: KeyPath, types: Map<string, Map<string, PropertyType>>, issues: IssueCollector): void {
+  const seen = new Set<string>();
   list?.forEach((item, i) => {
-    if (typeof item === 'string') checkRef(item, [...at, i], ['meterable'], types, issues);
-    else checkRef(item.property, [...at, i, 'property'], ['meterable'], types, issues);
+    const ref = typeof item === 'string' ? item : item.property;
+    const where = typeof item === 'string' ? [...at, i] : [...at, i, 'property'];
+    checkRef(ref, where, ['meterable'], types, issues);
+    // Consumption is all or nothing per counter; one entry with `units` says what two would mean.
+    if (seen.has(ref)) issues.add(where, `'${ref}' is listed twice: list it once, with { property, units } for more than 1 unit`);
+    seen.add(ref);
   });
 }
 

@@ -60,10 +60,11 @@ describe('loadConfig refuses broken configs', () => {
     ]);
   });
 
-  it('reports a problem in a second file at the key that names it, and the first as well', async () => {
+  it('reports every cross-reference problem of a consume list', async () => {
     const error = await refusal(broken('bad-consume.yaml'));
-    expect(error.issues.map((i) => i.path)).toEqual(['surfaces.hello-world.consume[0]', 'surfaces.hello-world.consume[1].property']);
+    expect(error.issues.map((i) => i.path)).toEqual(['surfaces.hello-world.consume[0]', 'surfaces.hello-world.consume[1].property', 'surfaces.hello-world.consume[3].property']);
     expect(error.issues[1].message).toBe("unknown feature 'gadget' in 'gadget.enabled'; declared features: widget");
+    expect(error.issues[2]).toMatchObject({ line: 14, column: 19, message: "'widget.enabled' is listed twice: list it once, with { property, units } for more than 1 unit" });
   });
 
   it('never puts a secret value into the error', async () => {
