@@ -26,7 +26,8 @@ export async function helloWorld(extraEnv: Record<string, string> = {}): Promise
   const dir = mkdtempSync(join(tmpdir(), 'plangate-hello-'));
   const publicKeyFile = join(dir, 'test-jwt.pub.pem');
   writeFileSync(publicKeyFile, await exportSPKI(publicKey));
-  const env = { ...process.env, PLANGATE_TEST_JWT_PUBLIC_KEY: publicKeyFile, ...extraEnv };
+  // In-memory meters unless the caller asks for Redis (with its own key prefix).
+  const env = { ...process.env, REDIS_URL: '', PLANGATE_TEST_JWT_PUBLIC_KEY: publicKeyFile, ...extraEnv };
   const model = await loadConfig(HELLO_WORLD, { env });
   const logger = createLogger({ level: 'silent' });
   const runtime = await createRuntime(model, { logger });
