@@ -13,6 +13,8 @@ export type JwtRejectReason =
   | 'too-large'
   | 'missing-claim'
   | 'too-old'
+  /** A JWK Set integration that has never fetched its set (and may not refetch yet). */
+  | 'keys-unavailable'
   | 'no-integration';
 
 export type JwtVerification =
@@ -26,4 +28,17 @@ export interface JwtVerifier {
   /** Per-integration readiness (JWK Sets loaded at least once). */
   readiness(): { integration: string; ready: boolean; detail?: string }[];
   close(): void;
+  /** Counters for metrics and tests (optional so that test fakes need not implement it). */
+  stats?(): JwtVerifierStats;
+}
+
+export interface JwtVerifierStats {
+  /** jose signature verifications run (a cache hit runs none). */
+  signatureChecks: number;
+  cacheHits: number;
+  cacheEntries: number;
+  accepted: number;
+  rejected: Partial<Record<JwtRejectReason, number>>;
+  /** JWK Set fetch attempts, successful or not, across integrations. */
+  jwksFetchAttempts: number;
 }
