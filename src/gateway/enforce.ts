@@ -1,0 +1,26 @@
+// Enforcement (PRODUCT.md §2 step 7, §3, §7): a route's denial wins over the workflow's
+// surfaceBehavior.http; a behavior with a `body` (even "" or null) is answered by the gateway without
+// contacting the upstream; any other behavior is applied to the upstream's response as it passes.
+import type { DecisionOutcome } from '../engine/engine.js';
+import type { HttpBehavior } from '../engine/types.js';
+import { paywallResponse, redirectResponse, type DeniedRequest, type Denial } from './deny.js';
+import { bodyAnswer, type BehaviorProblem, type ResponseHead } from './response-merge.js';
+
+export type Enforcement =
+  /** The gateway answers; the upstream is never contacted. */
+  | { kind: 'answer'; outcome: 'denied' | 'answered'; head: ResponseHead; body: string }
+  /** Forward; `http` (modify form) is applied to the upstream's head, `forwardedDenial` goes into the headers. */
+  | { kind: 'forward'; http?: HttpBehavior; forwardedDenial: boolean };
+
+export function enforce(denial: Denial, outcome: DecisionOutcome, request: Omit<DeniedRequest, 'reason'>, problem: BehaviorProblem): Enforcement {
+  if (outcome.denied) {
+    const denied: DeniedRequest = { ...request, reason: outcome.denialReason ?? 'requirement' };
+    if (denial.action === 'forward') return { kind: 'forward', forwardedDenial: true };
+    const answer = denial.action === 'redirect' ? redirectResponse(denial, denied) : paywallResponse(denial, denied);
+    return { kind: 'answer', outcome: 'denied', ...answer };
+  }
+  const http = outcome.decision.surfaceBehavior.http;
+  if (http === undefined || http === null) return { kind: 'forward', forwardedDenial: false };
+  if (Object.hasOwn(http, 'body')) return { kind: 'answer', outcome: 'answered', ...bodyAnswer(http, problem) };
+  return { kind: 'forward', http, forwardedDenial: false };
+}

@@ -1,0 +1,66 @@
+// Who the visitor is, at the gateway (PRODUCT.md §3). Precedence: the JWT cookie, then (unless the
+// route sets `bearer: false`) `Authorization: Bearer`; the first token that verifies wins. A token
+// that fails verification is logged (`gateway-jwt-invalid`, with where it came from and the
+// verifier's reason) and, by default, the visitor continues as anonymous; with `invalidJwt: reject`
+// the gateway answers 401 instead. Anonymous visitors keep the id in their cookie; a missing or
+// malformed one is replaced by a fresh UUID (`cookie`) or by the id of their network (`cookie+ip`).
+import { randomUUID } from 'node:crypto';
+import type { EngineLogger } from '../engine/engine.js';
+import type { JwtVerifier } from '../engine/identity/jwt-verifier.js';
+import type { ResolvedIdentity } from '../engine/types.js';
+import { hashNetwork, meteringNetwork } from './client-ip.js';
+import { anonymousSetCookie, isAnonymousId, uuidFromHash } from './cookies.js';
+
+export interface IdentitySettings {
+  jwtCookie: string;
+  anonymousCookie: string;
+  anonymousMetering: 'cookie' | 'cookie+ip';
+  invalidJwt: 'anonymous' | 'reject';
+  verifier: JwtVerifier;
+  logger: EngineLogger;
+}
+
+export interface IdentityInputs {
+  cookies: Record<string, string | undefined>;
+  /** The `Authorization` header, when the route accepts Bearer tokens. */
+  authorization: string | undefined;
+  clientIp: string;
+  https: boolean;
+}
+
+export type GatewayIdentity =
+  | { ok: true; identity: ResolvedIdentity; /** The anonymous cookie to set, when one was minted. */ setCookie?: string }
+  | { ok: false; reason: 'invalid-token' };
+
+const BEARER = /^bearer[ \t]+([^ \t]+)[ \t]*$/i;
+
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return authorization === undefined ? undefined : BEARER.exec(authorization)?.[1];
+}
+
+export async function resolveGatewayIdentity(settings: IdentitySettings, inputs: IdentityInputs): Promise<GatewayIdentity> {
+  const candidates: [source: 'cookie' | 'bearer', token: string | undefined][] = [
+    ['cookie', inputs.cookies[settings.jwtCookie]],
+    ['bearer', bearerToken(inputs.authorization)],
+  ];
+  let rejected = false;
+  for (const [source, token] of candidates) {
+    if (token === undefined || token === '') continue;
+    const result = await settings.verifier.verify(token);
+    if (result.ok) {
+      return { ok: true, identity: { authType: 'jwt', identifier: result.identifier, isAuthenticated: true, jwtClaims: result.claims } };
+    }
+    rejected = true;
+    settings.logger.event('info', 'gateway-jwt-invalid', { source, reason: result.reason, integration: result.integration });
+  }
+  if (rejected && settings.invalidJwt === 'reject') return { ok: false, reason: 'invalid-token' };
+
+  const cookieId = inputs.cookies[settings.anonymousCookie];
+  if (isAnonymousId(cookieId)) return { ok: true, identity: anonymous(cookieId.toLowerCase()) };
+  const minted = settings.anonymousMetering === 'cookie+ip' ? uuidFromHash(hashNetwork(meteringNetwork(inputs.clientIp))) : randomUUID();
+  return { ok: true, identity: anonymous(minted), setCookie: anonymousSetCookie(settings.anonymousCookie, minted, inputs.https) };
+}
+
+function anonymous(identifier: string): ResolvedIdentity {
+  return { authType: 'anonymous', identifier, isAuthenticated: false, jwtClaims: {} };
+}

@@ -1,0 +1,146 @@
+// The one upstream proxy, created at start-up: `http-proxy` driven directly (no middleware wrapper on
+// the hot path), a keep-alive agent, and our own error handling. The response is self-handled: the
+// gateway writes the merged head itself, then pipes the upstream body through untouched, chunk by
+// chunk, so SSE and large bodies stream and compressed bodies pass as they are.
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import httpProxy from 'http-proxy';
+import type { EngineLogger } from '../engine/engine.js';
+import { errorResponse, ERRORS, type ErrorAnswer } from './error-pages.js';
+import { upstreamHead, type ResponseHead } from './response-merge.js';
+import { sendAnswer, writeHead } from './send.js';
+
+export interface ProxySettings {
+  /** `http(s)://host:port`; a path on it is ignored (the canonical path is forwarded as is). */
+  upstream: string;
+  /** From the request's start until the upstream's response head: past it, 504. */
+  headerTimeoutMs: number;
+  /** No bytes from the upstream for this long while streaming: the response is cut. */
+  idleTimeoutMs: number;
+  logger: EngineLogger;
+}
+
+export interface ForwardRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** The canonical path plus the query as received: the exact request target upstream receives. */
+  target: string;
+  /** Stripped client headers plus the injected ones. */
+  headers: IncomingHttpHeaders;
+  /** Turns the upstream's head into what the client gets (surface behavior, cookie, caching). */
+  shapeHead: (head: ResponseHead) => ResponseHead;
+  /** Headers to add to a gateway error page (the anonymous cookie, once a decision consumed under it). */
+  errorHeaders?: Record<string, string | string[]>;
+}
+
+interface InFlight {
+  target: string;
+  shapeHead: (head: ResponseHead) => ResponseHead;
+  fail: (error: ErrorAnswer, cause: string) => void;
+  proxyReq?: http.ClientRequest;
+  headerTimer?: NodeJS.Timeout;
+  timedOut: boolean;
+  responded: boolean;
+}
+
+export interface UpstreamProxy {
+  forward(request: ForwardRequest): void;
+  close(): void;
+}
+
+export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
+  const target = new URL(settings.upstream);
+  const secure = target.protocol === 'https:';
+  const agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+  const proxy = httpProxy.createProxyServer({
+    target: { protocol: target.protocol, host: target.hostname, hostname: target.hostname, port: target.port || (secure ? '443' : '80') },
+    agent,
+    selfHandleResponse: true,
+    xfwd: false, // X-Forwarded-* are set by strip-headers per trustProxy
+    changeOrigin: false, // the upstream sees the Host the visitor asked for
+    toProxy: true, // take req.url as is: url.parse would re-escape the canonical path
+    prependPath: false,
+  });
+  const inFlight = new WeakMap<IncomingMessage, InFlight>();
+
+  proxy.on('proxyReq', (proxyReq, req) => {
+    const state = inFlight.get(req);
+    if (state === undefined) return;
+    state.proxyReq = proxyReq;
+    // Exactly the canonical target, whatever http-proxy's own path joining would make of it.
+    proxyReq.path = state.target;
+    proxyReq.setTimeout(settings.idleTimeoutMs, () => {
+      if (!state.responded) state.timedOut = true;
+      else settings.logger.event('warn', 'upstream-idle-timeout', { idleTimeoutMs: settings.idleTimeoutMs });
+      proxyReq.destroy();
+    });
+    if (state.timedOut) proxyReq.destroy();
+  });
+
+  proxy.on('proxyRes', (proxyRes, req, res) => {
+    const state = inFlight.get(req);
+    if (state === undefined) return;
+    clearTimeout(state.headerTimer);
+    state.responded = true;
+    let head: ResponseHead;
+    try {
+      head = state.shapeHead(upstreamHead(proxyRes));
+    } catch (error) {
+      proxyRes.destroy();
+      state.fail(ERRORS.upstreamUnreachable(), `shape-failed: ${(error as Error).message}`);
+      return;
+    }
+    if (!writeHead(res, head)) {
+      proxyRes.destroy();
+      if (!res.headersSent) state.fail(ERRORS.upstreamUnreachable(), 'invalid-response-head');
+      return;
+    }
+    // Each chunk is written as it arrives (SSE events included); flushHeaders sends the head at once.
+    res.flushHeaders();
+    proxyRes.on('error', () => res.destroy());
+    proxyRes.pipe(res);
+  });
+
+  return {
+    forward({ req, res, target: requestTarget, headers, shapeHead, errorHeaders }) {
+      const accept = req.headers.accept;
+      const fail = (error: ErrorAnswer, cause: string) => {
+        clearTimeout(state.headerTimer);
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        settings.logger.event(error.status === 504 ? 'warn' : 'error', error.code, { cause });
+        const page = errorResponse(error, accept);
+        if (errorHeaders) Object.assign(page.head.headers, errorHeaders);
+        sendAnswer(res, page);
+      };
+      const state: InFlight = { target: requestTarget, shapeHead, fail, timedOut: false, responded: false };
+      inFlight.set(req, state);
+      req.url = requestTarget;
+      req.headers = headers;
+
+      state.headerTimer = setTimeout(() => {
+        state.timedOut = true;
+        if (state.proxyReq) state.proxyReq.destroy();
+        else fail(ERRORS.upstreamTimeout(), 'header-timeout');
+      }, settings.headerTimeoutMs);
+
+      // The visitor went away: stop the upstream request too (http-proxy only does this while the request body is still arriving).
+      res.on('close', () => {
+        clearTimeout(state.headerTimer);
+        if (!res.writableFinished) state.proxyReq?.destroy();
+      });
+
+      proxy.web(req, res, {}, (err) => {
+        if (res.destroyed && !state.timedOut) return; // the client is gone: nothing to answer
+        if (state.timedOut) fail(ERRORS.upstreamTimeout(), 'header-timeout');
+        else fail(ERRORS.upstreamUnreachable(), (err as NodeJS.ErrnoException).code ?? 'error');
+      });
+    },
+    close() {
+      proxy.close();
+      agent.destroy();
+    },
+  };
+}

@@ -1,0 +1,159 @@
+// Real parts for gateway tests: a test upstream that behaves like a real site (its own Set-Cookie and
+// `Cache-Control: public, max-age=600` on every response, and it records the exact request target it
+// received), a key pair the test generates, the real config loader, engine, store and listener.
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import { loadConfig } from '../../src/config/load.js';
+import type { EngineLogger } from '../../src/engine/engine.js';
+import type { Model } from '../../src/engine/model.js';
+import { startGateway, type RunningGateway } from '../../src/gateway/listener.js';
+import { createLogger } from '../../src/ops/logger.js';
+import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { testKeyPrefix, testRedisUrl } from '../support/env.js';
+
+export interface SeenRequest {
+  method: string;
+  /** The request target exactly as the upstream received it. */
+  target: string;
+  headers: IncomingHttpHeaders;
+  rawHeaders: string[];
+}
+
+export type UpstreamHandler = (req: IncomingMessage, res: ServerResponse) => boolean | void;
+
+export interface Upstream {
+  url: string;
+  seen: SeenRequest[];
+  /** Special paths; return true when handled. */
+  handlers: Map<string, UpstreamHandler>;
+  close(): Promise<void>;
+}
+
+export const UPSTREAM_COOKIE = 'site_session=abc; Path=/; HttpOnly';
+
+export async function startUpstream(): Promise<Upstream> {
+  const seen: SeenRequest[] = [];
+  const handlers = new Map<string, UpstreamHandler>();
+  const server = createServer((req, res) => {
+    seen.push({ method: req.method ?? '', target: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders });
+    const path = (req.url ?? '').split('?')[0];
+    const special = handlers.get(path);
+    if (special && special(req, res)) return;
+    const body = JSON.stringify({ target: req.url });
+    res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': UPSTREAM_COOKIE, 'cache-control': 'public, max-age=600' });
+    res.end(body);
+  });
+  const url = await listen(server);
+  return { url, seen, handlers, close: () => closeServer(server) };
+}
+
+export async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+export interface Keys {
+  publicKeyFile: string;
+  sign(claims: Record<string, unknown>): Promise<string>;
+}
+
+export async function testKeys(): Promise<Keys> {
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+  const dir = mkdtempSync(join(tmpdir(), 'plangate-gw-keys-'));
+  const publicKeyFile = join(dir, 'test-jwt.pub.pem');
+  writeFileSync(publicKeyFile, await exportSPKI(publicKey));
+  return { publicKeyFile, sign: (claims) => new SignJWT(claims).setProtectedHeader({ alg: 'RS256' }).sign(privateKey) };
+}
+
+export interface RecordingLogger extends EngineLogger {
+  events: { level: string; code: string; fields?: Record<string, unknown> }[];
+}
+
+export function recordingLogger(): RecordingLogger {
+  const events: RecordingLogger['events'] = [];
+  return { events, event: (level, code, fields) => events.push({ level, code, fields }) };
+}
+
+export interface Stack {
+  gateway: RunningGateway;
+  upstream: Upstream;
+  runtime: Runtime;
+  keys: Keys;
+  logger: RecordingLogger;
+  close(): Promise<void>;
+}
+
+/** Loads `configFile` with the upstream and keys wired in and meters in Redis under a per-run prefix. */
+export async function startStack(configFile: string, scope: string, env: Record<string, string> = {}): Promise<Stack> {
+  const upstream = await startUpstream();
+  const keys = await testKeys();
+  const loaded = await loadConfig(configFile, {
+    env: { ...process.env, REDIS_URL: testRedisUrl(), PLANGATE_UPSTREAM: upstream.url, PLANGATE_TEST_JWT_PUBLIC_KEY: keys.publicKeyFile, ...env },
+  });
+  const model: Model = { ...loaded, store: { ...loaded.store, redis: loaded.store.redis && { ...loaded.store.redis, keyPrefix: testKeyPrefix(scope) } } };
+  const runtime = await createRuntime(model, { logger: createLogger({ level: 'silent' }) });
+  const logger = recordingLogger();
+  const gateway = await startGateway({ model, engine: runtime.engine, logger, listen: { host: '127.0.0.1', port: 0 } });
+  return {
+    gateway,
+    upstream,
+    runtime,
+    keys,
+    logger,
+    async close() {
+      await gateway.close();
+      await upstream.close();
+      await runtime.close();
+    },
+  };
+}
+
+/** A config file in a fresh temp dir, with extra files (workflows) beside it. */
+export function writeConfig(yaml: string, files: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'plangate-gw-config-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  const file = join(dir, 'plangate.yaml');
+  writeFileSync(file, yaml);
+  return file;
+}
+
+export interface RawResponse {
+  status: number;
+  head: string;
+  body: string;
+}
+
+/** One request over a raw socket: the request target is sent exactly as given (HTTP clients normalise paths). */
+export function rawRequest(baseUrl: string, target: string, headerLines: string[] = [], method = 'GET'): Promise<RawResponse> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    const chunks: Buffer[] = [];
+    socket.on('data', (c) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('latin1');
+      const split = text.indexOf('\r\n\r\n');
+      const head = split === -1 ? text : text.slice(0, split);
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head, body: split === -1 ? '' : text.slice(split + 4) });
+    });
+    socket.write(Buffer.from(`${method} ${target} HTTP/1.1\r\nHost: ${hostname}\r\n${headerLines.map((l) => `${l}\r\n`).join('')}Connection: close\r\n\r\n`, 'latin1'));
+  });
+}
+
+/** The `name=value` of a Set-Cookie list, by name. */
+export function cookieFrom(setCookie: string[] | string | null | undefined, name: string): string | undefined {
+  const list = Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : [];
+  return list.map((c) => c.split(';')[0]).find((pair) => pair.startsWith(`${name}=`));
+}
