@@ -61,23 +61,36 @@ export async function prepareRequest(ctx: EngineContext, request: Omit<DecisionR
   };
 }
 
+/**
+ * The store could not answer: the consumption is granted or refused by the policy, records nothing.
+ * The policy judges only what the call asked for: a read with no requirement and no consumption is
+ * not denied when the store is down (its metered properties carry the policy instead).
+ */
+function applyFailurePolicy(state: RequestState, call: Omit<MeterCall, 'visitor' | 'now'>, open: boolean): { requirementMet: boolean; granted: boolean } {
+  for (const c of call.consume) state.meters.noteConsumption(c.counterId, { granted: open, units: 0, excess: open ? 0 : c.units, free: false });
+  return { requirementMet: open || (call.require ?? []).length === 0, granted: open || call.consume.length === 0 };
+}
+
 /** Runs one store call and folds its result into the request's meters; applies the failure policy when the store cannot answer. */
 export async function callStore(
   ctx: EngineContext,
   state: RequestState,
   call: Omit<MeterCall, 'visitor' | 'now'>,
 ): Promise<{ requirementMet: boolean; granted: boolean }> {
+  const open = ctx.model.store.failurePolicy === 'open';
+  if (state.meters.degraded) {
+    // The store already failed during this request: apply the policy without waiting on it again.
+    return applyFailurePolicy(state, call, open);
+  }
   try {
     const result = await ctx.store.run({ ...call, visitor: visitorOf(state.identity), now: state.now });
     state.meters.absorb(result, call.consume, call.dryRun);
     return { requirementMet: result.requirementMet, granted: result.consumed.every((c) => c.granted) };
   } catch (err) {
     if (!(err instanceof StoreUnavailableError)) throw err;
-    const open = ctx.model.store.failurePolicy === 'open';
     state.meters.degraded = true;
     ctx.logger?.event('error', err.code, { message: err.message, policy: ctx.model.store.failurePolicy });
-    for (const c of call.consume) state.meters.noteConsumption(c.counterId, { granted: open, units: 0, excess: open ? 0 : c.units, free: false });
-    return { requirementMet: open, granted: open };
+    return applyFailurePolicy(state, call, open);
   }
 }
 
