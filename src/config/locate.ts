@@ -122,9 +122,4 @@ export class IssueCollector {
     if (expected !== undefined) issue.expected = expected;
     this.issues.push(issue);
   }
-
-  has(path: KeyPath): boolean {
-    const p = formatPath(path);
-    return this.issues.some((i) => i.path === p);
-  }
 }
