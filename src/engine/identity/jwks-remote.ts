@@ -18,9 +18,7 @@ export interface RemoteJwkSetOptions {
   onEvent?: (level: 'info' | 'warn' | 'error', code: string, fields: Record<string, unknown>) => void;
 }
 
-export type KeyLookup =
-  | { ok: true; keys: (CryptoKey | Uint8Array)[]; generation: number }
-  | { ok: false; reason: JwtRejectReason };
+export type KeyLookup = { ok: true; keys: (CryptoKey | Uint8Array)[]; generation: number } | { ok: false; reason: JwtRejectReason };
 
 /** A JWK Set document larger than this is refused: real sets are a few KB. */
 const MAX_SET_BYTES = 1024 * 1024;

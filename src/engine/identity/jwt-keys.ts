@@ -36,10 +36,7 @@ interface PemKey {
   byAlg: Map<string, CryptoKey>;
 }
 
-export function createKeySource(
-  integration: ResolvedJwtIntegration,
-  deps: { now: () => number; fetch: typeof fetch; onEvent?: Events },
-): KeySource {
+export function createKeySource(integration: ResolvedJwtIntegration, deps: { now: () => number; fetch: typeof fetch; onEvent?: Events }): KeySource {
   const secrets = hmacSecrets(integration, deps.onEvent);
   const pemKeys = importPemKeys(integration, deps.onEvent);
   const remote = integration.jwksUrl
@@ -102,7 +99,11 @@ async function importPemKeys(integration: ResolvedJwtIntegration, onEvent: Event
         }),
       );
       if (byAlg.size === 0) {
-        onEvent?.('error', 'jwt-key-unusable', { integration: integration.name, key: kid ?? `#${index + 1}`, detail: `fits none of ${asymmetric.join(', ') || 'the allowed algorithms'}` });
+        onEvent?.('error', 'jwt-key-unusable', {
+          integration: integration.name,
+          key: kid ?? `#${index + 1}`,
+          detail: `fits none of ${asymmetric.join(', ') || 'the allowed algorithms'}`,
+        });
       }
       return kid === undefined ? { byAlg } : { kid, byAlg };
     }),

@@ -22,8 +22,7 @@ export interface TokenHeader {
 }
 
 export type Precheck =
-  | { ok: true; header: TokenHeader; issuer: string | undefined; payloadJson: string; signatureEmpty: boolean }
-  | { ok: false; reason: JwtRejectReason };
+  { ok: true; header: TokenHeader; issuer: string | undefined; payloadJson: string; signatureEmpty: boolean } | { ok: false; reason: JwtRejectReason };
 
 const fail = (reason: JwtRejectReason): Precheck => ({ ok: false, reason });
 

@@ -18,8 +18,7 @@ export type JwtRejectReason =
   | 'no-integration';
 
 export type JwtVerification =
-  | { ok: true; claims: Record<string, unknown>; identifier: string; integration: string }
-  | { ok: false; reason: JwtRejectReason; integration?: string };
+  { ok: true; claims: Record<string, unknown>; identifier: string; integration: string } | { ok: false; reason: JwtRejectReason; integration?: string };
 
 export interface JwtVerifier {
   verify(token: string): Promise<JwtVerification>;

@@ -39,7 +39,10 @@ interface CompiledIntegration {
 
 type Attempt = { ok: true; result: Extract<JwtVerification, { ok: true }> } | { ok: false; reason: JwtRejectReason };
 
-export function createJwtVerifier(integrations: readonly ResolvedJwtIntegration[], options: JwtVerifierOptions = {}): JwtVerifier & { stats(): JwtVerifierStats } {
+export function createJwtVerifier(
+  integrations: readonly ResolvedJwtIntegration[],
+  options: JwtVerifierOptions = {},
+): JwtVerifier & { stats(): JwtVerifierStats } {
   const now = options.now ?? Date.now;
   const logger = options.logger;
   const maxTtlMs = options.cacheMaxTtlMs ?? DEFAULT_CACHE_MAX_TTL_MS;
@@ -146,7 +149,15 @@ function compile(config: ResolvedJwtIntegration, index: number, deps: Parameters
     ...(config.requiredClaims !== undefined && { requiredClaims: [...config.requiredClaims] }),
     ...(config.maxTokenAgeSeconds !== undefined && { maxTokenAge: config.maxTokenAgeSeconds }),
   };
-  return { index, config, allowed: new Set(config.algorithms), keys: createKeySource(config, deps), claimKey: config.claimKey ?? 'sub', tolerance, joseOptions };
+  return {
+    index,
+    config,
+    allowed: new Set(config.algorithms),
+    keys: createKeySource(config, deps),
+    claimKey: config.claimKey ?? 'sub',
+    tolerance,
+    joseOptions,
+  };
 }
 
 /** Integrations by configured issuer, in configuration order, for picking by the token's `iss`. */

@@ -24,7 +24,12 @@ export function integration(overrides: Partial<ResolvedJwtIntegration> = {}): Re
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** Signs exactly this payload text (so tests control key order, `__proto__` keys, sizes) under this header. */
-export async function signRaw(payloadJson: string, key: CryptoKey | Uint8Array, header: Record<string, unknown>, crit?: Record<string, boolean>): Promise<string> {
+export async function signRaw(
+  payloadJson: string,
+  key: CryptoKey | Uint8Array,
+  header: Record<string, unknown>,
+  crit?: Record<string, boolean>,
+): Promise<string> {
   return new CompactSign(new TextEncoder().encode(payloadJson)).setProtectedHeader(header as { alg: string }).sign(key, crit ? { crit } : undefined);
 }
 

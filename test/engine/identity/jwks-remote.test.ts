@@ -37,10 +37,19 @@ async function setup(options: { cacheSize?: number; timeoutMs?: number } = {}) {
     return fetch(input, init);
   };
   const verifier = createJwtVerifier(
-    [integration({ algorithms: ['RS256', 'ES256'], jwksUrl: server.url, jwks: { cooldownMs: COOLDOWN_MS, maxAgeMs: MAX_AGE_MS, timeoutMs: options.timeoutMs ?? LOOSE_TIMEOUT_MS } })],
+    [
+      integration({
+        algorithms: ['RS256', 'ES256'],
+        jwksUrl: server.url,
+        jwks: { cooldownMs: COOLDOWN_MS, maxAgeMs: MAX_AGE_MS, timeoutMs: options.timeoutMs ?? LOOSE_TIMEOUT_MS },
+      }),
+    ],
     { now: clock.now, fetch: countingFetch, cacheSize: options.cacheSize ?? 0 },
   );
-  cleanups.push(() => verifier.close(), () => server.close());
+  cleanups.push(
+    () => verifier.close(),
+    () => server.close(),
+  );
   return { verifier, clock, fetchCalls: () => fetchCalls };
 }
 

@@ -59,12 +59,20 @@ describe('accepted tokens', () => {
   });
 
   it('PEM keys with a kid list: the key named by kid, or each key when the token has none', async () => {
-    const keys = [{ pem: ec.pem, kid: 'k1' }, { pem: rsa.pem, kid: 'k2' }];
+    const keys = [
+      { pem: ec.pem, kid: 'k1' },
+      { pem: rsa.pem, kid: 'k2' },
+    ];
     const both = integration({ algorithms: ['RS256', 'ES256'], pemKeys: keys });
     await expectAccepted([both], await sign({ sub: 'user-1' }, rsa, { kid: 'k2' }));
     await expectAccepted([both], await sign({ sub: 'user-1' }, rsa));
     await expectRejected([both], await sign({ sub: 'user-1' }, rsa, { kid: 'k1' }), 'unknown-key');
-    const twoRsa = integration({ pemKeys: [{ pem: attacker.pem, kid: 'k1' }, { pem: rsa.pem, kid: 'k2' }] });
+    const twoRsa = integration({
+      pemKeys: [
+        { pem: attacker.pem, kid: 'k1' },
+        { pem: rsa.pem, kid: 'k2' },
+      ],
+    });
     await expectRejected([twoRsa], await sign({ sub: 'user-1' }, rsa, { kid: 'k1' }), 'bad-signature');
   });
 
@@ -83,9 +91,12 @@ function nested(levels: number): unknown {
 describe('the attack matrix', () => {
   const now = nowSeconds();
   const cases: [string, () => Promise<string> | string, () => ResolvedJwtIntegration[], JwtRejectReason][] = [
-    ...['none', 'None', 'NONE', 'nOnE'].map(
-      (alg): (typeof cases)[number] => [`alg: ${alg}`, () => craft({ alg, typ: 'JWT' }, { sub: 'user-1' }), () => [rsaIntegration()], 'algorithm-not-allowed'],
-    ),
+    ...['none', 'None', 'NONE', 'nOnE'].map((alg): (typeof cases)[number] => [
+      `alg: ${alg}`,
+      () => craft({ alg, typ: 'JWT' }, { sub: 'user-1' }),
+      () => [rsaIntegration()],
+      'algorithm-not-allowed',
+    ]),
     ['HS256 signed with the RS256 public key as secret', () => signHmac({ sub: 'user-1' }, rsa.pem), () => [rsaIntegration()], 'algorithm-not-allowed'],
     [
       'HS256 with the public key as secret, integration allowing HS256 and RS256 but holding no secret',
@@ -117,17 +128,52 @@ describe('the attack matrix', () => {
     ['a header that is not JSON', () => `${Buffer.from('nope').toString('base64url')}.e30.AAAA`, () => [rsaIntegration()], 'malformed'],
     ['expired beyond the tolerance', () => sign({ sub: 'user-1', exp: now - 60 }, rsa), () => [rsaIntegration()], 'expired'],
     ['not yet valid', () => sign({ sub: 'user-1', nbf: now + 120 }, rsa), () => [rsaIntegration()], 'not-yet-valid'],
-    ['issued in the future', () => sign({ sub: 'user-1', iat: now + 600 }, rsa), () => [integration({ pemKeys: [{ pem: rsa.pem }], maxTokenAgeSeconds: 60 })], 'not-yet-valid'],
+    [
+      'issued in the future',
+      () => sign({ sub: 'user-1', iat: now + 600 }, rsa),
+      () => [integration({ pemKeys: [{ pem: rsa.pem }], maxTokenAgeSeconds: 60 })],
+      'not-yet-valid',
+    ],
     ['a non-numeric exp', () => sign({ sub: 'user-1', exp: 'tomorrow' }, rsa), () => [rsaIntegration()], 'malformed'],
-    ['wrong issuer', () => sign({ sub: 'user-1', iss: 'https://evil.example' }, rsa), () => [integration({ pemKeys: [{ pem: rsa.pem }], issuer: 'https://id.example' })], 'issuer'],
+    [
+      'wrong issuer',
+      () => sign({ sub: 'user-1', iss: 'https://evil.example' }, rsa),
+      () => [integration({ pemKeys: [{ pem: rsa.pem }], issuer: 'https://id.example' })],
+      'issuer',
+    ],
     ['missing issuer', () => sign({ sub: 'user-1' }, rsa), () => [integration({ pemKeys: [{ pem: rsa.pem }], issuer: 'https://id.example' })], 'issuer'],
-    ['wrong audience', () => sign({ sub: 'user-1', aud: 'other' }, rsa), () => [integration({ pemKeys: [{ pem: rsa.pem }], audience: 'plangate' })], 'audience'],
+    [
+      'wrong audience',
+      () => sign({ sub: 'user-1', aud: 'other' }, rsa),
+      () => [integration({ pemKeys: [{ pem: rsa.pem }], audience: 'plangate' })],
+      'audience',
+    ],
     ['missing audience', () => sign({ sub: 'user-1' }, rsa), () => [integration({ pemKeys: [{ pem: rsa.pem }], audience: ['plangate', 'x'] })], 'audience'],
-    ['older than maxTokenAgeSeconds', () => sign({ sub: 'user-1', iat: now - 3600 }, rsa), () => [integration({ pemKeys: [{ pem: rsa.pem }], maxTokenAgeSeconds: 600 })], 'too-old'],
-    ['no exp where exp is required', () => sign({ sub: 'user-1' }, rsa), () => [integration({ pemKeys: [{ pem: rsa.pem }], requiredClaims: ['exp'] })], 'missing-claim'],
+    [
+      'older than maxTokenAgeSeconds',
+      () => sign({ sub: 'user-1', iat: now - 3600 }, rsa),
+      () => [integration({ pemKeys: [{ pem: rsa.pem }], maxTokenAgeSeconds: 600 })],
+      'too-old',
+    ],
+    [
+      'no exp where exp is required',
+      () => sign({ sub: 'user-1' }, rsa),
+      () => [integration({ pemKeys: [{ pem: rsa.pem }], requiredClaims: ['exp'] })],
+      'missing-claim',
+    ],
     ['unknown kid', () => sign({ sub: 'user-1' }, rsa, { kid: 'nope' }), () => [integration({ pemKeys: [{ pem: rsa.pem, kid: 'k1' }] })], 'unknown-key'],
-    ['kid ../../../../dev/null', () => sign({ sub: 'user-1' }, rsa, { kid: '../../../../dev/null' }), () => [integration({ pemKeys: [{ pem: rsa.pem, kid: 'k1' }] })], 'unknown-key'],
-    ['a 10 KB kid', () => sign({ sub: 'user-1' }, rsa, { kid: 'k'.repeat(10 * 1024) }), () => [integration({ pemKeys: [{ pem: rsa.pem, kid: 'k1' }] })], 'unknown-key'],
+    [
+      'kid ../../../../dev/null',
+      () => sign({ sub: 'user-1' }, rsa, { kid: '../../../../dev/null' }),
+      () => [integration({ pemKeys: [{ pem: rsa.pem, kid: 'k1' }] })],
+      'unknown-key',
+    ],
+    [
+      'a 10 KB kid',
+      () => sign({ sub: 'user-1' }, rsa, { kid: 'k'.repeat(10 * 1024) }),
+      () => [integration({ pemKeys: [{ pem: rsa.pem, kid: 'k1' }] })],
+      'unknown-key',
+    ],
     ['a non-string kid', () => craft({ alg: 'RS256', kid: 7 }, { sub: 'user-1' }, 'AAAA'), () => [rsaIntegration()], 'malformed'],
     ['an embedded jwk header', () => sign({ sub: 'user-1' }, attacker, { jwk: attacker.jwk }), () => [rsaIntegration()], 'malformed'],
     ['an x5u header', () => sign({ sub: 'user-1' }, rsa, { x5u: 'https://evil.example/cert.pem' }), () => [rsaIntegration()], 'malformed'],
@@ -145,8 +191,18 @@ describe('the attack matrix', () => {
     ['a missing claim-key value', () => sign({ name: 'user-1' }, rsa), () => [rsaIntegration()], 'missing-claim'],
     ['a non-string claim-key value', () => sign({ sub: 42 }, rsa), () => [rsaIntegration()], 'missing-claim'],
     ['an empty claim-key value', () => sign({ sub: '' }, rsa), () => [rsaIntegration()], 'missing-claim'],
-    ['a claim key only found on the prototype', () => sign({ sub: 'user-1' }, rsa), () => [integration({ pemKeys: [{ pem: rsa.pem }], claimKey: 'constructor' })], 'missing-claim'],
-    ['HS256 under a secret shorter than 32 bytes (load refuses it; the guard holds anyway)', () => signHmac({ sub: 'user-1' }, 'short'), () => [integration({ algorithms: ['HS256'], secret: 'short' })], 'unknown-key'],
+    [
+      'a claim key only found on the prototype',
+      () => sign({ sub: 'user-1' }, rsa),
+      () => [integration({ pemKeys: [{ pem: rsa.pem }], claimKey: 'constructor' })],
+      'missing-claim',
+    ],
+    [
+      'HS256 under a secret shorter than 32 bytes (load refuses it; the guard holds anyway)',
+      () => signHmac({ sub: 'user-1' }, 'short'),
+      () => [integration({ algorithms: ['HS256'], secret: 'short' })],
+      'unknown-key',
+    ],
     ['no integration configured', () => sign({ sub: 'user-1' }, rsa), () => [], 'no-integration'],
   ];
 
@@ -206,7 +262,8 @@ describe('choosing the integration', () => {
 });
 
 describe('claims', () => {
-  const hostile = '{"sub":"user-1","z":1,"__proto__":{"polluted":true,"isAdmin":true},"constructor":{"prototype":{"polluted":true}},"a":[{"__proto__":{"x":1}}]}';
+  const hostile =
+    '{"sub":"user-1","z":1,"__proto__":{"polluted":true,"isAdmin":true},"constructor":{"prototype":{"polluted":true}},"a":[{"__proto__":{"x":1}}]}';
 
   it('returns claims as received, in order, with __proto__ and constructor as plain data', async () => {
     const verifier = createJwtVerifier([rsaIntegration()]);
