@@ -8,6 +8,7 @@ import { buildFeatures, workflowFeatures, type MeterOperations } from './feature
 import { resolveIdentity, testGroup100, visitorOf } from './identity/resolve.js';
 import type { JwtVerifier } from './identity/jwt-verifier.js';
 import { RequestMeters } from './meters/request-meters.js';
+import { evaluateCall } from './meters/semantics.js';
 import type { ConsumeSpec, MeterCall, MeterStore } from './meters/store.js';
 import { StoreUnavailableError } from './meters/store.js';
 import type { CompiledSurface, DeclaredConsumption, Model } from './model.js';
@@ -83,7 +84,13 @@ export async function callStore(
     return applyFailurePolicy(state, call, open);
   }
   try {
-    const result = await ctx.store.run({ ...call, visitor: visitorOf(state.identity), now: state.now });
+    const fullCall: MeterCall = { ...call, visitor: visitorOf(state.identity), now: state.now };
+    let result = await ctx.store.run(fullCall);
+    if (call.dryRun && call.consume.length > 0) {
+      // Judge again with this request's own dry consumption counted, as the real run would see it.
+      const { requirementMet, consumed } = evaluateCall(fullCall, state.meters.withOwnUsage(result.readings));
+      result = { readings: result.readings, requirementMet, consumed };
+    }
     state.meters.absorb(result, call.consume, call.dryRun);
     return { requirementMet: result.requirementMet, granted: result.consumed.every((c) => c.granted) };
   } catch (err) {

@@ -60,6 +60,29 @@ export class RequestMeters {
     consumed.forEach((c, i) => this.noteConsumption(c.counterId, result.consumed[i]));
   }
 
+  /**
+   * A dry run records nothing, so the store's readings miss what this request already consumed:
+   * those readings plus the request's own units, to judge its next consumption as a real run would.
+   */
+  withOwnUsage(readings: Record<string, CounterReading>): Record<string, CounterReading> {
+    const adjusted: Record<string, CounterReading> = {};
+    for (const [counterId, reading] of Object.entries(readings)) {
+      const state = this.states.get(counterId);
+      if (state === undefined || (state.recorded === 0 && !state.resourceRecorded)) {
+        adjusted[counterId] = reading;
+        continue;
+      }
+      const usage: CounterReading['usage'] = {};
+      const seen: CounterReading['seen'] = {};
+      for (const period of Object.keys(reading.usage) as (keyof CounterReading['usage'])[]) {
+        usage[period] = (reading.usage[period] ?? 0) + state.recorded;
+        seen[period] = reading.seen[period] === true || state.resourceRecorded;
+      }
+      adjusted[counterId] = { usage, seen };
+    }
+    return adjusted;
+  }
+
   /** Record a consumption outcome without a store (on/off, degraded). */
   noteConsumption(counterId: string, outcome: ConsumeResult): void {
     const state = this.states.get(counterId);
