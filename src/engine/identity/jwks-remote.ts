@@ -60,7 +60,7 @@ export class RemoteJwkSet {
 
   /** Resolves once the first fetch has succeeded or failed. */
   async warm(): Promise<void> {
-    if (this.#set) return;
+    if (this.#set || this.#closer.signal.aborted) return;
     await (this.#inflight ?? this.#startRefresh());
   }
 
@@ -104,7 +104,7 @@ export class RemoteJwkSet {
   }
 
   #refreshIfStale(): void {
-    if (!this.#set || this.#inflight) return;
+    if (!this.#set || this.#inflight || this.#closer.signal.aborted) return;
     const now = this.options.now();
     if (now - this.#fetchedAt >= this.options.maxAgeMs && now - this.#lastAttemptAt >= this.options.cooldownMs) {
       void this.#startRefresh();
@@ -125,6 +125,7 @@ export class RemoteJwkSet {
         this.options.onEvent?.('info', 'jwks-updated', { url: this.options.url, generation: this.#generation });
       })
       .catch((error: unknown) => {
+        if (this.#closer.signal.aborted) return; // shutting down: not a failure worth reporting
         this.#lastError = error instanceof Error ? error.message : String(error);
         this.options.onEvent?.('warn', 'jwks-fetch-failed', { url: this.options.url, error: this.#lastError, keptLastGoodSet: this.#set !== undefined });
       })

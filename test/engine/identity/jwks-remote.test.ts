@@ -154,6 +154,34 @@ describe('a JWK Set integration', () => {
   });
 });
 
+describe('closing', () => {
+  it('aborts a hung fetch quietly and fetches nothing afterwards', async () => {
+    server = await startJwksServer({ keys: [keyA.jwk] });
+    cleanups.push(() => server.close());
+    const events: string[] = [];
+    const clock = testClock();
+    const verifier = createJwtVerifier(
+      [integration({ jwksUrl: server.url, jwks: { cooldownMs: COOLDOWN_MS, maxAgeMs: MAX_AGE_MS, timeoutMs: LOOSE_TIMEOUT_MS } })],
+      {
+        now: clock.now,
+        logger: { event: (_level, code) => events.push(code) },
+      },
+    );
+    await verifier.warm();
+    server.hang();
+    clock.advance(MAX_AGE_MS);
+    expect(await verifier.verify(await tokenA())).toMatchObject({ ok: true }); // starts a background refetch, which hangs
+    const waiting = verifier.verify(unknownKidToken()); // joins the hung refetch
+    verifier.close();
+    expect(await withinLiveness(waiting)).toMatchObject({ ok: false, reason: 'unknown-key' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    clock.advance(MAX_AGE_MS);
+    await verifier.verify(await tokenA());
+    expect(server.requests).toEqual(['/jwks.json', '/jwks.json']);
+    expect(events).not.toContain('jwks-fetch-failed');
+  });
+});
+
 describe('a JWK Set outage longer than the set max age', () => {
   for (const outage of ['refusing connections', 'hung'] as const) {
     it(`keeps verifying under the last good set with the server ${outage}, one fetch attempt per cooldown at most`, async () => {
