@@ -89,6 +89,18 @@ describe('provisioning through a loaded config', () => {
     expect(runtime.engine.eventCounts().get('provisioning-unknown-plan')).toBe(before + 1);
   });
 
+  it('a throwing provisioning workflow is logged and counted; the rules’ plans are still used', async () => {
+    const before = runtime.engine.eventCounts().get('workflow-error') ?? 0;
+    const outcome = await runtime.engine.decide({
+      surfaceSlug: 'page',
+      identity: { userJwt: await signer.sign({ sub: 'exploder', explode: true, tier: 'gold', grant: ['granted'] }) },
+      trusted: false,
+    });
+    expect(outcome.decision.status).toBe('success');
+    expect(outcome.plans).toEqual(['member', 'gold']);
+    expect(runtime.engine.eventCounts().get('workflow-error')).toBe(before + 1);
+  });
+
   it('a validly signed token with __proto__ and constructor claims gets a normal decision and leaves Object.prototype untouched', async () => {
     const protoKeys = Object.getOwnPropertyNames(Object.prototype);
     const payload =

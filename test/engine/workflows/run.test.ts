@@ -11,8 +11,10 @@ const LIVENESS_MS = 3_000;
 describe('runWorkflow', () => {
   const options = () => ({ file: 'wf.ts', kind: 'surface', timeoutMs: 30, revocation: new Revocation() });
 
-  it('returns the value of a workflow that finishes in time', async () => {
-    expect(await runWorkflow(async (n: number) => n * 2, 21, options())).toEqual({ ok: true, value: 42 });
+  it('returns the value of a workflow that finishes in time, then revokes its handles', async () => {
+    const opts = options();
+    expect(await runWorkflow(async (n: number) => n * 2, 21, opts)).toEqual({ ok: true, value: 42 });
+    expect(opts.revocation.revoked).toBe(true);
   });
 
   it('turns a synchronous throw into workflow-error and revokes the handles', async () => {
@@ -73,16 +75,30 @@ describe('workflows in decisions', () => {
     expect(logLines).toContainEqual(expect.objectContaining({ code: 'workflow-timeout', timeoutMs: 30, workflow: expect.stringMatching(/overruns\.ts$/) }));
   });
 
+  /** What a workflow's consume() that outlived its decision did, once it has settled (the fixtures leave it in a global). */
+  async function lateOutcome(global: string, identifier: string): Promise<string> {
+    const outcomes = () => (globalThis as Record<string, unknown>)[global] as Map<string, string> | undefined;
+    await vi.waitFor(() => expect(outcomes()?.get(identifier)).toBeDefined(), { timeout: LIVENESS_MS, interval: 20 });
+    return outcomes()!.get(identifier)!;
+  }
+  const storedUnits = async (identifier: string) => (await decideFor('peek', identifier)).decision.features.widget.properties.enabled;
+
   it('a consume() after the budget is rejected and records nothing', async () => {
     const identifier = 'late-consumer';
     const { decision } = await decideFor('late-consume', identifier);
     expect(decision.degraded).toBe(true);
-    const outcomes = () => (globalThis as Record<string, unknown>).__plangateLateConsume as Map<string, string> | undefined;
-    await vi.waitFor(() => expect(outcomes()?.get(identifier)).toBeDefined(), { timeout: LIVENESS_MS, interval: 20 });
-    expect(outcomes()!.get(identifier)).toBe('rejected: RevokedHandleError');
+    expect(await lateOutcome('__plangateLateConsume', identifier)).toBe('rejected: RevokedHandleError');
     // A later decision reads the counter from the store: untouched.
-    const later = await decideFor('peek', identifier);
-    expect(later.decision.features.widget.properties.enabled).toMatchObject({ hasAccess: true, consumedUnits: 0, remainingUnits: 5 });
+    expect(await storedUnits(identifier)).toMatchObject({ hasAccess: true, consumedUnits: 0, remainingUnits: 5 });
+  });
+
+  it('a consume() left behind by a workflow that has returned is rejected and records nothing', async () => {
+    const identifier = 'lingering-consumer';
+    const { decision } = await decideFor('lingers', identifier);
+    expect(decision.degraded).toBeUndefined();
+    expect(decision.surfaceBehavior).toEqual({ properties: { returned: true } });
+    expect(await lateOutcome('__plangateLingering', identifier)).toBe('rejected: RevokedHandleError');
+    expect(await storedUnits(identifier)).toMatchObject({ consumedUnits: 0, remainingUnits: 5 });
   });
 
   it('runs components in parallel with the surface properties and reports them with their selector', async () => {
