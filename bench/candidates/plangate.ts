@@ -1,0 +1,94 @@
+// The plangate candidates: each starts a gateway process from a config under bench/configs/, with the
+// addresses, the Redis URL and (for plangate-full) a fresh RS256 key filled in by the harness.
+// Until the gateway exists (src/cli.ts `gateway --config <file>`), they are skipped, loudly.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
+import { parse, stringify } from 'yaml';
+import { freePort } from '../../test/support/redis-server.js';
+import { BENCH_PATH } from './baselines.js';
+import { launchNodeServer, tsEntry } from './launch.js';
+import type { BenchContext, Candidate, StartResult } from './types.js';
+
+/** The built CLI when present (no loader in the measured process), else the TypeScript source via tsx. */
+function gatewayCommand(root: string, configFile: string): string[] | null {
+  const args = ['gateway', '--config', configFile];
+  if (existsSync(join(root, 'dist/cli.js'))) return ['dist/cli.js', ...args];
+  if (existsSync(join(root, 'src/cli.ts'))) return [...tsEntry('src/cli.ts'), ...args];
+  return null;
+}
+
+interface Prepared {
+  /** Edits to the parsed template beyond the addresses. */
+  edit?: (config: Record<string, any>, dir: string) => Promise<void>;
+  headers?: () => Promise<Record<string, string>>;
+}
+
+/** Writes bench/configs/<name>.yaml with this run's addresses into the temp dir; returns its path and port. */
+async function writeConfig(ctx: BenchContext, name: string, prepared: Prepared): Promise<{ file: string; port: number }> {
+  const dir = join(ctx.tmpDir, name);
+  mkdirSync(dir, { recursive: true });
+  const config = parse(readFileSync(join(ctx.root, 'bench/configs', `${name}.yaml`), 'utf8')) as Record<string, any>;
+  const port = await freePort();
+  config.gateway.upstream = ctx.upstreamUrl;
+  config.gateway.listen = { host: '127.0.0.1', port };
+  if (config.store?.redis) config.store.redis.url = ctx.redisUrl;
+  // Ephemeral API and ops ports: candidates run side by side and must not collide with each other or 3100/9090.
+  config.server = { api: { host: '127.0.0.1', port: 0 }, ops: { host: '127.0.0.1', port: 0 } };
+  await prepared.edit?.(config, dir);
+  const file = join(dir, 'plangate.yaml');
+  writeFileSync(file, stringify(config));
+  return { file, port };
+}
+
+function plangateCandidate(name: string, description: string, prepared: Prepared = {}): Candidate {
+  return {
+    name,
+    description,
+    required: false,
+    async start(ctx: BenchContext): Promise<StartResult> {
+      const { file, port } = await writeConfig(ctx, name, prepared);
+      const command = gatewayCommand(ctx.root, file);
+      if (command === null) return { skipped: 'NOT MEASURED: neither dist/cli.js nor src/cli.ts exists yet (the gateway has not landed)' };
+      const headers = (await prepared.headers?.()) ?? {};
+      return launchNodeServer(ctx, { name, nodeArgs: command, path: BENCH_PATH, headers }, port);
+    },
+  };
+}
+
+// ---- plangate-full: a key pair made for this run, one token signed with it --------------------
+let fullToken: Promise<{ token: string; publicPem: string }> | undefined;
+function benchJwt(): Promise<{ token: string; publicPem: string }> {
+  fullToken ??= (async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
+    const token = await new SignJWT({ tier: 'pro' })
+      .setProtectedHeader({ alg: 'RS256' })
+      .setSubject('bench-user@example.com')
+      .setIssuedAt()
+      .setExpirationTime('1d')
+      .sign(privateKey);
+    return { token, publicPem: await exportSPKI(publicKey) };
+  })();
+  return fullToken;
+}
+
+const ANON_ID = randomUUID();
+
+export const plangateCandidates: readonly Candidate[] = [
+  plangateCandidate('plangate-bypass', 'plangate, a bypass route'),
+  plangateCandidate('plangate-anon', 'plangate, fixed anonymous cookie re-reading one article (uniqueResources), memory store', {
+    headers: async () => ({ cookie: `plangate_anon=${ANON_ID}` }),
+  }),
+  plangateCandidate('plangate-anon-fresh', 'plangate, no cookie: a new anonymous id per request, Redis store'),
+  plangateCandidate('plangate-full', 'plangate, cached RS256 JWT, provisioning, consume 1 unit, Redis, headers injected', {
+    edit: async (_config, dir) => {
+      mkdirSync(join(dir, 'keys'), { recursive: true });
+      writeFileSync(join(dir, 'keys/bench-jwt.pub.pem'), (await benchJwt()).publicPem);
+    },
+    headers: async () => ({ cookie: `plangate_jwt=${(await benchJwt()).token}` }),
+  }),
+];
+
+/** Exposed for the engine benchmark, which decides for the same token shape. */
+export { benchJwt };

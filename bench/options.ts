@@ -1,0 +1,62 @@
+// Command-line options of `npm run bench`.
+import { parseArgs } from 'node:util';
+
+export interface BenchOptions {
+  quick: boolean;
+  soak: boolean;
+  soakTarget: string;
+  only: string[] | null;
+  rounds: number;
+  durationS: number;
+  warmupS: number;
+  countStatuses: boolean;
+  engine: boolean;
+}
+
+export const USAGE = `npm run bench -- [options]
+  --quick            2 rounds of 1 s and a shorter engine run (within a minute); does not write latest.json
+  --soak             also run the soak: 1,000,000 requests, RSS after a 50,000-request warm-up and at the end
+  --soak-target NAME the candidate to soak (default plangate-full)
+  --only a,b,c       measure only these candidates (does not write latest.json)
+  --rounds N         alternating rounds (default 5, quick 2)
+  --duration S       seconds per candidate per round (default 5, quick 1)
+  --count-statuses   count every non-2xx status with a wrk response() hook (slows wrk; default: wrk's own >= 400 count)
+  --no-engine        skip the in-process engine benchmark`;
+
+function positiveInt(value: string | undefined, fallback: number, flag: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a whole number of at least 1, got "${value}"`);
+  return n;
+}
+
+export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      quick: { type: 'boolean', default: false },
+      soak: { type: 'boolean', default: false },
+      'soak-target': { type: 'string', default: 'plangate-full' },
+      only: { type: 'string' },
+      rounds: { type: 'string' },
+      duration: { type: 'string' },
+      'count-statuses': { type: 'boolean', default: false },
+      'no-engine': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) return 'help';
+  const quick = values.quick;
+  return {
+    quick,
+    soak: values.soak,
+    soakTarget: values['soak-target'],
+    only: values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : null,
+    rounds: positiveInt(values.rounds, quick ? 2 : 5, '--rounds'),
+    durationS: positiveInt(values.duration, quick ? 1 : 5, '--duration'),
+    warmupS: quick ? 1 : 2,
+    countStatuses: values['count-statuses'],
+    engine: !values['no-engine'],
+  };
+}

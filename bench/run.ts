@@ -1,0 +1,171 @@
+// `npm run bench`: every candidate measured with wrk in alternating rounds (A B C ... A B C), medians
+// reported, then the engine benchmark, the Redis round trips of plangate-full and (with --soak) the
+// soak. Every server runs in its own process; all of them, and the harness's redis-server, are
+// stopped at the end, on errors and on Ctrl-C. See docs/performance.md.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CANDIDATES } from './candidates/index.js';
+import { launchNodeServer, tsEntry } from './candidates/launch.js';
+import { isSkipped, type BenchContext, type Candidate, type Running } from './candidates/types.js';
+import { runEngineBench } from './engine.js';
+import { closeAgent, get } from './http-check.js';
+import { parseOptions, USAGE, type BenchOptions } from './options.js';
+import { installExitHandlers, onCleanup, stopAll } from './processes.js';
+import { startRedisServer } from './redis.js';
+import { budgetLines, formatTable, writeResult, type BenchResult } from './report.js';
+import { measureRoundTrips } from './round-trips.js';
+import { runSoak } from './soak.js';
+import { summarize } from './stats.js';
+import { ensureWrk, runWrk, wrkVersion, type WrkResult, type WrkSettings } from './wrk.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const START_TIMEOUT_MS = 30_000;
+
+async function startCandidates(ctx: BenchContext, chosen: readonly Candidate[], skipped: Record<string, string>): Promise<Map<string, Running>> {
+  // Started together (idle servers cost nothing while others are measured); kept in table order.
+  const results = await Promise.all(chosen.map((candidate) => candidate.start(ctx)));
+  const running = new Map<string, Running>();
+  chosen.forEach((candidate, i) => {
+    const result = results[i];
+    if (isSkipped(result)) {
+      skipped[candidate.name] = result.skipped;
+      console.error(`!! ${candidate.name} SKIPPED: ${result.skipped}`);
+    } else {
+      running.set(candidate.name, result);
+      console.log(`   ${candidate.name} ready at ${result.target.url}`);
+    }
+  });
+  return running;
+}
+
+async function measure(running: Map<string, Running>, options: BenchOptions, wrk: Omit<WrkSettings, 'durationS'>, tmpDir: string) {
+  const rounds = new Map<string, WrkResult[]>([...running.keys()].map((name) => [name, []]));
+  console.log(`warm-up: ${options.warmupS} s each`);
+  for (const [name, run] of running) {
+    const warm = await runWrk(run.target, { ...wrk, durationS: options.warmupS }, tmpDir);
+    if (warm.errors || warm.non2xx) console.error(`!! ${name} warm-up: ${warm.errors} socket errors, ${warm.non2xx} bad statuses`);
+  }
+  for (let r = 1; r <= options.rounds; r++) {
+    const line: string[] = [];
+    for (const [name, run] of running) {
+      const result = await runWrk(run.target, { ...wrk, durationS: options.durationS }, tmpDir);
+      rounds.get(name)!.push(result);
+      line.push(`${name} ${Math.round(result.rps)}`);
+    }
+    console.log(`round ${r}/${options.rounds}: ${line.join(', ')}`);
+  }
+  // wrk only counts statuses >= 400 by default: one more request per candidate must be exactly 200,
+  // so a redirect (3xx) cannot pass unnoticed.
+  const statusFailures: Record<string, string> = {};
+  for (const [name, run] of running) {
+    const reply = await get(run.target);
+    if (reply.status !== 200) statusFailures[name] = `answered ${reply.status} after the rounds (expected 200)`;
+  }
+  return { rounds, statusFailures };
+}
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  installExitHandlers();
+  const parsed = parseOptions(process.argv.slice(2));
+  if (parsed === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  const options = parsed;
+  const unknown = options.only?.filter((name) => !CANDIDATES.some((c) => c.name === name)) ?? [];
+  if (unknown.length) throw new Error(`--only names unknown candidates: ${unknown.join(', ')} (known: ${CANDIDATES.map((c) => c.name).join(', ')})`);
+
+  await ensureWrk();
+  const wrk = { threads: 1, connections: 32, countStatuses: options.countStatuses };
+  const tmpDir = mkdtempSync(join(tmpdir(), 'plangate-bench-'));
+  onCleanup(() => rmSync(tmpDir, { recursive: true, force: true }));
+  const redis = await startRedisServer();
+  onCleanup(() => redis.stop());
+  onCleanup(closeAgent);
+
+  const ctx: BenchContext = { root: ROOT, upstreamUrl: '', redisUrl: redis.url, tmpDir, startTimeoutMs: START_TIMEOUT_MS };
+  const upstream = await launchNodeServer(ctx, { name: 'upstream', nodeArgs: tsEntry('bench/upstream.ts') });
+  if (isSkipped(upstream)) throw new Error(upstream.skipped);
+  ctx.upstreamUrl = new URL(upstream.target.url).origin;
+
+  const chosen = CANDIDATES.filter((c) => !options.only || options.only.includes(c.name));
+  const skipped: Record<string, string> = {};
+  console.log(`starting ${chosen.length} candidates (upstream ${ctx.upstreamUrl}, redis ${redis.url})`);
+  const running = await startCandidates(ctx, chosen, skipped);
+
+  const loadBefore = loadavg()[0];
+  const { rounds, statusFailures } = await measure(running, options, wrk, tmpDir);
+  const loadAfter = loadavg()[0];
+
+  let engine: BenchResult['engine'] = null;
+  if (options.engine) {
+    console.log('engine benchmark...');
+    // The engine is built alongside this harness: a crash there must not cost the HTTP numbers.
+    const outcome = await runEngineBench({ quick: options.quick }).catch((err: Error) => ({ skipped: `engine benchmark failed: ${err.message}` }));
+    if ('skipped' in outcome) {
+      skipped.engine = outcome.skipped;
+      console.error(`!! engine benchmark SKIPPED: ${outcome.skipped}`);
+    } else engine = outcome;
+  }
+
+  const full = running.get('plangate-full');
+  const redisRoundTripsPerFullRequest = full ? await measureRoundTrips(full.target, redis.url, options.quick ? 200 : 1000) : null;
+
+  let soak: BenchResult['soak'] = null;
+  if (options.soak) {
+    const target = running.get(options.soakTarget);
+    if (!target) {
+      skipped.soak = `${options.soakTarget} is not running`;
+      console.error(`!! soak SKIPPED: ${skipped.soak}`);
+    } else {
+      console.log(`soak: ${options.soakTarget}, 1,000,000 requests...`);
+      soak = await runSoak(options.soakTarget, target, wrk, tmpDir);
+    }
+  }
+
+  const result: BenchResult = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: `${cpus()[0]?.model ?? 'unknown'} x ${cpus().length}`,
+    loadGenerator: `${await wrkVersion()}, -t${wrk.threads} -c${wrk.connections}, ${options.rounds} alternating rounds of ${options.durationS} s, medians; statuses ${options.countStatuses ? 'counted by a response() hook' : 'from wrk errors.status (>= 400)'}`,
+    loadAverage1m: { before: Number(loadBefore.toFixed(2)), after: Number(loadAfter.toFixed(2)) },
+    mode: options.quick ? 'quick' : 'full',
+    settings: { rounds: options.rounds, durationS: options.durationS, warmupS: options.warmupS, ...wrk },
+    candidates: Object.fromEntries([...rounds].map(([name, list]) => [name, summarize(list)])),
+    skipped,
+    statusFailures,
+    engine,
+    redisRoundTripsPerFullRequest,
+    soak,
+  };
+
+  console.log(`\n${formatTable(result, chosen.map((c) => c.name))}\n`);
+  for (const c of chosen) console.log(`  ${c.name.padEnd(20)} ${c.description}`);
+  if (engine) console.log(`\nengine decisions/s: anonymous (memory) ${engine.anonMemory}, cached JWT ${engine.cachedJwt}, uncached JWT ${engine.uncachedJwt}`);
+  console.log(`\nbudget (issue 7):\n${budgetLines(result).map((l) => `  ${l}`).join('\n')}`);
+
+  const failed = Object.entries(result.candidates).filter(([name, s]) => s.errors || s.non2xx || statusFailures[name]);
+  const missingRequired = chosen.filter((c) => c.required && skipped[c.name]);
+  const complete = !options.quick && !options.only && failed.length === 0 && missingRequired.length === 0;
+  const files = writeResult(join(ROOT, 'bench/results'), result, complete);
+  console.log(`\nfinished in ${Math.round((Date.now() - started) / 1000)} s; wrote ${files.map((f) => f.slice(ROOT.length)).join(', ')}`);
+
+  const skippedNames = Object.keys(skipped);
+  if (skippedNames.length) console.error(`\n!! NOT MEASURED: ${skippedNames.join(', ')} (reasons above and in the JSON's "skipped")`);
+  for (const [name, s] of failed) console.error(`!! FAILED: ${name} had ${s.errors} socket errors and ${s.non2xx} unexpected statuses${statusFailures[name] ? `; ${statusFailures[name]}` : ''}`);
+  for (const c of missingRequired) console.error(`!! FAILED: required candidate ${c.name} did not start`);
+  return failed.length || missingRequired.length ? 1 : 0;
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (err) {
+  console.error(`\nbenchmark failed: ${(err as Error).stack ?? err}`);
+} finally {
+  await stopAll();
+}
+process.exit(code);
