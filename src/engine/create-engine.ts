@@ -20,7 +20,7 @@ export class CountingLogger implements EngineLogger {
 }
 
 export interface Engine extends EngineApi {
-  /** Engine events so far, by code (workflow-error, workflow-timeout, store-*, jwt-rejected, ...). */
+  /** Engine events so far, by code (workflow-error, workflow-timeout, store-*, jwt-fallback-anonymous, ...). */
   eventCounts(): ReadonlyMap<string, number>;
 }
 

@@ -55,8 +55,11 @@ export async function resolveIdentity(
   }
   const result = await verifier.verify(input.userJwt);
   if (result.ok) return { authType: 'jwt', identifier: result.identifier, isAuthenticated: true, jwtClaims: result.claims };
-  logger?.event('warn', 'jwt-rejected', { reason: result.reason, integration: result.integration });
-  if (input.createAnonymousIdentifierFallback === true) return anonymousIdentity();
+  // The verifier has logged the rejection (`jwt-rejected`, with its reason); only the fallback is news.
+  if (input.createAnonymousIdentifierFallback === true) {
+    logger?.event('info', 'jwt-fallback-anonymous', { reason: result.reason });
+    return anonymousIdentity();
+  }
   throw new EngineError('invalid-token', 'invalid token');
 }
 
