@@ -95,8 +95,9 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
       if (!res.headersSent) state.fail(ERRORS.upstreamUnreachable(), 'invalid-response-head');
       return;
     }
-    // Each chunk is written as it arrives (SSE events included); flushHeaders sends the head at once.
-    res.flushHeaders();
+    // Each chunk is written as it arrives (SSE events included). A response of unknown length may be
+    // a stream that sends its first event later: send its head now rather than with the first chunk.
+    if (head.headers['content-length'] === undefined) res.flushHeaders();
     proxyRes.on('error', () => res.destroy());
     proxyRes.pipe(res);
   });

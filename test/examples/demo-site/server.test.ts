@@ -1,0 +1,54 @@
+// The demo site behind the real gateway (config/plangate.yaml): its pages show the decoded headers.
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config/load.js';
+import { startGateway, type RunningGateway } from '../../../src/gateway/listener.js';
+import { createLogger } from '../../../src/ops/logger.js';
+import { createRuntime, type Runtime } from '../../../src/runtime.js';
+import { startDemoSite } from '../../../examples/demo-site/server.js';
+import { testKeys } from '../../gateway/harness.js';
+
+let site: Awaited<ReturnType<typeof startDemoSite>>;
+let runtime: Runtime;
+let gateway: RunningGateway;
+let sign: (claims: Record<string, unknown>) => Promise<string>;
+
+beforeAll(async () => {
+  site = await startDemoSite({ port: 0 });
+  const keys = await testKeys();
+  sign = keys.sign;
+  // In-memory meters: the default `npm start` runs without Redis.
+  const model = await loadConfig(resolve('config/plangate.yaml'), { env: { ...process.env, REDIS_URL: '', PLANGATE_UPSTREAM: site.url, PLANGATE_TEST_JWT_PUBLIC_KEY: keys.publicKeyFile } });
+  runtime = await createRuntime(model, { logger: createLogger({ level: 'silent' }) });
+  gateway = await startGateway({ model, engine: runtime.engine, logger: { event() {} }, listen: { host: '127.0.0.1', port: 0 } });
+});
+afterAll(async () => {
+  await gateway?.close();
+  await runtime?.close();
+  await site?.close();
+});
+
+describe('the demo site', () => {
+  it('shows the decoded plangate headers on an article', async () => {
+    const res = await fetch(`${gateway.url}/articles/river-cleanup`);
+    const page = await res.text();
+    expect(res.status).toBe(200);
+    expect(page).toContain('Volunteers clean up the river');
+    expect(page).toContain('<td>x-plangate-plans</td><td><pre>anonymous</pre></td>');
+    expect(page).toContain('access=1; remaining=2; limit=3');
+    expect(page).toContain('&quot;articlesLeft&quot;: 2');
+  });
+
+  it('serves the premium section to a premium reader', async () => {
+    const token = await sign({ email: 'demo@example.com', premium: true });
+    const res = await fetch(`${gateway.url}/premium/investigation`, { headers: { cookie: `plangate_jwt=${token}` } });
+    const page = await res.text();
+    expect(res.status).toBe(200);
+    expect(page).toContain('where the money went');
+    expect(page).toContain('<td>x-plangate-id</td><td><pre>demo@example.com</pre></td>');
+  });
+
+  it('says so when a page was not reached through the gateway', async () => {
+    expect(await (await fetch(`${site.url}/`)).text()).toContain('No plangate headers');
+  });
+});

@@ -1,0 +1,78 @@
+import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createJwtVerifier } from '../../src/engine/identity/jwt.js';
+import type { JwtVerifier } from '../../src/engine/identity/jwt-verifier.js';
+import { hashNetwork, meteringNetwork } from '../../src/gateway/client-ip.js';
+import { uuidFromHash } from '../../src/gateway/cookies.js';
+import { bearerToken, resolveGatewayIdentity, type IdentitySettings } from '../../src/gateway/identity.js';
+import { recordingLogger } from './harness.js';
+
+let verifier: JwtVerifier;
+let sign: (claims: Record<string, unknown>) => Promise<string>;
+beforeAll(async () => {
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+  verifier = createJwtVerifier([{ name: 'Test', algorithms: ['RS256'], claimKey: 'sub', clockToleranceSeconds: 30, pemKeys: [{ pem: await exportSPKI(publicKey) }] }]);
+  sign = (claims) => new SignJWT(claims).setProtectedHeader({ alg: 'RS256' }).sign(privateKey);
+});
+
+function settings(overrides: Partial<IdentitySettings> = {}) {
+  const logger = recordingLogger();
+  return { logger, settings: { jwtCookie: 'jwt', anonymousCookie: 'anon', anonymousMetering: 'cookie', invalidJwt: 'anonymous', verifier, logger, ...overrides } as IdentitySettings };
+}
+
+const base = { clientIp: '203.0.113.7', https: false };
+const ANON = '3f1b2c4d-1111-4222-8333-444455556666';
+
+describe('resolveGatewayIdentity', () => {
+  it('prefers the cookie over Bearer', async () => {
+    const { settings: s } = settings();
+    const result = await resolveGatewayIdentity(s, { ...base, cookies: { jwt: await sign({ sub: 'from-cookie' }) }, authorization: `Bearer ${await sign({ sub: 'from-bearer' })}` });
+    expect(result).toMatchObject({ ok: true, identity: { authType: 'jwt', identifier: 'from-cookie', isAuthenticated: true } });
+  });
+
+  it('falls back to Bearer when the cookie token is invalid, logging the cookie', async () => {
+    const { settings: s, logger } = settings();
+    const result = await resolveGatewayIdentity(s, { ...base, cookies: { jwt: 'garbage' }, authorization: `bearer ${await sign({ sub: 'b' })}` });
+    expect(result).toMatchObject({ ok: true, identity: { identifier: 'b' } });
+    expect(logger.events.map((e) => [e.code, e.fields?.source])).toEqual([['gateway-jwt-invalid', 'cookie']]);
+  });
+
+  it('an invalid token reads as anonymous by default, or is rejected when configured', async () => {
+    const inputs = { ...base, cookies: { anon: ANON }, authorization: 'Bearer nope' };
+    expect(await resolveGatewayIdentity(settings().settings, inputs)).toEqual({ ok: true, identity: { authType: 'anonymous', identifier: ANON, isAuthenticated: false, jwtClaims: {} } });
+    expect(await resolveGatewayIdentity(settings({ invalidJwt: 'reject' }).settings, inputs)).toEqual({ ok: false, reason: 'invalid-token' });
+  });
+
+  it('keeps a valid anonymous cookie and replaces an invalid one', async () => {
+    const kept = await resolveGatewayIdentity(settings().settings, { ...base, cookies: { anon: ANON }, authorization: undefined });
+    expect(kept).toEqual({ ok: true, identity: expect.objectContaining({ identifier: ANON }) });
+    const replaced = await resolveGatewayIdentity(settings().settings, { ...base, cookies: { anon: 'forged<script>' }, authorization: undefined });
+    if (!replaced.ok) throw new Error('expected ok');
+    expect(replaced.identity.identifier).not.toBe('forged<script>');
+    expect(replaced.setCookie).toBe(`anon=${replaced.identity.identifier}; Max-Age=34560000; Path=/; HttpOnly; SameSite=Lax`);
+  });
+
+  it('sets Secure when the visitor came over HTTPS', async () => {
+    const result = await resolveGatewayIdentity(settings().settings, { ...base, https: true, cookies: {}, authorization: undefined });
+    expect(result.ok && result.setCookie).toMatch(/; Secure/);
+  });
+
+  it('cookie+ip: a cookie-less visitor gets the id of their network', async () => {
+    const { settings: s } = settings({ anonymousMetering: 'cookie+ip' });
+    const a = await resolveGatewayIdentity(s, { ...base, clientIp: '2001:db8:1:200::1', cookies: {}, authorization: undefined });
+    const b = await resolveGatewayIdentity(s, { ...base, clientIp: '2001:db8:1:2ff::9', cookies: {}, authorization: undefined });
+    expect(a.ok && a.identity.identifier).toBe(uuidFromHash(hashNetwork(meteringNetwork('2001:db8:1:200::1'))));
+    expect(a.ok && a.identity.identifier).toBe(b.ok && b.identity.identifier);
+  });
+});
+
+describe('bearerToken', () => {
+  it.each([
+    ['Bearer abc.def.ghi', 'abc.def.ghi'],
+    ['bearer   abc', 'abc'],
+    ['Basic dXNlcjpwYXNz', undefined],
+    ['Bearer', undefined],
+    ['Bearer a b', undefined],
+    [undefined, undefined],
+  ])('%j → %j', (header, token) => expect(bearerToken(header)).toBe(token));
+});
