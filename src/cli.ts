@@ -10,8 +10,10 @@ import { createApiApp } from './api/app.js';
 import { listen } from './api/server.js';
 import { EngineError } from './engine/errors.js';
 import type { IdentityInput } from './engine/engine.js';
+import { runGateway } from './cli/run-gateway.js';
 
 const HELLO_WORLD = 'config/examples/hello-world.yaml';
+const DEMO_CONFIG = 'config/plangate.yaml';
 
 const USAGE = `plangate — a self-hosted monetization gateway
 
@@ -20,8 +22,9 @@ Usage:
   plangate decide --config <file> --surface <slug> (--anonymous <id> | --user <id> | --jwt <token> | --new-anonymous)
                   [--resource <id>] [--dry-run] [--repeat <n>]
   plangate token [--email <address>] [--premium | --no-premium] [--claim key=value ...] [--exp 1h] [--key-dir <dir>]
-  plangate serve [config.yaml] [--host <host>] [--port <port>]
-  plangate start                 the quick start (what \`npm start\` runs)
+  plangate serve [config.yaml] [--host <host>] [--port <port>]      the decision API only
+  plangate gateway [config.yaml] [--config <file>] [--host <host>] [--port <port>]
+  plangate start                 the demo site behind the gateway (what \`npm start\` runs)
 `;
 
 function fail(message: string, code = 2): never {
@@ -149,32 +152,71 @@ async function serve(args: string[], banner: (url: string) => string): Promise<v
   process.once('SIGTERM', stop);
 }
 
-function helloWorldBanner(tokenPremium: string, tokenPlain: string) {
-  return (url: string) => `
-plangate decision API is running on ${url}  (config: ${HELLO_WORLD}, in-memory meters)
+async function loadOrExit(file: string) {
+  try {
+    return await loadConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, 1);
+    throw err;
+  }
+}
 
-  secret key:       sk_local_hello_world     publishable key: pk_local_hello_world
+function onShutdown(close: () => Promise<void>): void {
+  let closing = false;
+  const stop = () => {
+    if (closing) return;
+    closing = true;
+    void close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
 
-Try the tutorial:
-  curl -s -X POST ${url}/api/v1/surface-decisions \\
-    -H "Authorization: Bearer sk_local_hello_world" -H "Content-Type: application/json" \\
-    -d '{"surfaceSlug":"hello-world","identity":{"userIdentifier":"test@example.com"}}'
-
-A test JWT for the "Test JWT" integration (premium: true):
-  ${tokenPremium}
-and one without premium:
-  ${tokenPlain}
-Send it as {"identity":{"userJwt":"<token>"}}. Mint others with: npm run token -- --email you@example.com --premium
-
-Press Ctrl-C to stop.
-`;
+async function gateway(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { config: { type: 'string', short: 'c' }, host: { type: 'string' }, port: { type: 'string' } },
+  });
+  const file = values.config ?? positionals[0] ?? DEMO_CONFIG;
+  const runtime = await createRuntime(await loadOrExit(file));
+  const running = await runGateway(runtime, { host: values.host, port: values.port === undefined ? undefined : Number.parseInt(values.port, 10) });
+  process.stdout.write(`plangate gateway listening on ${running.gateway.url} (config: ${file}, ${runtime.store.kind} meters)\n`);
+  if (running.api) process.stdout.write(`decision API listening on ${running.api.url}\n`);
+  onShutdown(running.close);
 }
 
 async function start(): Promise<void> {
   const keys = await ensureTestKeys();
-  const premium = await mintTestToken({ privateKeyFile: keys.privateKeyFile, email: 'test@example.com', premium: true });
-  const plain = await mintTestToken({ privateKeyFile: keys.privateKeyFile, email: 'test@example.com', premium: false });
-  await serve([HELLO_WORLD], helloWorldBanner(premium, plain));
+  // The demo site is an example, not part of the package build: load it from the checkout.
+  const { startDemoSite } = (await import(new URL('../examples/demo-site/server.ts', import.meta.url).href)) as typeof import('../examples/demo-site/server.js');
+  const site = await startDemoSite({ port: Number.parseInt(process.env.PLANGATE_DEMO_PORT ?? '3001', 10) });
+  const runtime = await createRuntime(await loadOrExit(DEMO_CONFIG));
+  const running = await runGateway(runtime);
+  const premium = await mintTestToken({ privateKeyFile: keys.privateKeyFile, email: 'reader@example.com', premium: true, expiresIn: '30d' });
+  const url = running.gateway.url;
+  process.stdout.write(`
+plangate is running in front of the demo news site.
+
+  Browse:     ${url}/                 (the site itself runs on ${site.url}; plangate forwards to it)
+  Config:     ${DEMO_CONFIG}   meters: ${runtime.store.kind === 'redis' ? 'Redis' : 'in memory (set REDIS_URL for Redis)'}
+
+Anonymous readers get 3 free articles a month; the 4th different article shows the paywall:
+  curl -s -b /tmp/plangate.jar -c /tmp/plangate.jar ${url}/articles/river-cleanup
+  curl -s -H 'Accept: application/json' -b /tmp/plangate.jar -c /tmp/plangate.jar ${url}/articles/<another>
+
+A premium reader's token (mint others: npm run token -- --email you@example.com [--premium]):
+  ${premium}
+Use it as a cookie or a Bearer token:
+  curl -s -H "Authorization: Bearer <token>" ${url}/premium/
+  document.cookie = "plangate_jwt=<token>; path=/"     (in the browser console, then reload)
+
+Press Ctrl-C to stop.
+`);
+  onShutdown(async () => {
+    await running.close();
+    await site.close();
+  });
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -188,6 +230,8 @@ async function main(argv: string[]): Promise<void> {
       return token(rest);
     case 'serve':
       return serve(rest, (url) => `plangate decision API listening on ${url}\n`);
+    case 'gateway':
+      return gateway(rest);
     case 'start':
       return start();
     case undefined:
