@@ -105,8 +105,22 @@ async function token(args: string[]): Promise<void> {
       'key-dir': { type: 'string', default: DEFAULT_KEY_DIR },
       issuer: { type: 'string' },
       audience: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help) {
+    process.stdout.write(`plangate token: mint a test JWT signed with the local RS256 key (.plangate/keys/test-jwt.pem, created when missing)
+
+  --email <address>     the email claim (the example configs' claim key); default test@example.com
+  --premium             add "premium": true (the demo and tutorial provision the premium plan from it)
+  --no-premium          add "premium": false
+  --claim key=value     any other claim; the value is parsed as JSON when it can be (repeatable)
+  --exp <duration>      an expiry such as 1h, 30d (default: none)
+  --issuer, --audience  iss and aud claims
+  --key-dir <dir>       where the key pair lives (default .plangate/keys)
+`);
+    return;
+  }
   const keys = await ensureTestKeys(values['key-dir']);
   if (keys.created) process.stderr.write(`created a test key pair: ${keys.privateKeyFile} (private), ${keys.publicKeyFile} (public)\n`);
   const claims: Record<string, unknown> = {};
