@@ -101,7 +101,8 @@ export async function startStack(configFile: string, scope: string, env: Record<
   const loaded = await loadConfig(configFile, {
     env: { ...process.env, REDIS_URL: testRedisUrl(), PLANGATE_UPSTREAM: upstream.url, PLANGATE_TEST_JWT_PUBLIC_KEY: keys.publicKeyFile, ...env },
   });
-  const model: Model = { ...loaded, store: { ...loaded.store, redis: loaded.store.redis && { ...loaded.store.redis, keyPrefix: testKeyPrefix(scope) } } };
+  // A generous command timeout: exact-count tests must not fail open because two busy cores were slow.
+  const model: Model = { ...loaded, store: { ...loaded.store, redis: loaded.store.redis && { ...loaded.store.redis, keyPrefix: testKeyPrefix(scope), commandTimeoutMs: 2_000 } } };
   const runtime = await createRuntime(model, { logger: createLogger({ level: 'silent' }) });
   const logger = recordingLogger();
   const gateway = await startGateway({ model, engine: runtime.engine, logger, listen: { host: '127.0.0.1', port: 0 } });
