@@ -14,7 +14,8 @@ describe.each([
 ])('on the %s', (storeName, storeEnv) => {
   let hw: HelloWorld;
   beforeAll(async () => {
-    hw = await helloWorld(storeEnv());
+    // Exact counts: a generous command timeout so a busy machine cannot make the store fail open.
+    hw = await helloWorld(storeEnv(), { commandTimeoutMs: 2_000 });
     expect(hw.runtime.store.kind).toBe(storeName === 'Redis store' ? 'redis' : 'memory');
   });
   afterAll(async () => {
