@@ -1,5 +1,6 @@
 // What the plangate package exports: the engine as a library, the config loader, the decision API
 // app, and the types workflow authors and upstream applications write against.
+import './workflow-globals.js';
 export type {
   ProvisioningWorkflow,
   ProvisioningInput,

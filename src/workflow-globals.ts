@@ -1,5 +1,6 @@
 // Ambient declarations so workflow files can use the workflow types without an import, as the
-// MonetizationOS console does (the tutorial's provisioning workflow imports nothing).
+// MonetizationOS console does (the tutorial's provisioning workflow imports nothing). A .ts file
+// (not .d.ts) so the build emits dist/workflow-globals.d.ts for editors of workflow files.
 import type * as T from './engine/workflows/types.js';
 
 declare global {
