@@ -191,6 +191,11 @@ function checkGateway(config: ConfigFile, types: Map<string, Map<string, Propert
     checkConsumeList(route.consume, [...at, 'consume'], types, issues);
     if (route.deny?.action === 'redirect' && route.deny.url === undefined) issues.add([...at, 'deny'], "deny.action redirect needs a 'url' to redirect to", { expected: 'url' });
   });
+  const keyIds = new Set<string>();
+  config.gateway?.signing?.keys.forEach((key, i) => {
+    if (keyIds.has(key.id)) issues.add(['gateway', 'signing', 'keys', i, 'id'], `signing key id '${key.id}' is used twice: each key needs its own id`);
+    keyIds.add(key.id);
+  });
   const last = routes.length - 1;
   if (routes[last].path !== '/**') {
     issues.add(['gateway', 'routes', last, 'path'], "the last route must be the catch-all '/**' (with a surface or bypass: true), so that no path goes undecided", { expected: '/**' });

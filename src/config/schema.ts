@@ -227,6 +227,24 @@ export const GatewaySchema = Type.Object(
     paywallTemplate: Type.Optional(FilePath),
     headerTimeoutMs: Millis(30_000),
     idleTimeoutMs: Millis(120_000, 3_600_000),
+    signing: Type.Optional(
+      Type.Object(
+        {
+          keys: Type.Array(
+            Type.Object(
+              {
+                id: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'a key id of letters, digits, dot, underscore or hyphen' }),
+                secret: Type.String({ minLength: 32, description: 'at least 32 bytes of random text, e.g. from `openssl rand -base64 48`' }),
+              },
+              strict,
+            ),
+            { minItems: 1, description: 'the current key first, then previous keys still accepted by upstreams during rotation' },
+          ),
+          header: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$', description: 'a lowercase header name' })),
+        },
+        strict,
+      ),
+    ),
   },
   strict,
 );

@@ -1,20 +1,31 @@
 // The gateway listener: a plain node:http server whose handler runs the pipeline (no framework on
 // the proxy path: express in front of the proxy costs ~60 % of throughput, see docs/gateway.md).
-import { createServer, type Server } from 'node:http';
+// HTTP requests and websocket upgrades go through the same pipeline; the verdict is carried out over
+// HTTP (answer or proxy) or on the upgrade's socket. The pipeline can be swapped on a config reload:
+// each request holds the pipeline it started on, so in-flight requests finish on the old one.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { EngineApi, EngineLogger } from '../engine/engine.js';
 import type { Model } from '../engine/model.js';
+import { createApiMount, type ApiMountOptions } from './api-mount.js';
 import { errorResponse, ERRORS } from './error-pages.js';
-import { createPipeline, type RequestOutcome } from './pipeline.js';
-import { createUpstreamProxy } from './proxy.js';
+import type { GatewayObserver, RequestSummary } from './observer.js';
+import { createPipeline, type Pipeline, type RequestOutcome, type RequestTrace } from './pipeline.js';
+import { createUpstreamProxy, writeSocketStatus } from './proxy.js';
 import { routeIssues } from './routes.js';
 import { sendAnswer } from './send.js';
 
 export interface GatewayOptions {
   model: Model;
   engine: EngineApi;
-  /** Engine-style events (`gateway-path-rejected`, `upstream-unreachable`, `request`, ...); JSON lines on stderr by default. */
+  /** Engine-style events (`gateway-path-rejected`, `upstream-unreachable`, ...); JSON lines on stderr by default. */
   logger?: EngineLogger;
+  /** Gets one summary per request (HTTP and websocket upgrades). Without one, summaries go to the logger as `request` (info). */
+  observer?: GatewayObserver;
+  /** The decision API mounted on the gateway port under a path prefix. */
+  api?: ApiMountOptions;
   /** Overrides `gateway.listen` (tests use port 0). */
   listen?: { host?: string; port?: number };
   /** Overrides `gateway.upstream`. */
@@ -25,28 +36,64 @@ export interface RunningGateway {
   server: Server;
   /** `http://host:port` the gateway listens on. */
   url: string;
+  /**
+   * Switches to a new model and engine between requests (a config reload). Throws, and keeps the
+   * running pipeline, when the new gateway section is unusable or changes `listen` or `upstream`.
+   */
+  swap(next: { model: Model; engine: EngineApi }): void;
   close(): Promise<void>;
 }
 
+type GatewayModel = NonNullable<Model['gateway']>;
+
 /** Throws when the model has no `gateway` section or its routes are unusable (with key paths). */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
-  const gateway = options.model.gateway;
-  if (gateway === undefined) throw new Error(`${options.model.file}: no 'gateway' section; add gateway.upstream and gateway.routes to run the gateway`);
-  const issues = routeIssues(gateway);
-  if (issues.length > 0) throw new Error(`${options.model.file}: invalid gateway config:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
+  let gateway = usableGateway(options.model);
   const logger = options.logger ?? stderrLogger;
-  const proxy = createUpstreamProxy({ upstream: options.upstream ?? gateway.upstream, headerTimeoutMs: gateway.headerTimeoutMs, idleTimeoutMs: gateway.idleTimeoutMs, logger });
-  const handle = createPipeline({ model: options.model, gateway, engine: options.engine, proxy, logger });
+  const upstream = new URL(options.upstream ?? gateway.upstream);
+  const proxy = createUpstreamProxy({ upstream: upstream.href, headerTimeoutMs: gateway.headerTimeoutMs, idleTimeoutMs: gateway.idleTimeoutMs, logger });
+  const build = (model: Model, engine: EngineApi): Pipeline => createPipeline({ model, gateway: usableGateway(model), engine, upstreamHost: upstream.host, logger });
+  let pipeline = build(options.model, options.engine);
+  const api = options.api === undefined ? undefined : createApiMount(options.api);
+  const report = (summary: RequestSummary) => {
+    if (options.observer) options.observer.requestDone(summary);
+    else logger.event('info', 'request', { ...summary });
+  };
 
   const server = createServer((req, res) => {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
+    const trace: RequestTrace = { requestId: randomUUID(), route: '-' };
     let outcome: RequestOutcome = 'error';
+    let forwardedAt: number | undefined;
+    let upstreamMs: number | undefined;
     res.once('close', () =>
-      logger.event('info', 'request', { method: req.method, outcome, status: res.statusCode, completed: res.writableFinished, ms: Number(process.hrtime.bigint() - started) / 1e6 }),
+      report({ ...trace, method: req.method ?? '', outcome, status: res.headersSent ? res.statusCode : 0, completed: res.writableFinished, upstreamMs, totalMs: performance.now() - started }),
     );
-    handle(req, res).then(
-      (result) => {
-        outcome = result;
+    if (api?.matches(req.url ?? '')) {
+      trace.route = `${api.path}/**`;
+      outcome = 'answered';
+      api.serve(req, res);
+      return;
+    }
+    const current = pipeline; // this request finishes on the pipeline it started on
+    current.run(req, trace).then(
+      (verdict) => {
+        outcome = verdict.outcome;
+        if (verdict.kind === 'answer') {
+          sendAnswer(res, verdict);
+          return;
+        }
+        forwardedAt = performance.now();
+        proxy.forward({
+          req,
+          res,
+          target: verdict.target,
+          headers: verdict.headers,
+          shapeHead: verdict.shapeHead,
+          errorHeaders: verdict.setCookies.length > 0 ? { 'set-cookie': [...verdict.setCookies] } : undefined,
+          timeouts: current.timeouts,
+          onHead: () => (upstreamMs = performance.now() - forwardedAt!),
+        });
       },
       (error: unknown) => {
         // A bug, never the visitor's fault: answer 500 without details and keep serving.
@@ -56,6 +103,59 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       },
     );
   });
+
+  // Websockets: decided and gated exactly like a request, then proxied with http-proxy's ws().
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const started = performance.now();
+    const trace: RequestTrace = { requestId: randomUUID(), route: '-' };
+    let reported = false;
+    const done = (outcome: RequestOutcome, status: number, upstreamMs?: number) => {
+      if (reported) return;
+      reported = true;
+      report({ ...trace, method: req.method ?? '', outcome, status, completed: status !== 0, upstreamMs, totalMs: performance.now() - started, websocket: true });
+    };
+    socket.on('error', () => socket.destroy());
+    if (!isWebsocketUpgrade(req)) {
+      writeSocketStatus(socket, 400, 'only websocket upgrades are supported');
+      done('rejected', 400);
+      return;
+    }
+    if (api?.matches(req.url ?? '')) {
+      trace.route = `${api.path}/**`;
+      writeSocketStatus(socket, 404, 'the decision API has no websocket endpoint');
+      done('rejected', 404);
+      return;
+    }
+    const current = pipeline;
+    current.run(req, trace).then(
+      (verdict) => {
+        if (verdict.kind === 'answer') {
+          const { headers } = verdict.head;
+          const extra = { ...(headers['set-cookie'] ? { 'set-cookie': headers['set-cookie'] } : {}), ...(headers.location ? { location: headers.location } : {}) };
+          writeSocketStatus(socket, verdict.head.status, verdict.outcome, extra);
+          done(verdict.outcome, verdict.head.status);
+          return;
+        }
+        const forwardedAt = performance.now();
+        proxy.upgrade({
+          req,
+          socket,
+          head,
+          target: verdict.target,
+          headers: verdict.headers,
+          headerTimeoutMs: current.timeouts.headerTimeoutMs,
+          setCookies: verdict.setCookies,
+          settled: (status) => done(status === 101 || status === 0 ? verdict.outcome : 'error', status, performance.now() - forwardedAt),
+        });
+      },
+      (error: unknown) => {
+        logger.event('error', 'gateway-internal-error', { error: (error as Error)?.message, websocket: true });
+        writeSocketStatus(socket, 500, 'decision-failed');
+        done('error', 500);
+      },
+    );
+  });
+
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     else socket.destroy();
@@ -75,6 +175,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   return {
     server,
     url: `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${address.port}`,
+    swap({ model, engine }) {
+      const next = usableGateway(model);
+      const refused = notReloadable(gateway, next);
+      if (refused !== undefined) throw new Error(`${model.file}: ${refused} is not reloadable; restart plangate to apply it (the running config keeps serving)`);
+      pipeline = build(model, engine); // throws (a missing template, ...) before anything is switched
+      gateway = next;
+    },
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -83,6 +190,27 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       proxy.close();
     },
   };
+}
+
+function usableGateway(model: Model): GatewayModel {
+  const gateway = model.gateway;
+  if (gateway === undefined) throw new Error(`${model.file}: no 'gateway' section; add gateway.upstream and gateway.routes to run the gateway`);
+  const issues = routeIssues(gateway);
+  if (issues.length > 0) throw new Error(`${model.file}: invalid gateway config:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
+  return gateway;
+}
+
+/** The listener address and the upstream are fixed for the process's life. */
+function notReloadable(before: GatewayModel, after: GatewayModel): string | undefined {
+  if (before.listen.host !== after.listen.host || before.listen.port !== after.listen.port) {
+    return `gateway.listen (${before.listen.host}:${before.listen.port} → ${after.listen.host}:${after.listen.port})`;
+  }
+  if (before.upstream !== after.upstream) return `gateway.upstream (${before.upstream} → ${after.upstream})`;
+  return undefined;
+}
+
+function isWebsocketUpgrade(req: IncomingMessage): boolean {
+  return req.method === 'GET' && req.headers.upgrade?.toLowerCase() === 'websocket';
 }
 
 const stderrLogger: EngineLogger = {

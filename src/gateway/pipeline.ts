@@ -1,7 +1,9 @@
 // One request through the gateway, top to bottom (PRODUCT.md §3):
-// canonical path → route → strip headers → identity → decision → enforce → inject → proxy.
-// Each stage lives in its own module; this file only calls them in order and decides who answers.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+// canonical path → route → strip headers → identity → decision → enforce → inject → sign.
+// Each stage lives in its own module; this file only calls them in order and returns the verdict:
+// an answer the gateway gives itself, or what to forward. The listener carries the verdict out over
+// HTTP (send or proxy) or over a websocket upgrade (the same verdict, written to the socket).
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { DecisionOutcome, EngineApi, EngineLogger } from '../engine/engine.js';
 import type { CompiledRoute, Model } from '../engine/model.js';
@@ -13,10 +15,10 @@ import { enforce } from './enforce.js';
 import { errorResponse, ERRORS } from './error-pages.js';
 import { resolveGatewayIdentity, type IdentitySettings } from './identity.js';
 import { createHeaderInjector } from './inject-headers.js';
-import type { UpstreamProxy } from './proxy.js';
-import { addGatewayHeaders, applyHttpBehavior, type GatewayAdditions } from './response-merge.js';
+import type { ProxyTimeouts } from './proxy.js';
+import { addGatewayHeaders, applyHttpBehavior, type GatewayAdditions, type ResponseHead } from './response-merge.js';
 import { compileRoutes, matchRoute, type MatchableRoute } from './routes.js';
-import { sendAnswer } from './send.js';
+import { createHeaderSigner } from './sign-headers.js';
 import { setForwardedHeaders, stripClientHeaders } from './strip-headers.js';
 
 type GatewayModel = NonNullable<Model['gateway']>;
@@ -25,15 +27,47 @@ export interface PipelineDeps {
   model: Model;
   gateway: GatewayModel;
   engine: EngineApi;
-  proxy: UpstreamProxy;
+  /** The upstream's `host:port`, sent as `Host` on a signed request that came without one. */
+  upstreamHost: string;
   logger: EngineLogger;
 }
 
 export type RequestOutcome = 'forwarded' | 'bypassed' | 'denied' | 'answered' | 'rejected' | 'error';
 
-/** Builds everything once (routes, denials, templates, injector); returns the per-request handler. */
-export function createPipeline(deps: PipelineDeps): (req: IncomingMessage, res: ServerResponse) => Promise<RequestOutcome> {
-  const { gateway, engine, proxy, logger } = deps;
+/** What the stages learnt about a request, filled in as it goes (the observer's summary is built from it). */
+export interface RequestTrace {
+  requestId: string;
+  /** The matched route's pattern, `-` until one matched. */
+  route: string;
+  surface?: string;
+  identityType?: 'anonymous' | 'jwt';
+  plans?: readonly string[];
+  degraded?: boolean;
+  decisionMs?: number;
+}
+
+export type Verdict =
+  /** The gateway answers; the upstream is never contacted. */
+  | { kind: 'answer'; outcome: RequestOutcome; head: ResponseHead; body: string }
+  | {
+      kind: 'forward';
+      outcome: 'forwarded' | 'bypassed' | 'denied';
+      /** The exact request target the upstream receives. */
+      target: string;
+      headers: IncomingHttpHeaders;
+      shapeHead: (head: ResponseHead) => ResponseHead;
+      /** The anonymous cookie, when one was minted (for error pages and websocket 101s). */
+      setCookies: readonly string[];
+    };
+
+export interface Pipeline {
+  run(req: IncomingMessage, trace: RequestTrace): Promise<Verdict>;
+  timeouts: ProxyTimeouts;
+}
+
+/** Builds everything once (routes, denials, templates, injector, signer); returns the per-request stages. */
+export function createPipeline(deps: PipelineDeps): Pipeline {
+  const { gateway, engine, logger } = deps;
   const pathOptions: CanonicalPathOptions = { caseSensitive: gateway.caseSensitive, allowPathParameters: gateway.allowPathParameters };
   const routes = compileRoutes<CompiledRoute>(gateway.compiledRoutes, { caseSensitive: gateway.caseSensitive });
   const configDir = dirname(deps.model.file);
@@ -46,26 +80,27 @@ export function createPipeline(deps: PipelineDeps): (req: IncomingMessage, res: 
   const prefix = gateway.headerPrefix.toLowerCase();
   const inject = createHeaderInjector({ prefix, injectDecision: gateway.injectDecision, logger });
   const identitySettings: IdentitySettings = { ...gateway, verifier: engine.verifier, logger };
+  const requestIdHeader = `${prefix}request-id`;
+  const sign = gateway.signing === undefined ? undefined : createHeaderSigner(gateway.signing, prefix);
+  const noCookies: readonly string[] = [];
 
-  return async function handle(req, res) {
+  async function run(req: IncomingMessage, trace: RequestTrace): Promise<Verdict> {
     const accept = req.headers.accept;
+    const method = req.method ?? 'GET';
 
     // 1. canonical path
     const canonical = canonicalizeTarget(req.url ?? '', pathOptions);
     if (!canonical.ok) {
       logger.event('info', 'gateway-path-rejected', { reason: canonical.reason });
-      sendAnswer(res, errorResponse(ERRORS.badPath(canonical.reason), accept));
-      return 'rejected';
+      return { kind: 'answer', outcome: 'rejected', ...errorResponse(ERRORS.badPath(canonical.reason), accept) };
     }
     const target = canonical.path + canonical.query;
 
     // 2. route (the config guarantees a final catch-all)
-    const matched = matchRoute(routes, canonical.segments, req.method ?? 'GET');
-    if (matched === undefined) {
-      sendAnswer(res, errorResponse(ERRORS.badPath('no-route'), accept));
-      return 'rejected';
-    }
+    const matched = matchRoute(routes, canonical.segments, method);
+    if (matched === undefined) return { kind: 'answer', outcome: 'rejected', ...errorResponse(ERRORS.badPath('no-route'), accept) };
     const route = matched.route;
+    trace.route = route.path;
 
     // 3. strip headers (every request, bypass included), then X-Forwarded-*
     const clientIp = clientAddress(req, trust);
@@ -73,20 +108,21 @@ export function createPipeline(deps: PipelineDeps): (req: IncomingMessage, res: 
     const headers = stripClientHeaders({ rawHeaders: req.rawHeaders, headers: req.headers, prefix });
     const peerAddress = req.socket.remoteAddress ?? '';
     setForwardedHeaders(headers, req.headers, { peerAddress, encrypted: (req.socket as { encrypted?: boolean }).encrypted === true, trust });
+    headers[requestIdHeader] = trace.requestId;
 
     if (route.bypass === true) {
-      proxy.forward({ req, res, target, headers, shapeHead: (head) => head });
-      return 'bypassed';
+      sign?.({ method, target, requestId: trace.requestId, headers, defaultHost: deps.upstreamHost });
+      return { kind: 'forward', outcome: 'bypassed', target, headers, shapeHead: unchanged, setCookies: noCookies };
     }
+    trace.surface = route.surface;
 
     // 4. identity
+    const decisionStarted = performance.now();
     const bearerAllowed = route.bearer !== false;
     const cookies = readCookies(req.headers.cookie);
     const who = await resolveGatewayIdentity(identitySettings, { cookies, authorization: bearerAllowed ? req.headers.authorization : undefined, clientIp, https });
-    if (!who.ok) {
-      sendAnswer(res, errorResponse(ERRORS.invalidToken(), accept));
-      return 'rejected';
-    }
+    if (!who.ok) return { kind: 'answer', outcome: 'rejected', ...errorResponse(ERRORS.invalidToken(), accept) };
+    trace.identityType = who.identity.authType === 'jwt' ? 'jwt' : 'anonymous';
     if (!gateway.forwardCredentials) {
       const cookie = headers.cookie === undefined ? undefined : withoutCookie(headers.cookie, gateway.jwtCookie);
       if (cookie === undefined) delete headers.cookie;
@@ -109,32 +145,37 @@ export function createPipeline(deps: PipelineDeps): (req: IncomingMessage, res: 
       });
     } catch (error) {
       logger.event('error', 'gateway-decision-failed', { error: (error as Error).message, route: route.index });
-      sendAnswer(res, errorResponse(ERRORS.decisionFailed(), accept));
-      return 'error';
+      return { kind: 'answer', outcome: 'error', ...errorResponse(ERRORS.decisionFailed(), accept) };
     }
+    trace.decisionMs = performance.now() - decisionStarted;
+    trace.plans = outcome.plans;
+    trace.degraded = outcome.decision.degraded === true;
 
     // 6. enforce
     const problem = (what: string) => logger.event('warn', 'invalid-http-behavior', { problem: what, route: route.index });
     const enforcement = enforce(denials.get(matched)!, outcome, { target, accept }, problem);
     if (enforcement.kind === 'answer') {
-      sendAnswer(res, { head: addGatewayHeaders(enforcement.head, additions), body: enforcement.body });
-      return enforcement.outcome;
+      return { kind: 'answer', outcome: enforcement.outcome, head: addGatewayHeaders(enforcement.head, additions), body: enforcement.body };
     }
 
-    // 7. inject, 8. proxy (the head is merged as the upstream's response passes)
+    // 7. inject, 8. sign (the head is merged as the upstream's response passes)
     Object.assign(headers, inject(outcome, enforcement.forwardedDenial));
+    sign?.({ method, target, requestId: trace.requestId, headers, defaultHost: deps.upstreamHost });
     const http = enforcement.http;
-    proxy.forward({
-      req,
-      res,
+    return {
+      kind: 'forward',
+      outcome: enforcement.forwardedDenial ? 'denied' : 'forwarded',
       target,
       headers,
       shapeHead: (head) => addGatewayHeaders(http ? applyHttpBehavior(head, http, problem) : head, additions),
-      errorHeaders: additions.setCookies.length > 0 ? { 'set-cookie': [...additions.setCookies] } : undefined,
-    });
-    return enforcement.forwardedDenial ? 'denied' : 'forwarded';
-  };
+      setCookies: additions.setCookies,
+    };
+  }
+
+  return { run, timeouts: { headerTimeoutMs: gateway.headerTimeoutMs, idleTimeoutMs: gateway.idleTimeoutMs } };
 }
+
+const unchanged = (head: ResponseHead): ResponseHead => head;
 
 /** HEAD, OPTIONS and prefetches are decided as if consumed, but record nothing. */
 function isDryRun(req: IncomingMessage): boolean {

@@ -1,7 +1,9 @@
 // The one upstream proxy, created at start-up: `http-proxy` driven directly (no middleware wrapper on
 // the hot path), a keep-alive agent, and our own error handling. The response is self-handled: the
 // gateway writes the merged head itself, then pipes the upstream body through untouched, chunk by
-// chunk, so SSE and large bodies stream and compressed bodies pass as they are.
+// chunk, so SSE and large bodies stream and compressed bodies pass as they are. Websocket upgrades go
+// through the same http-proxy instance (`ws()`), after the pipeline decided them.
+import type { Duplex } from 'node:stream';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import httpProxy from 'http-proxy';
@@ -10,13 +12,16 @@ import { errorResponse, ERRORS, type ErrorAnswer } from './error-pages.js';
 import { upstreamHead, type ResponseHead } from './response-merge.js';
 import { sendAnswer, writeHead } from './send.js';
 
-export interface ProxySettings {
-  /** `http(s)://host:port`; a path on it is ignored (the canonical path is forwarded as is). */
-  upstream: string;
-  /** From the request's start until the upstream's response head: past it, 504. */
+export interface ProxyTimeouts {
+  /** From forwarding until the upstream's response head: past it, 504. */
   headerTimeoutMs: number;
   /** No bytes from the upstream for this long while streaming: the response is cut. */
   idleTimeoutMs: number;
+}
+
+export interface ProxySettings extends ProxyTimeouts {
+  /** `http(s)://host:port`; a path on it is ignored (the canonical path is forwarded as is). */
+  upstream: string;
   logger: EngineLogger;
 }
 
@@ -31,10 +36,37 @@ export interface ForwardRequest {
   shapeHead: (head: ResponseHead) => ResponseHead;
   /** Headers to add to a gateway error page (the anonymous cookie, once a decision consumed under it). */
   errorHeaders?: Record<string, string | string[]>;
+  /** Per request (they follow config reloads); the proxy's settings otherwise. */
+  timeouts?: ProxyTimeouts;
+  /** Called when the upstream's response head arrives. */
+  onHead?: () => void;
+}
+
+export interface UpgradeRequest {
+  req: IncomingMessage;
+  socket: Duplex;
+  head: Buffer;
+  target: string;
+  /** Stripped client headers plus the injected ones (`Upgrade`/`Connection` are set back here). */
+  headers: IncomingHttpHeaders;
+  headerTimeoutMs: number;
+  /** Appended to the upstream's 101 head (the anonymous cookie). */
+  setCookies: readonly string[];
+  /** Called once: the status the client got (101, the upstream's refusal, 502, 504) or 0 when it left first. */
+  settled: (status: number) => void;
+}
+
+interface UpgradeInFlight {
+  target: string;
+  setCookies: readonly string[];
+  settle: (status: number) => void;
+  proxyReq?: http.ClientRequest;
 }
 
 interface InFlight {
   target: string;
+  idleTimeoutMs: number;
+  onHead?: () => void;
   shapeHead: (head: ResponseHead) => ResponseHead;
   fail: (error: ErrorAnswer, cause: string) => void;
   proxyReq?: http.ClientRequest;
@@ -45,6 +77,7 @@ interface InFlight {
 
 export interface UpstreamProxy {
   forward(request: ForwardRequest): void;
+  upgrade(request: UpgradeRequest): void;
   close(): void;
 }
 
@@ -69,9 +102,9 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
     state.proxyReq = proxyReq;
     // Exactly the canonical target, whatever http-proxy's own path joining would make of it.
     proxyReq.path = state.target;
-    proxyReq.setTimeout(settings.idleTimeoutMs, () => {
+    proxyReq.setTimeout(state.idleTimeoutMs, () => {
       if (!state.responded) state.timedOut = true;
-      else settings.logger.event('warn', 'upstream-idle-timeout', { idleTimeoutMs: settings.idleTimeoutMs });
+      else settings.logger.event('warn', 'upstream-idle-timeout', { idleTimeoutMs: state.idleTimeoutMs });
       proxyReq.destroy();
     });
     if (state.timedOut) proxyReq.destroy();
@@ -82,6 +115,7 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
     if (state === undefined) return;
     clearTimeout(state.headerTimer);
     state.responded = true;
+    state.onHead?.();
     let head: ResponseHead;
     try {
       head = state.shapeHead(upstreamHead(proxyRes));
@@ -102,8 +136,22 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
     proxyRes.pipe(res);
   });
 
+  const wsInFlight = new WeakMap<IncomingMessage, UpgradeInFlight>();
+  proxy.on('proxyReqWs', (proxyReq, req) => {
+    const state = wsInFlight.get(req);
+    if (state === undefined) return;
+    state.proxyReq = proxyReq;
+    proxyReq.path = state.target;
+    // Registered before http-proxy's own listener, so the anonymous cookie is in the 101 it writes.
+    proxyReq.once('upgrade', (proxyRes: IncomingMessage) => {
+      if (state.setCookies.length > 0) proxyRes.headers['set-cookie'] = [...(proxyRes.headers['set-cookie'] ?? []), ...state.setCookies];
+      state.settle(101);
+    });
+    proxyReq.once('response', (proxyRes: IncomingMessage) => state.settle(proxyRes.statusCode ?? 0)); // the upstream refused: its answer is relayed
+  });
+
   return {
-    forward({ req, res, target: requestTarget, headers, shapeHead, errorHeaders }) {
+    forward({ req, res, target: requestTarget, headers, shapeHead, errorHeaders, timeouts = settings, onHead }) {
       const accept = req.headers.accept;
       const fail = (error: ErrorAnswer, cause: string) => {
         clearTimeout(state.headerTimer);
@@ -116,7 +164,7 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
         if (errorHeaders) Object.assign(page.head.headers, errorHeaders);
         sendAnswer(res, page);
       };
-      const state: InFlight = { target: requestTarget, shapeHead, fail, timedOut: false, responded: false };
+      const state: InFlight = { target: requestTarget, idleTimeoutMs: timeouts.idleTimeoutMs, onHead, shapeHead, fail, timedOut: false, responded: false };
       inFlight.set(req, state);
       req.url = requestTarget;
       req.headers = headers;
@@ -125,7 +173,7 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
         state.timedOut = true;
         if (state.proxyReq) state.proxyReq.destroy();
         else fail(ERRORS.upstreamTimeout(), 'header-timeout');
-      }, settings.headerTimeoutMs);
+      }, timeouts.headerTimeoutMs);
 
       // The visitor went away: stop the upstream request too (http-proxy only does this while the request body is still arriving).
       res.on('close', () => {
@@ -139,9 +187,43 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
         else fail(ERRORS.upstreamUnreachable(), (err as NodeJS.ErrnoException).code ?? 'error');
       });
     },
+    upgrade({ req, socket, head, target: requestTarget, headers, headerTimeoutMs, setCookies, settled }) {
+      let done = false;
+      const settle = (status: number) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        settled(status);
+      };
+      const fail = (error: ErrorAnswer, cause: string) => {
+        settings.logger.event(error.status === 504 ? 'warn' : 'error', error.code, { cause, websocket: true });
+        if (!done) writeSocketStatus(socket, error.status, error.code);
+        settle(error.status);
+        socket.destroy();
+      };
+      const timer = setTimeout(() => {
+        wsInFlight.get(req)?.proxyReq?.destroy();
+        fail(ERRORS.upstreamTimeout(), 'header-timeout');
+      }, headerTimeoutMs);
+      socket.once('close', () => settle(0));
+      wsInFlight.set(req, { target: requestTarget, setCookies, settle });
+      req.url = requestTarget;
+      // Stripping removed the client's hop-by-hop headers; an upgrade needs exactly these two back.
+      req.headers = { ...headers, connection: 'Upgrade', upgrade: 'websocket' };
+      proxy.ws(req, socket, head, {}, (err) => fail(ERRORS.upstreamUnreachable(), (err as NodeJS.ErrnoException).code ?? 'error'));
+    },
     close() {
       proxy.close();
       agent.destroy();
     },
   };
+}
+
+/** A short plain-text HTTP answer on a socket that never became a websocket, then the end of it. */
+export function writeSocketStatus(socket: Duplex, status: number, text: string, extraHeaders: Record<string, string | readonly string[]> = {}): void {
+  if (!socket.writable) return;
+  const body = `${status} ${text}\n`;
+  let head = `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: private, no-store\r\nConnection: close\r\n`;
+  for (const [name, value] of Object.entries(extraHeaders)) for (const v of typeof value === 'string' ? [value] : value) head += `${name}: ${v}\r\n`;
+  socket.end(`${head}\r\n${body}`);
 }

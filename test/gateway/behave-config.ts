@@ -30,10 +30,11 @@ const workflow: SurfaceWorkflow = async ({ resource }) => {
 export default workflow;
 `;
 
-export function behaveConfig(gatewayExtra = ''): string {
+/** `gatewayExtra`: lines inside `gateway:` (indented by two); `topExtra`: top-level sections. */
+export function behaveConfig(gatewayExtra = '', topExtra = ''): string {
   return writeConfig(
     `version: 1
-jwt:
+${topExtra}jwt:
   integrations:
     - name: Test
       algorithms: [RS256]

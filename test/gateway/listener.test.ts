@@ -132,7 +132,9 @@ describe('the demo flow', () => {
     expect(res.headers.get('cache-control')).toBe('public, max-age=600'); // not decided: left alone
     expect(res.headers.getSetCookie()).toEqual([UPSTREAM_COOKIE]);
     const seen = seenFor('/static/style.css')[0].headers;
-    expect(Object.keys(seen).filter((h) => h.startsWith('x-plangate'))).toEqual([]);
+    // Only the gateway's own request id, never the client's claim.
+    expect(Object.keys(seen).filter((h) => h.startsWith('x-plangate'))).toEqual(['x-plangate-request-id']);
+    expect(seen['x-plangate-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
 
