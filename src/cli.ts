@@ -10,7 +10,7 @@ import { createApiApp } from './api/app.js';
 import { listen } from './api/server.js';
 import { EngineError } from './engine/errors.js';
 import type { IdentityInput } from './engine/engine.js';
-import { runGateway } from './cli/run-gateway.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, runGateway, type RunGatewayOptions, type RunningServers } from './cli/run-gateway.js';
 
 const HELLO_WORLD = 'config/examples/hello-world.yaml';
 const DEMO_CONFIG = 'config/plangate.yaml';
@@ -24,7 +24,12 @@ Usage:
   plangate token [--email <address>] [--premium | --no-premium] [--claim key=value ...] [--exp 1h] [--key-dir <dir>]
   plangate serve [config.yaml] [--host <host>] [--port <port>]      the decision API only
   plangate gateway [config.yaml] [--config <file>] [--host <host>] [--port <port>]
-  plangate start                 the demo site behind the gateway (what \`npm start\` runs)
+                  [--ops-host <host>] [--ops-port <port>] [--shutdown-timeout <ms>] [--no-watch]
+  plangate start [same options]  the demo site behind the gateway (what \`npm start\` runs)
+
+  gateway and start also serve the ops port (server.ops, 127.0.0.1:9090: /healthz, /readyz, /metrics),
+  reload the config on SIGHUP and when its files change, and drain requests on SIGTERM.
+  Environment: PLANGATE_OPS_HOST, PLANGATE_OPS_PORT, PLANGATE_SHUTDOWN_TIMEOUT_MS (default 10000), PLANGATE_LOG_LEVEL.
 `;
 
 function fail(message: string, code = 2): never {
@@ -175,45 +180,106 @@ async function loadOrExit(file: string) {
   }
 }
 
-function onShutdown(close: () => Promise<void>): void {
-  let closing = false;
-  const stop = () => {
-    if (closing) return;
-    closing = true;
-    void close().then(() => process.exit(0));
+const SERVE_OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'ops-host': { type: 'string' },
+  'ops-port': { type: 'string' },
+  'shutdown-timeout': { type: 'string' },
+  'no-watch': { type: 'boolean' },
+} as const;
+
+function portOf(value: string | undefined, what: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`${what} must be a port number from 0 to 65535, got '${value}'`);
+  return port;
+}
+
+/** Command-line flags first, then PLANGATE_* variables (the Docker image binds the ops port with them), then the config. */
+function serveOptions(values: { [K in keyof typeof SERVE_OPTIONS]?: string | boolean }): Omit<RunGatewayOptions, 'model'> {
+  const env = process.env;
+  const timeout = (values['shutdown-timeout'] as string | undefined) ?? env.PLANGATE_SHUTDOWN_TIMEOUT_MS;
+  const shutdownTimeoutMs = timeout === undefined ? DEFAULT_SHUTDOWN_TIMEOUT_MS : Number(timeout);
+  if (!Number.isInteger(shutdownTimeoutMs) || shutdownTimeoutMs < 0)
+    fail(`--shutdown-timeout (PLANGATE_SHUTDOWN_TIMEOUT_MS) must be a whole number of milliseconds, got '${timeout}'`);
+  return {
+    listen: { host: values.host as string | undefined, port: portOf(values.port as string | undefined, '--port') },
+    ops: {
+      host: (values['ops-host'] as string | undefined) ?? (env.PLANGATE_OPS_HOST || undefined),
+      port: portOf((values['ops-port'] as string | undefined) ?? env.PLANGATE_OPS_PORT, '--ops-port (PLANGATE_OPS_PORT)'),
+    },
+    shutdownTimeoutMs,
+    watch: values['no-watch'] !== true,
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+}
+
+/** SIGHUP reloads; SIGTERM and SIGINT drain and exit 0 (a second one exits at once). */
+function installSignals(running: RunningServers, after: () => Promise<void> = async () => {}): void {
+  process.on('SIGHUP', () => {
+    void running.reloader.reload('sighup');
+  });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      process.stderr.write(`plangate: ${signal} again, exiting without waiting\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    void running
+      .shutdown()
+      .then(after)
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          process.stderr.write(`plangate: shutdown failed: ${(err as Error).message}\n`);
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+function printListeners(running: RunningServers): void {
+  if (running.api) process.stdout.write(`decision API listening on ${running.api.url}\n`);
+  if (running.apiMount) process.stdout.write(`decision API mounted at ${running.apiMount}\n`);
+  process.stdout.write(`ops (health, readiness, metrics) on ${running.ops.url}  (/healthz, /readyz, /metrics)\n`);
 }
 
 async function gateway(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { config: { type: 'string', short: 'c' }, host: { type: 'string' }, port: { type: 'string' } },
-  });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: SERVE_OPTIONS });
   const file = values.config ?? positionals[0] ?? DEMO_CONFIG;
-  const runtime = await createRuntime(await loadOrExit(file));
-  const running = await runGateway(runtime, { host: values.host, port: values.port === undefined ? undefined : Number.parseInt(values.port, 10) });
-  process.stdout.write(`plangate gateway listening on ${running.gateway.url} (config: ${file}, ${runtime.store.kind} meters)\n`);
-  if (running.api) process.stdout.write(`decision API listening on ${running.api.url}\n`);
-  onShutdown(running.close);
+  const model = await loadOrExit(file);
+  const running = await runGateway({ model, ...serveOptions(values) });
+  process.stdout.write(`plangate gateway listening on ${running.gateway.url} (config: ${file}, ${running.runtime.store.kind} meters)\n`);
+  printListeners(running);
+  installSignals(running);
 }
 
-async function start(): Promise<void> {
+// The demo site is an example, not part of the package build: it is loaded from the checkout
+// (TypeScript, through tsx), so the production image runs `gateway`, never `start`.
+interface DemoSiteModule {
+  startDemoSite(options: { port?: number }): Promise<{ url: string; close(): Promise<void> }>;
+}
+
+async function start(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: SERVE_OPTIONS });
   const keys = await ensureTestKeys();
-  // The demo site is an example, not part of the package build: load it from the checkout.
-  const { startDemoSite } = (await import(new URL('../examples/demo-site/server.ts', import.meta.url).href)) as typeof import('../examples/demo-site/server.js');
+  const demo = new URL('../examples/demo-site/server.ts', import.meta.url).href;
+  const { startDemoSite } = (await import(demo)) as DemoSiteModule;
   const site = await startDemoSite({ port: Number.parseInt(process.env.PLANGATE_DEMO_PORT ?? '3001', 10) });
-  const runtime = await createRuntime(await loadOrExit(DEMO_CONFIG));
-  const running = await runGateway(runtime);
+  const running = await runGateway({ model: await loadOrExit(values.config ?? DEMO_CONFIG), ...serveOptions(values) });
   const premium = await mintTestToken({ privateKeyFile: keys.privateKeyFile, email: 'reader@example.com', premium: true, expiresIn: '30d' });
   const url = running.gateway.url;
   process.stdout.write(`
 plangate is running in front of the demo news site.
 
   Browse:     ${url}/                 (the site itself runs on ${site.url}; plangate forwards to it)
-  Config:     ${DEMO_CONFIG}   meters: ${runtime.store.kind === 'redis' ? 'Redis' : 'in memory (set REDIS_URL for Redis)'}
+  Config:     ${DEMO_CONFIG}   meters: ${running.runtime.store.kind === 'redis' ? 'Redis' : 'in memory (set REDIS_URL for Redis)'}
+  Ops:        ${running.ops.url}/healthz  ${running.ops.url}/readyz  ${running.ops.url}/metrics
+  Reload:     edit the config or its workflows (reloaded on save), or kill -HUP ${process.pid}
 
 Anonymous readers get 3 free articles a month; the 4th different article shows the paywall:
   curl -s -b /tmp/plangate.jar -c /tmp/plangate.jar ${url}/articles/river-cleanup
@@ -227,10 +293,7 @@ Use it as a cookie or a Bearer token:
 
 Press Ctrl-C to stop.
 `);
-  onShutdown(async () => {
-    await running.close();
-    await site.close();
-  });
+  installSignals(running, () => site.close());
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -247,7 +310,7 @@ async function main(argv: string[]): Promise<void> {
     case 'gateway':
       return gateway(rest);
     case 'start':
-      return start();
+      return start(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -2,6 +2,7 @@
 // commands and the end-to-end tests start from here.
 import { loadConfig } from './config/load.js';
 import { createEngine, type Engine } from './engine/create-engine.js';
+import type { EngineLogger } from './engine/engine.js';
 import { createJwtVerifier } from './engine/identity/jwt.js';
 import { createMeterStore, type MonitoredMeterStore } from './engine/meters/create-store.js';
 import type { Model } from './engine/model.js';
@@ -12,13 +13,24 @@ export interface Runtime {
   engine: Engine;
   store: MonitoredMeterStore;
   logger: Logger;
+  /** Closes the JWT verifier, and the store unless it was passed in as `sharedStore`. */
   close(): Promise<void>;
 }
 
-export async function createRuntime(model: Model, options: { logger?: Logger; store?: MonitoredMeterStore } = {}): Promise<Runtime> {
+export interface RuntimeOptions {
+  logger?: Logger;
+  /** Engine events go here (default: `logger` as JSON lines); the ops layer wraps it to count events for /metrics. */
+  events?: EngineLogger;
+  /** A store to use instead of the config's; `close()` closes it. */
+  store?: MonitoredMeterStore;
+  /** A store owned by someone else (a config reload keeps the running connection); `close()` leaves it open. */
+  sharedStore?: MonitoredMeterStore;
+}
+
+export async function createRuntime(model: Model, options: RuntimeOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? createLogger();
-  const events = engineLogger(logger);
-  const store = options.store ?? createMeterStore(model.store, events);
+  const events = options.events ?? engineLogger(logger);
+  const store = options.sharedStore ?? options.store ?? createMeterStore(model.store, events);
   const verifier = createJwtVerifier(model.jwtIntegrations, { logger: events });
   await verifier.warm();
   const engine = createEngine({ model, store, verifier, logger: events });
@@ -29,12 +41,12 @@ export async function createRuntime(model: Model, options: { logger?: Logger; st
     logger,
     async close() {
       verifier.close();
-      await store.close();
+      if (options.sharedStore === undefined) await store.close();
     },
   };
 }
 
-export async function loadRuntime(configFile: string, options: { logger?: Logger; env?: Record<string, string | undefined> } = {}): Promise<Runtime> {
+export async function loadRuntime(configFile: string, options: RuntimeOptions & { env?: Record<string, string | undefined> } = {}): Promise<Runtime> {
   const model = await loadConfig(configFile, { env: options.env });
   return createRuntime(model, options);
 }

@@ -1,37 +1,153 @@
-// `plangate gateway` and `plangate start`: the gateway listener, plus the decision API on its own
-// listener when the config declares API keys.
-import type { Server } from 'node:http';
+// `plangate gateway` and `plangate start`: the gateway listener, the ops port (/healthz, /readyz,
+// /metrics), and the decision API (mounted on the gateway port under `server.api.mountPath`, or on
+// its own listener when the config declares API keys). Wires the request log and metrics to the
+// gateway's observer, the reloader to the gateway's swap, and drains requests on shutdown.
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createApiApp } from '../api/app.js';
 import { listen, close } from '../api/server.js';
-import { engineLogger } from '../ops/logger.js';
-import { startGateway, type RunningGateway } from '../gateway/listener.js';
-import type { Runtime } from '../runtime.js';
+import type { EngineApi } from '../engine/engine.js';
+import type { Model } from '../engine/model.js';
+import { startGateway, type GatewayOptions, type RunningGateway } from '../gateway/listener.js';
+import type { GatewayObserver } from '../gateway/observer.js';
+import { InFlight } from '../ops/in-flight.js';
+import { createLogger, engineLogger, type Logger } from '../ops/logger.js';
+import { Metrics } from '../ops/metrics.js';
+import { createOpsApp } from '../ops/ops-app.js';
+import { Reloader } from '../ops/reload.js';
+import { observers, requestLog } from '../ops/request-log.js';
+import { createRuntime, type Runtime } from '../runtime.js';
+
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+
+// What the gateway takes beyond the first version of GatewayOptions (see src/gateway/listener.ts).
+type GatewayStartOptions = GatewayOptions & {
+  observer?: GatewayObserver;
+  api?: { mountPath: string; handler: (req: IncomingMessage, res: ServerResponse) => void };
+};
+type SwappableGateway = RunningGateway & { swap?(next: { model: Model; engine: EngineApi }): void };
+
+export interface RunGatewayOptions {
+  model: Model;
+  /** `${VAR}` values for reloads (default process.env). */
+  env?: Record<string, string | undefined>;
+  logger?: Logger;
+  /** Overrides `gateway.listen` / `server.ops` (tests use port 0). */
+  listen?: { host?: string; port?: number };
+  ops?: { host?: string; port?: number };
+  /** Overrides `gateway.upstream`. */
+  upstream?: string;
+  /** Reload when the YAML or its workflow files change (default true). */
+  watch?: boolean;
+  /** How long a shutdown waits for in-flight requests (default 10 s). */
+  shutdownTimeoutMs?: number;
+}
 
 export interface RunningServers {
   gateway: RunningGateway;
   api?: { server: Server; url: string };
+  /** Where the decision API answers when it is mounted on the gateway port. */
+  apiMount?: string;
+  ops: { server: Server; url: string };
+  metrics: Metrics;
+  reloader: Reloader;
+  /** The runtime serving now (it changes on reload). */
+  readonly runtime: Runtime;
+  /** Graceful: stop accepting, let in-flight requests finish (up to the deadline), close the store. */
+  shutdown(deadlineMs?: number): Promise<{ drained: boolean }>;
+  /** Immediate: closes every connection now. */
   close(): Promise<void>;
 }
 
-export async function runGateway(runtime: Runtime, options: { host?: string; port?: number } = {}): Promise<RunningServers> {
-  const gateway = await startGateway({
-    model: runtime.model,
-    engine: runtime.engine,
-    logger: engineLogger(runtime.logger),
-    listen: { host: options.host, port: options.port },
-  });
-  let api: RunningServers['api'];
-  if (runtime.model.apiKeys.length > 0) {
-    const app = createApiApp({ engine: () => runtime.engine, logger: runtime.logger });
-    api = await listen(app, runtime.model.server.api.host, runtime.model.server.api.port);
+export async function runGateway(options: RunGatewayOptions): Promise<RunningServers> {
+  const logger = options.logger ?? createLogger();
+  // The store exists before the metrics that watch it; late binding keeps the order simple.
+  let storeReady = () => false;
+  const metrics = new Metrics({ storeReady: () => storeReady() });
+  const events = metrics.engineEvents(engineLogger(logger));
+  const first = await createRuntime(options.model, { logger, events });
+  const store = first.store;
+  storeReady = () => store.health.isReady();
+  let current = first;
+  const engine = () => current.engine;
+
+  const mountPath = first.model.server.api.mountPath;
+  const apiApp = mountPath !== undefined || first.model.apiKeys.length > 0 ? createApiApp({ engine, logger }) : undefined;
+  const gatewayOptions: GatewayStartOptions = {
+    model: first.model,
+    engine: first.engine,
+    logger: events,
+    listen: options.listen,
+    upstream: options.upstream,
+    observer: observers(requestLog(logger), metrics),
+  };
+  if (apiApp && mountPath !== undefined) gatewayOptions.api = { mountPath, handler: apiApp };
+  let gateway: SwappableGateway;
+  try {
+    gateway = await startGateway(gatewayOptions);
+  } catch (error) {
+    await first.close();
+    throw error;
   }
+  const inFlight = new InFlight().track(gateway.server);
+  let api: RunningServers['api'];
+  if (apiApp && mountPath === undefined) {
+    api = await listen(apiApp, first.model.server.api.host, first.model.server.api.port);
+    inFlight.track(api.server);
+  }
+
+  let shuttingDown = false;
+  const opsApp = createOpsApp({ engine, store: store.health, metrics, shuttingDown: () => shuttingDown });
+  const ops = await listen(opsApp, options.ops?.host ?? first.model.server.ops.host, options.ops?.port ?? first.model.server.ops.port);
+
+  const reloader = new Reloader({
+    file: first.model.file,
+    env: options.env,
+    runtime: first,
+    logger,
+    events,
+    metrics,
+    apply(next) {
+      if (!gateway.swap) throw new Error('this gateway cannot swap its config yet; restart plangate to apply it');
+      // Gateway and API switch in the same tick: no request sees one config here and another there.
+      gateway.swap({ model: next.model, engine: next.engine });
+      current = next;
+    },
+    settled: () => inFlight.settled(options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS),
+  });
+  if (options.watch !== false) reloader.watch();
+
+  const closeListeners = async () => {
+    await gateway.close();
+    if (api) await close(api.server);
+    await close(ops.server);
+  };
+  let stopping: Promise<{ drained: boolean }> | undefined;
+  const shutdown = (deadlineMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS) => {
+    stopping ??= (async () => {
+      shuttingDown = true;
+      gateway.server.close();
+      api?.server.close();
+      const drained = await inFlight.settled(deadlineMs);
+      if (!drained) logger.warn({ code: 'shutdown-deadline', deadlineMs, open: inFlight.size }, 'shutdown deadline passed; closing the remaining connections');
+      await closeListeners();
+      await reloader.close();
+      return { drained };
+    })();
+    return stopping;
+  };
   return {
     gateway,
     api,
+    apiMount: apiApp && mountPath !== undefined ? `${gateway.url}${mountPath}` : undefined,
+    ops,
+    metrics,
+    reloader,
+    get runtime() {
+      return current;
+    },
+    shutdown,
     async close() {
-      await gateway.close();
-      if (api) await close(api.server);
-      await runtime.close();
+      await shutdown(0);
     },
   };
 }

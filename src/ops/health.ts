@@ -1,0 +1,45 @@
+// Readiness per PRODUCT.md §3: the config is loaded, every JWK Set has been fetched at least once,
+// and the meter store answers — the store only counts when the policy is fail-closed (fail-open
+// serves degraded decisions without it, so the instance stays in rotation and says `degraded`).
+import type { EngineApi } from '../engine/engine.js';
+import type { StoreHealth } from '../engine/meters/redis.js';
+
+export interface Readiness {
+  ready: boolean;
+  /** Fail-open with the store unreachable: serving, with degraded decisions. */
+  degraded?: boolean;
+  checks: { config: 'ok'; jwks: 'ok' | string[]; store: 'ok' | 'unreachable'; failurePolicy: 'open' | 'closed'; shuttingDown?: true };
+  /** Why not ready (or degraded), one line each. */
+  reasons: string[];
+}
+
+export async function checkReadiness(engine: EngineApi, store: StoreHealth, shuttingDown = false): Promise<Readiness> {
+  const reasons: string[] = [];
+  const pending = engine.verifier.readiness().filter((r) => !r.ready);
+  for (const r of pending) reasons.push(`JWK Set of integration '${r.integration}' not loaded yet${r.detail ? `: ${r.detail}` : ''}`);
+  const storeUp = await store.ping();
+  const failurePolicy = engine.model.store.failurePolicy;
+  let ready = pending.length === 0;
+  let degraded = false;
+  if (!storeUp) {
+    if (failurePolicy === 'closed') {
+      ready = false;
+      reasons.push('meter store unreachable and store.failurePolicy is closed');
+    } else {
+      degraded = true;
+      reasons.push('meter store unreachable; serving degraded decisions (store.failurePolicy: open)');
+    }
+  }
+  if (shuttingDown) {
+    ready = false;
+    reasons.push('shutting down');
+  }
+  const result: Readiness = {
+    ready,
+    checks: { config: 'ok', jwks: pending.length === 0 ? 'ok' : pending.map((r) => r.integration), store: storeUp ? 'ok' : 'unreachable', failurePolicy },
+    reasons,
+  };
+  if (shuttingDown) result.checks.shuttingDown = true;
+  if (degraded) result.degraded = true;
+  return result;
+}

@@ -1,0 +1,125 @@
+// Prometheus metrics for the ops port (prom-client). Fed from two places: the gateway's per-request
+// summaries (GatewayObserver) and the engine's events (an EngineLogger wrapper), so the pipeline
+// itself never touches a metric. One registry per process, not prom-client's global one, so tests
+// can run several gateways side by side.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { EngineLogger } from '../engine/engine.js';
+import type { GatewayObserver, RequestSummary } from '../gateway/observer.js';
+
+/** Engine event codes counted as store failures (one per failed store call, see engine/meters/store.ts). */
+const STORE_ERROR_CODES = new Set(['store-timeout', 'store-unreachable', 'store-error']);
+/** Engine event codes counted as workflow errors. */
+const WORKFLOW_ERROR_CODES = new Set(['workflow-error', 'workflow-timeout', 'workflow-bad-result', 'provisioning-bad-result']);
+
+// Latency buckets in seconds: decisions are sub-millisecond in memory and a few ms over Redis;
+// upstream answers span milliseconds to the header timeout.
+const DECISION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+const UPSTREAM_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export type ReloadResult = 'applied' | 'refused';
+
+export class Metrics implements GatewayObserver {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'route' | 'outcome'>;
+  private readonly decisionSeconds: Histogram;
+  private readonly upstreamSeconds: Histogram;
+  private readonly storeErrors: Counter<'code'>;
+  private readonly workflowErrors: Counter<'code'>;
+  private readonly jwtRejections: Counter<'reason'>;
+  private readonly reloads: Counter<'result'>;
+  private readonly lastReload: Gauge<'result'>;
+
+  constructor(options: { storeReady?: () => boolean; defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'plangate_requests_total',
+      help: 'Gateway requests by matched route pattern and outcome',
+      labelNames: ['route', 'outcome'],
+      registers,
+    });
+    this.decisionSeconds = new Histogram({
+      name: 'plangate_decision_duration_seconds',
+      help: 'Time to decide a gateway request (identity, meters, workflows)',
+      buckets: DECISION_BUCKETS,
+      registers,
+    });
+    this.upstreamSeconds = new Histogram({
+      name: 'plangate_upstream_duration_seconds',
+      help: 'Time from forwarding to the upstream response head',
+      buckets: UPSTREAM_BUCKETS,
+      registers,
+    });
+    this.storeErrors = new Counter({
+      name: 'plangate_store_errors_total',
+      help: 'Failed meter store calls by code (store-timeout, store-unreachable, store-error)',
+      labelNames: ['code'],
+      registers,
+    });
+    this.workflowErrors = new Counter({
+      name: 'plangate_workflow_errors_total',
+      help: 'Workflow failures by code (workflow-error, workflow-timeout, ...)',
+      labelNames: ['code'],
+      registers,
+    });
+    this.jwtRejections = new Counter({ name: 'plangate_jwt_rejections_total', help: 'Rejected JWTs by reason', labelNames: ['reason'], registers });
+    this.reloads = new Counter({
+      name: 'plangate_config_reloads_total',
+      help: 'Config reloads by result (applied, refused)',
+      labelNames: ['result'],
+      registers,
+    });
+    this.lastReload = new Gauge({
+      name: 'plangate_config_last_reload_timestamp_seconds',
+      help: 'Unix time of the last reload attempt by result',
+      labelNames: ['result'],
+      registers,
+    });
+    // Known label values start at 0, so a rate() over them exists before the first failure.
+    for (const code of STORE_ERROR_CODES) this.storeErrors.inc({ code }, 0);
+    for (const result of ['applied', 'refused'] as const) this.reloads.inc({ result }, 0);
+    const storeReady = options.storeReady;
+    if (storeReady) {
+      new Gauge({
+        name: 'plangate_store_ready',
+        help: '1 when the meter store is connected and ready, else 0',
+        registers,
+        collect() {
+          this.set(storeReady() ? 1 : 0);
+        },
+      });
+    }
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** GatewayObserver: one summary per finished request. */
+  requestDone(summary: RequestSummary): void {
+    this.requests.inc({ route: summary.route, outcome: summary.outcome });
+    if (summary.decisionMs !== undefined) this.decisionSeconds.observe(summary.decisionMs / 1000);
+    if (summary.upstreamMs !== undefined) this.upstreamSeconds.observe(summary.upstreamMs / 1000);
+  }
+
+  reloaded(result: ReloadResult): void {
+    this.reloads.inc({ result });
+    this.lastReload.set({ result }, Date.now() / 1000);
+  }
+
+  /** Wraps an EngineLogger: counts the events metrics care about, then passes every event on. */
+  engineEvents(inner?: EngineLogger): EngineLogger {
+    return {
+      event: (level, code, fields) => {
+        if (code === 'jwt-rejected') this.jwtRejections.inc({ reason: String(fields?.reason ?? 'unknown') });
+        else if (STORE_ERROR_CODES.has(code)) this.storeErrors.inc({ code });
+        else if (WORKFLOW_ERROR_CODES.has(code)) this.workflowErrors.inc({ code });
+        inner?.event(level, code, fields);
+      },
+    };
+  }
+
+  contentType(): string {
+    return this.registry.contentType;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

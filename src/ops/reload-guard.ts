@@ -1,0 +1,47 @@
+// What a reload may not change: the addresses the process listens on, the upstream the proxy was
+// built for, and the store connection (a reload keeps the running one). Each change found is one
+// message that says what changed and what to do instead.
+import { isDeepStrictEqual } from 'node:util';
+import type { Model } from '../engine/model.js';
+
+const RESTART = 'restart plangate to apply it';
+
+export function unreloadableChanges(running: Model, next: Model): string[] {
+  const problems: string[] = [];
+  const changed = (what: string, before: unknown, after: unknown, why: string) => {
+    if (!isDeepStrictEqual(before, after)) problems.push(`${what} changed: ${why}; ${RESTART}`);
+  };
+  changed('gateway', running.gateway === undefined, next.gateway === undefined, 'a gateway section cannot be added or removed by a reload');
+  if (running.gateway && next.gateway) {
+    changed('gateway.listen', running.gateway.listen, next.gateway.listen, 'listener addresses are not reloadable');
+    changed('gateway.upstream', running.gateway.upstream, next.gateway.upstream, 'the upstream is fixed when the proxy starts');
+  }
+  changed('server.api', running.server.api, next.server.api, 'listener addresses are not reloadable');
+  changed('server.ops', running.server.ops, next.server.ops, 'listener addresses are not reloadable');
+  changed('server.maxBodyBytes', running.server.maxBodyBytes, next.server.maxBodyBytes, 'the API body limit is set when the API starts');
+  changed(
+    'apiKeys',
+    running.apiKeys.length > 0,
+    next.apiKeys.length > 0,
+    'the decision API listener starts only when the config at start declares apiKeys (adding or removing all of them needs a restart; changing them reloads)',
+  );
+  // failurePolicy is read per decision: it reloads. Everything else in `store` shapes the connection.
+  const connection = (m: Model) => ({
+    redis: m.store.redis,
+    anonymousRetentionDays: m.store.anonymousRetentionDays,
+    memoryMaxVisitors: m.store.memoryMaxVisitors,
+  });
+  changed('store', connection(running), connection(next), 'the store connection is not reloadable (only store.failurePolicy is)');
+  return problems;
+}
+
+/** The files a change to which should trigger a reload: the YAML and every workflow and template it names. */
+export function watchedFiles(model: Model): string[] {
+  const files = new Set<string>([model.file]);
+  for (const surface of model.surfaces.values()) {
+    if (surface.workflow) files.add(surface.workflow.file);
+    for (const component of surface.components) if (component.workflow) files.add(component.workflow.file);
+  }
+  for (const workflow of model.provisioning.workflows) files.add(workflow.file);
+  return [...files];
+}

@@ -1,0 +1,217 @@
+// Real parts for ops tests: a config in a temp dir (with a surface workflow file beside it), an
+// upstream that echoes what plangate told it, meters in the test Redis under a per-run prefix, the
+// whole `plangate gateway` stack (gateway, ops port, API) from runGateway, and the log captured as
+// text from pino's destination stream.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import { runGateway, type RunningServers } from '../../src/cli/run-gateway.js';
+import { loadConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/ops/logger.js';
+import { closeServer, listen } from '../gateway/harness.js';
+import { testKeyPrefix, testRedisUrl } from '../support/env.js';
+
+export const SECRET_API_KEY = 'sk_opstest_0123456789abcdef';
+export const HMAC_SECRET = 'hmac-secret-for-ops-tests-0123456789abcdef';
+
+/** The surface workflow: returns `version` so a test can tell which config answered. */
+export const workflowSource = (version: string) =>
+  `export default async function article() { return { properties: { version: ${JSON.stringify(version)} } }; }\n`;
+
+export interface OpsConfigOptions {
+  /** The anonymous plan's article limit (a month). */
+  limit?: number;
+  failurePolicy?: 'open' | 'closed';
+  /** Extra YAML appended under `jwt.integrations`. */
+  extraIntegration?: string;
+  redisUrl?: string;
+}
+
+export function opsYaml(options: OpsConfigOptions = {}): string {
+  return `version: 1
+apiKeys:
+  - key: ${SECRET_API_KEY}
+    name: ops test key
+jwt:
+  integrations:
+    - name: RSA
+      algorithms: [RS256]
+      publicKeyFile: \${KEY_FILE}
+      claimKey: email
+    - name: HMAC
+      algorithms: [HS256]
+      secret: \${HMAC_SECRET}
+      claimKey: email
+${options.extraIntegration ?? ''}
+features:
+  articles:
+    name: Articles
+plans:
+  anonymous:
+    name: Anonymous
+    assign: anonymous
+    features:
+      articles:
+        enabled: { limit: ${options.limit ?? 1000}, period: month }
+  registered:
+    name: Registered
+    assign: authenticated
+    features:
+      articles:
+        enabled: { limit: 1000, period: month }
+surfaces:
+  article:
+    workflow: article.ts
+  site: {}
+store:
+  failurePolicy: ${options.failurePolicy ?? 'open'}
+  redis:
+    url: ${options.redisUrl ?? '${REDIS_URL}'}
+    keyPrefix: \${KEY_PREFIX}
+    commandTimeoutMs: 2000
+    connectTimeoutMs: 2000
+server:
+  api: { host: 127.0.0.1, port: 0 }
+  ops: { host: 127.0.0.1, port: 0 }
+gateway:
+  upstream: \${UPSTREAM}
+  listen: { host: 127.0.0.1, port: 0 }
+  routes:
+    - path: /articles/*
+      surface: article
+      consume: [articles.enabled]
+    - path: /slow
+      surface: site
+    - path: /**
+      surface: site
+`;
+}
+
+export interface EchoUpstream {
+  url: string;
+  /** Requests seen, with plangate's headers. */
+  seen: { target: string; headers: IncomingMessage['headers'] }[];
+  /** Milliseconds `/slow` waits before answering. */
+  slowMs: number;
+  close(): Promise<void>;
+}
+
+/** Answers JSON with the plans and the surface properties plangate sent (decoded). */
+export async function startEchoUpstream(): Promise<EchoUpstream> {
+  const seen: EchoUpstream['seen'] = [];
+  const upstream: EchoUpstream = { url: '', seen, slowMs: 500, close: () => closeServer(server) };
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    seen.push({ target: req.url ?? '', headers: req.headers });
+    const raw = req.headers['x-plangate-surface-properties'];
+    const surface = typeof raw === 'string' ? JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) : null;
+    const answer = () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          target: req.url,
+          plans: req.headers['x-plangate-plans'] ?? null,
+          surface,
+          articles: req.headers['x-plangate-articles--enabled'] ?? null,
+        }),
+      );
+    };
+    if (req.url === '/slow') setTimeout(answer, upstream.slowMs);
+    else answer();
+  });
+  upstream.url = await listen(server);
+  return upstream;
+}
+
+export interface TestKeys {
+  publicKeyFile: string;
+  signRsa(claims: Record<string, unknown>): Promise<string>;
+  signHmac(claims: Record<string, unknown>): Promise<string>;
+}
+
+export async function testKeys(dir: string): Promise<TestKeys> {
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+  const publicKeyFile = join(dir, 'jwt.pub.pem');
+  writeFileSync(publicKeyFile, await exportSPKI(publicKey));
+  const hmacKey = new TextEncoder().encode(HMAC_SECRET);
+  return {
+    publicKeyFile,
+    signRsa: (claims) => expiring(new SignJWT(claims).setProtectedHeader({ alg: 'RS256' }), claims).sign(privateKey),
+    signHmac: (claims) => expiring(new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }), claims).sign(hmacKey),
+  };
+}
+
+/** An hour from now unless the claims set `exp` themselves (expired-token tests). */
+const expiring = (jwt: SignJWT, claims: Record<string, unknown>) => (claims.exp === undefined ? jwt.setExpirationTime('1h') : jwt);
+
+export interface OpsStack {
+  dir: string;
+  file: string;
+  env: Record<string, string | undefined>;
+  keys: TestKeys;
+  upstream: EchoUpstream;
+  running: RunningServers;
+  /** Everything the logger wrote, as text (one JSON object per line). */
+  logText(): string;
+  logLines(): Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+/** Writes the config and its workflow into a temp dir and runs the whole stack on free ports. */
+export async function startOpsStack(scope: string, options: OpsConfigOptions & { watch?: boolean; shutdownTimeoutMs?: number } = {}): Promise<OpsStack> {
+  const dir = mkdtempSync(join(tmpdir(), 'plangate-ops-'));
+  const file = join(dir, 'plangate.yaml');
+  writeFileSync(file, opsYaml(options));
+  writeFileSync(join(dir, 'article.ts'), workflowSource('v1'));
+  const keys = await testKeys(dir);
+  const upstream = await startEchoUpstream();
+  const env = {
+    ...process.env,
+    KEY_FILE: keys.publicKeyFile,
+    HMAC_SECRET,
+    REDIS_URL: testRedisUrl(),
+    KEY_PREFIX: testKeyPrefix(scope),
+    UPSTREAM: upstream.url,
+  };
+  let text = '';
+  const logger = createLogger({ level: 'info', destination: { write: (line: string) => void (text += line) } });
+  const running = await runGateway({
+    model: await loadConfig(file, { env }),
+    env,
+    logger,
+    watch: options.watch ?? false,
+    shutdownTimeoutMs: options.shutdownTimeoutMs,
+  });
+  return {
+    dir,
+    file,
+    env,
+    keys,
+    upstream,
+    running,
+    logText: () => text,
+    logLines: () =>
+      text
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    async close() {
+      await running.close();
+      await upstream.close();
+    },
+  };
+}
+
+/** The value of one sample in Prometheus text (`name{labels} value`), 0 when absent. */
+export function sample(text: string, name: string, labels: Record<string, string> = {}): number {
+  const wanted = Object.entries(labels);
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const have = new Map([...(match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    if (wanted.every(([k, v]) => have.get(k) === v)) return Number(match[3]);
+  }
+  return 0;
+}
