@@ -30,7 +30,8 @@ export interface EngineContext {
 /** Everything one request knows after plans are resolved; shared by decide, access checks and handles. */
 export interface RequestState {
   identity: ResolvedIdentity;
-  workflowIdentity: WorkflowIdentity;
+  /** Built on first use: only requests that run a workflow pay for the test-group hash. */
+  workflowIdentity(): WorkflowIdentity;
   plans: readonly string[];
   customer: Customer;
   values: ResolvedPlanValues;
@@ -46,9 +47,10 @@ export async function prepareRequest(ctx: EngineContext, request: Omit<DecisionR
     ? request.identity.resolved
     : await resolveIdentity(request.identity, request.trusted, ctx.verifier, ctx.logger);
   const visitor = visitorOf(identity);
-  const workflowIdentity: WorkflowIdentity = { ...identity, userType: visitor.userType, testGroup100: testGroup100(identity.identifier) };
+  let built: WorkflowIdentity | undefined;
+  const workflowIdentity = (): WorkflowIdentity => (built ??= { ...identity, userType: visitor.userType, testGroup100: testGroup100(identity.identifier) });
   const { rules, workflows } = ctx.model.provisioning;
-  const provisioned = rules.length + workflows.length > 0 ? await provisionPlans(ctx.model, workflowIdentity, ctx.env, ctx.logger) : [];
+  const provisioned = rules.length + workflows.length > 0 ? await provisionPlans(ctx.model, workflowIdentity(), ctx.env, ctx.logger) : [];
   const plans = ctx.resolver.plansFor(visitor.userType, provisioned);
   const resourceId = typeof request.resource?.id === 'string' ? request.resource.id : undefined;
   return {
@@ -200,7 +202,7 @@ async function runSurface(
   const timeoutMs = ctx.model.workflowTimeoutMs;
   let failed = false;
   const inputFor = (revocation: Revocation): SurfaceInput => ({
-    identity: state.workflowIdentity,
+    identity: state.workflowIdentity(),
     features: workflowFeatures(ctx.model, state.values, state.meters, meterOperations(ctx, state, dryRun, revocation)),
     resource: request.resource ?? {},
     context: { ...request.context, surfaceSlug: surface.slug, dryRun },

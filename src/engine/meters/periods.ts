@@ -40,7 +40,15 @@ export function periodEnd(period: Period, now: number): number {
   }
 }
 
+/** The last formatted bucket per period: the string changes only when a period turns over. */
+const formatted = new Map<Period, { from: number; to: number; text: string }>();
+
 /** `periodStart` as the HTTP date MonetizationOS reports ("Thu, 01 Jan 1970 00:00:00 GMT" for lifetime). */
 export function periodStartHttpDate(period: Period, now: number): string {
-  return new Date(periodStart(period, now)).toUTCString();
+  const last = formatted.get(period);
+  if (last !== undefined && now >= last.from && now < last.to) return last.text;
+  const from = periodStart(period, now);
+  const text = new Date(from).toUTCString();
+  formatted.set(period, { from, to: periodEnd(period, now), text });
+  return text;
 }

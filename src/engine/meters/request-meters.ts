@@ -101,34 +101,36 @@ export class RequestMeters {
 
   /** The wire shape of a meterable property under its resolved value. */
   property(property: CompiledProperty, value: MeterableValue | undefined, isFallback: boolean, failOpen: boolean): MeterableProperty {
-    const base = { counterId: property.counterId, type: 'meterable' as const };
-    if (value === undefined || value.kind === 'off') return { ...base, hasAccess: false, isFallback };
-    if (value.kind === 'on') return { ...base, hasAccess: true, isFallback };
-    const consumption = this.consumptions.get(property.counterId);
-    if (this.degraded) {
-      return { ...base, hasAccess: consumption !== undefined ? consumption.granted : failOpen, isFallback };
-    }
-    const state = this.states.get(property.counterId);
+    const counterId = property.counterId;
+    if (value === undefined || value.kind === 'off') return { counterId, type: 'meterable', hasAccess: false, isFallback };
+    if (value.kind === 'on') return { counterId, type: 'meterable', hasAccess: true, isFallback };
+    const consumption = this.consumptions.get(counterId);
+    if (this.degraded) return { counterId, type: 'meterable', hasAccess: consumption !== undefined ? consumption.granted : failOpen, isFallback };
+    const state = this.states.get(counterId);
     const used = (state?.reading.usage[value.period] ?? 0) + (state?.recorded ?? 0);
-    const seen = this.hasResource(property.counterId) && (state?.reading.seen[value.period] === true || state?.resourceRecorded === true);
+    const seen = this.hasResource(counterId) && (state?.reading.seen[value.period] === true || state?.resourceRecorded === true);
     const remainingUnits = Math.max(0, value.limit - used);
     const resourceIdUsed = value.uniqueResources && seen;
-    const result: Omit<MeterableProperty, 'isFallback'> & { isFallback?: boolean } = {
-      ...base,
-      hasAccess: consumption !== undefined ? consumption.granted : remainingUnits > 0 || resourceIdUsed,
+    const hasAccess = consumption !== undefined ? consumption.granted : remainingUnits > 0 || resourceIdUsed;
+    const periodStart = periodStartHttpDate(value.period, this.now);
+    // Keys in the order MonetizationOS sends them, isFallback last.
+    if (consumption === undefined) {
+      return { counterId, type: 'meterable', hasAccess, consumedUnits: used, remainingUnits, totalUnits: value.limit, uniqueResources: value.uniqueResources, resourceIdUsed, periodStart, isFallback };
+    }
+    return {
+      counterId,
+      type: 'meterable',
+      hasAccess,
       consumedUnits: used,
       remainingUnits,
       totalUnits: value.limit,
       uniqueResources: value.uniqueResources,
       resourceIdUsed,
-      periodStart: periodStartHttpDate(value.period, this.now),
+      periodStart,
+      consumedInRequest: consumption.granted,
+      consumedUnitsInRequest: consumption.units,
+      excessUnitsInRequest: consumption.excess,
+      isFallback,
     };
-    if (consumption !== undefined) {
-      result.consumedInRequest = consumption.granted;
-      result.consumedUnitsInRequest = consumption.units;
-      result.excessUnitsInRequest = consumption.excess;
-    }
-    result.isFallback = isFallback; // last, as MonetizationOS orders it
-    return result as MeterableProperty;
   }
 }
