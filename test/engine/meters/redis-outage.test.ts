@@ -77,8 +77,11 @@ describe('own redis-server: stop, restart, SCRIPT FLUSH', () => {
     expect(elapsed).toBeLessThan(LIVENESS_MS);
     // Once the close is noticed, calls fail without waiting at all.
     await eventually(async () => expect(store.health.isReady()).toBe(false));
-    expect((await failingRun(store)).code).toBe('store-unreachable');
-    expect(store.health.failures()['store-unreachable']).toBeGreaterThan(0);
+    // Under a loaded machine a reconnect attempt may be in flight: unreachable or timed out, never hanging.
+    const again = await failingRun(store);
+    expect(['store-unreachable', 'store-timeout']).toContain(again.code);
+    expect(again.elapsed).toBeLessThan(LIVENESS_MS);
+    expect(store.health.failures()['store-unreachable'] + store.health.failures()['store-timeout']).toBeGreaterThan(0);
     expect(await store.health.ping()).toBe(false);
     expect(events.map((e) => e.code)).toContain('store-connection-lost');
 
@@ -87,7 +90,8 @@ describe('own redis-server: stop, restart, SCRIPT FLUSH', () => {
     expect(result.consumed[0].granted).toBe(true);
     expect(store.health.isReady()).toBe(true);
     expect(await store.health.ping()).toBe(true);
-    expect(events.at(-1)?.code).toBe('store-ready');
+    const codes = events.map((e) => e.code);
+    expect(codes.lastIndexOf('store-ready')).toBeGreaterThan(codes.indexOf('store-connection-lost'));
   });
 });
 
