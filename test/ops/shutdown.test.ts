@@ -1,0 +1,126 @@
+// The CLI's `gateway` command as a child process: SIGHUP reloads, SIGTERM stops accepting, lets the
+// request in flight finish (an upstream that answers slowly), closes the store and exits 0; past
+// the shutdown deadline the remaining connections are closed and it still exits 0.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { testKeyPrefix, testRedisUrl } from '../support/env.js';
+import { HMAC_SECRET, opsYaml, startEchoUpstream, testKeys, workflowSource, type EchoUpstream } from './harness.js';
+
+interface Child {
+  process: ChildProcess;
+  gatewayUrl: string;
+  opsUrl: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+let upstream: EchoUpstream | undefined;
+let child: Child | undefined;
+afterEach(async () => {
+  if (child && child.process.exitCode === null) child.process.kill('SIGKILL');
+  await upstream?.close();
+  child = undefined;
+  upstream = undefined;
+});
+
+async function startCli(scope: string, extraArgs: string[] = []): Promise<{ child: Child; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'plangate-shutdown-'));
+  writeFileSync(join(dir, 'plangate.yaml'), opsYaml());
+  writeFileSync(join(dir, 'article.ts'), workflowSource('v1'));
+  const keys = await testKeys(dir);
+  upstream = await startEchoUpstream();
+  const env = {
+    ...process.env,
+    KEY_FILE: keys.publicKeyFile,
+    HMAC_SECRET,
+    REDIS_URL: testRedisUrl(),
+    KEY_PREFIX: testKeyPrefix(scope),
+    UPSTREAM: upstream.url,
+    PLANGATE_LOG_LEVEL: 'warn',
+  };
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'gateway', '--config', join(dir, 'plangate.yaml'), '--no-watch', ...extraArgs], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  proc.stdout!.on('data', (c) => (output += c));
+  proc.stderr!.on('data', (c) => (output += c));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 30_000;
+  while (!/ops .* on (http:\S+)/.test(output)) {
+    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`the gateway did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const gatewayUrl = /gateway listening on (http:\S+)/.exec(output)![1];
+  const opsUrl = /ops .* on (http:\S+)/.exec(output)![1];
+  return { child: { process: proc, gatewayUrl, opsUrl, output: () => output, exited }, dir };
+}
+
+/** A GET that reports the status and the whole body, or the error that ended it. */
+function get(url: string): Promise<{ status: number; body: string } | { error: string }> {
+  return new Promise((resolve) => {
+    const req = request(url, { agent: false }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', (e) => resolve({ error: e.message }));
+    });
+    req.on('error', (e) => resolve({ error: e.message }));
+    req.end();
+  });
+}
+
+async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('plangate gateway (child process)', () => {
+  it('reloads on SIGHUP, and on SIGTERM finishes the request in flight and exits 0', async () => {
+    const started = await startCli('shutdown-drain');
+    child = started.child;
+    const c = child;
+    expect(await get(`${c.gatewayUrl}/articles/one`)).toMatchObject({ status: 200, body: expect.stringContaining('"version":"v1"') });
+
+    writeFileSync(join(started.dir, 'article.ts'), workflowSource('v2'));
+    c.process.kill('SIGHUP');
+    const reloadDeadline = Date.now() + 10_000;
+    let answer = await get(`${c.gatewayUrl}/articles/one`);
+    while (!('body' in answer && answer.body.includes('"v2"')) && Date.now() < reloadDeadline) answer = await get(`${c.gatewayUrl}/articles/one`);
+    expect(answer).toMatchObject({ status: 200, body: expect.stringContaining('"version":"v2"') });
+
+    upstream!.slowMs = 1_500;
+    const seenBefore = upstream!.seen.length;
+    const inFlight = get(`${c.gatewayUrl}/slow`);
+    await until(() => upstream!.seen.length > seenBefore, 'the slow request to reach the upstream');
+    c.process.kill('SIGTERM');
+    // Stops accepting: the ops port says not ready (or is already gone), new connections are refused.
+    await new Promise((r) => setTimeout(r, 200));
+    const late = await get(`${c.gatewayUrl}/articles/one`);
+    expect(late).toMatchObject({ error: expect.stringMatching(/ECONNREFUSED/) });
+    expect(await inFlight).toMatchObject({ status: 200, body: expect.stringContaining('"target":"/slow"') });
+    expect(await c.exited).toBe(0);
+  });
+
+  it('closes what is still open at the shutdown deadline and exits 0', async () => {
+    child = (await startCli('shutdown-deadline', ['--shutdown-timeout', '200'])).child;
+    const c = child;
+    upstream!.slowMs = 20_000;
+    const seenBefore = upstream!.seen.length;
+    const inFlight = get(`${c.gatewayUrl}/slow`);
+    await until(() => upstream!.seen.length > seenBefore, 'the slow request to reach the upstream');
+    const signalled = Date.now();
+    c.process.kill('SIGTERM');
+    expect(await c.exited).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(10_000);
+    expect(await inFlight).toHaveProperty('error');
+    expect(c.output()).toMatch(/"code":"shutdown-deadline"/);
+  });
+});
