@@ -1,0 +1,43 @@
+# plangate: the gateway, its ops port and (when configured) the decision API, in one process.
+#
+#   docker build -t plangate .
+#   docker run --rm -p 8080:8080 -p 9090:9090 -v "$PWD/config:/etc/plangate:ro" \
+#     -e REDIS_URL=redis://redis:6379 -e PLANGATE_UPSTREAM=http://site:3000 plangate
+#
+# The config directory is mounted at /etc/plangate (the YAML at /etc/plangate/plangate.yaml, its
+# workflow and key files beside it: their paths are relative to the YAML). See docs/operations.md.
+
+# The current Node LTS line; override with --build-arg NODE_VERSION=... to move with it.
+ARG NODE_VERSION=24
+
+# ---- build: all dependencies, TypeScript → dist/ ---------------------------------------------
+FROM node:${NODE_VERSION}-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# ---- runtime: production dependencies and the built output only ------------------------------
+FROM node:${NODE_VERSION}-slim AS runtime
+# The ops port must be reachable from outside the container (probes, Prometheus): bind it to all
+# interfaces here rather than in every config file.
+ENV NODE_ENV=production \
+    PLANGATE_OPS_HOST=0.0.0.0 \
+    PLANGATE_OPS_PORT=9090
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY bin ./bin
+# The default paywall template (config/templates) and the example configs.
+COPY config ./config
+# Files stay owned by root and read-only to the process; it runs as the image's unprivileged user.
+USER node
+EXPOSE 8080 9090 3100
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PLANGATE_OPS_PORT || 9090) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# SIGTERM (docker stop) drains in-flight requests for up to PLANGATE_SHUTDOWN_TIMEOUT_MS (10 s by
+# default; keep docker stop's --time above it). SIGHUP (docker kill -s HUP) reloads the config.
+CMD ["node", "dist/cli.js", "gateway", "--config", "/etc/plangate/plangate.yaml"]
