@@ -49,12 +49,12 @@ type GatewayModel = NonNullable<Model['gateway']>;
 /** Throws when the model has no `gateway` section or its routes are unusable (with key paths). */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   let gateway = usableGateway(options.model);
+  const api = options.api === undefined ? undefined : createApiMount(options.api);
   const logger = options.logger ?? stderrLogger;
   const upstream = new URL(options.upstream ?? gateway.upstream);
   const proxy = createUpstreamProxy({ upstream: upstream.href, headerTimeoutMs: gateway.headerTimeoutMs, idleTimeoutMs: gateway.idleTimeoutMs, logger });
   const build = (model: Model, engine: EngineApi): Pipeline => createPipeline({ model, gateway: usableGateway(model), engine, upstreamHost: upstream.host, logger });
   let pipeline = build(options.model, options.engine);
-  const api = options.api === undefined ? undefined : createApiMount(options.api);
   const report = (summary: RequestSummary) => {
     if (options.observer) options.observer.requestDone(summary);
     else logger.event('info', 'request', { ...summary });

@@ -31,7 +31,7 @@ export default workflow;
 `;
 
 /** `gatewayExtra`: lines inside `gateway:` (indented by two); `topExtra`: top-level sections. */
-export function behaveConfig(gatewayExtra = '', topExtra = ''): string {
+export function behaveConfig(gatewayExtra = '', topExtra = '', headerTimeoutMs = 100): string {
   return writeConfig(
     `version: 1
 ${topExtra}jwt:
@@ -54,7 +54,7 @@ store:
   redis: { url: "\${REDIS_URL}" }
 gateway:
   upstream: \${PLANGATE_UPSTREAM}
-  headerTimeoutMs: 100
+  headerTimeoutMs: ${headerTimeoutMs}
   injectDecision: true
 ${gatewayExtra}  routes:
     - path: /forward-denied/**

@@ -98,14 +98,9 @@ export interface Stack {
 export async function startStack(configFile: string, scope: string, env: Record<string, string> = {}): Promise<Stack> {
   const upstream = await startUpstream();
   const keys = await testKeys();
-  const loaded = await loadConfig(configFile, {
-    env: { ...process.env, REDIS_URL: testRedisUrl(), PLANGATE_UPSTREAM: upstream.url, PLANGATE_TEST_JWT_PUBLIC_KEY: keys.publicKeyFile, ...env },
-  });
-  // A generous command timeout: exact-count tests must not fail open because two busy cores were slow.
-  const model: Model = { ...loaded, store: { ...loaded.store, redis: loaded.store.redis && { ...loaded.store.redis, keyPrefix: testKeyPrefix(scope), commandTimeoutMs: 2_000 } } };
-  const runtime = await createRuntime(model, { logger: createLogger({ level: 'silent' }) });
+  const runtime = await loadTestRuntime(configFile, scope, { PLANGATE_UPSTREAM: upstream.url, PLANGATE_TEST_JWT_PUBLIC_KEY: keys.publicKeyFile, ...env });
   const logger = recordingLogger();
-  const gateway = await startGateway({ model, engine: runtime.engine, logger, listen: { host: '127.0.0.1', port: 0 } });
+  const gateway = await startGateway({ model: runtime.model, engine: runtime.engine, logger, listen: { host: '127.0.0.1', port: 0 } });
   return {
     gateway,
     upstream,
@@ -118,6 +113,14 @@ export async function startStack(configFile: string, scope: string, env: Record<
       await runtime.close();
     },
   };
+}
+
+/** The real loader and runtime for `configFile`, meters in Redis under a per-run prefix (also for reload tests). */
+export async function loadTestRuntime(configFile: string, scope: string, env: Record<string, string>): Promise<Runtime> {
+  const loaded = await loadConfig(configFile, { env: { ...process.env, REDIS_URL: testRedisUrl(), ...env } });
+  // A generous command timeout: exact-count tests must not fail open because two busy cores were slow.
+  const model: Model = { ...loaded, store: { ...loaded.store, redis: loaded.store.redis && { ...loaded.store.redis, keyPrefix: testKeyPrefix(scope), commandTimeoutMs: 2_000 } } };
+  return createRuntime(model, { logger: createLogger({ level: 'silent' }) });
 }
 
 /** A config file in a fresh temp dir, with extra files (workflows) beside it. */

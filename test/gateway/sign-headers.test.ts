@@ -16,7 +16,7 @@ const verifier: VerifyOptions = { keys: [current, previous] };
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack(behaveConfig(signing), 'gw-sign');
+  stack = await startStack(behaveConfig(signing, '', 5_000), 'gw-sign');
   const middleware = plangateVerifier(verifier);
   stack.upstream.handlers.set('/verified', (req, res) => {
     middleware(req, res, () => res.end(JSON.stringify((req as { plangate?: unknown }).plangate)));

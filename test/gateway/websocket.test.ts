@@ -17,7 +17,7 @@ const upgrades: { url: string; headers: IncomingHttpHeaders }[] = [];
 let closeUpstream: () => Promise<void>;
 
 beforeAll(async () => {
-  stack = await startStack(behaveConfig(), 'gw-ws');
+  stack = await startStack(behaveConfig('', '', 5_000), 'gw-ws');
   // An echo upstream of its own (plain requests get 'plain'); a second gateway on the stack's engine points at it.
   const server = createServer((_req, res) => res.end('plain'));
   const wss = new WebSocketServer({ noServer: true });
