@@ -15,6 +15,8 @@ import { testKeyPrefix, testRedisUrl } from '../support/env.js';
 
 export const SECRET_API_KEY = 'sk_opstest_0123456789abcdef';
 export const HMAC_SECRET = 'hmac-secret-for-ops-tests-0123456789abcdef';
+/** Header-signing keys (current and previous). */
+export const SIGNING_SECRETS = ['signing-secret-current-0123456789abcdefghij', 'signing-secret-previous-0123456789abcdefghi'];
 
 /** The surface workflow: returns `version` so a test can tell which config answered. */
 export const workflowSource = (version: string) =>
@@ -27,6 +29,8 @@ export interface OpsConfigOptions {
   /** Extra YAML appended under `jwt.integrations`. */
   extraIntegration?: string;
   redisUrl?: string;
+  /** Mount the decision API on the gateway port under this prefix. */
+  mountPath?: string;
 }
 
 export function opsYaml(options: OpsConfigOptions = {}): string {
@@ -73,11 +77,15 @@ store:
     commandTimeoutMs: 2000
     connectTimeoutMs: 2000
 server:
-  api: { host: 127.0.0.1, port: 0 }
+  api: { host: 127.0.0.1, port: 0${options.mountPath ? `, mountPath: ${options.mountPath}` : ''} }
   ops: { host: 127.0.0.1, port: 0 }
 gateway:
   upstream: \${UPSTREAM}
   listen: { host: 127.0.0.1, port: 0 }
+  signing:
+    keys:
+      - { id: current, secret: ${SIGNING_SECRETS[0]} }
+      - { id: previous, secret: ${SIGNING_SECRETS[1]} }
   routes:
     - path: /articles/*
       surface: article

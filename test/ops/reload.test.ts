@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { opsYaml, sample, startOpsStack, workflowSource, type OpsStack } from './harness.js';
+import { opsYaml, sample, SECRET_API_KEY, startOpsStack, workflowSource, type OpsStack } from './harness.js';
 
 let stack: OpsStack | undefined;
 afterEach(async () => {
@@ -79,6 +79,27 @@ describe('reload', () => {
     for (const list of answers) {
       expect(list.map((a) => /limit=(\d+)/.exec(a.articles ?? '')?.[1]).join(',')).toMatch(/^(1000,)*(500,)*500$/);
     }
+  });
+
+  it('the decision API mounted on the gateway port answers with the reloaded config too', async () => {
+    stack = await startOpsStack('reload-api', { mountPath: '/plangate-api' });
+    expect(stack.running.api).toBeUndefined();
+    // A fresh visitor's remaining units equal the limit (a dry run consumes nothing).
+    const limit = async () => {
+      const res = await fetch(`${stack!.running.gateway.url}/plangate-api/api/v1/surface-decisions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${SECRET_API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ surfaceSlug: 'article', identity: { anonymousIdentifier: '3f0e4a52-9d7b-4c43-8a8e-0d6f1c2b5a77' }, dryRun: true }),
+      });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { features: { articles: { properties: { enabled: { remainingUnits?: number } } } } };
+      return body.features.articles.properties.enabled.remainingUnits;
+    };
+    expect(await limit()).toBe(1000);
+    writeFileSync(stack.file, opsYaml({ mountPath: '/plangate-api', limit: 250 }));
+    expect(await stack.running.reloader.reload()).toEqual({ ok: true });
+    expect(await limit()).toBe(250);
+    expect((await ask(stack)).articles).toMatch(/limit=250/);
   });
 
   it('an invalid config is refused, logged and counted; the old config keeps answering', async () => {

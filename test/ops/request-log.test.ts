@@ -2,7 +2,7 @@
 // requests with a JWT cookie, a Bearer token and the anonymous cookie (and decision API calls with a
 // secret key) go through the real stack; the captured log text is grepped for every one of them.
 import { afterEach, describe, expect, it } from 'vitest';
-import { HMAC_SECRET, SECRET_API_KEY, startOpsStack, type OpsStack } from './harness.js';
+import { HMAC_SECRET, SECRET_API_KEY, SIGNING_SECRETS, startOpsStack, type OpsStack } from './harness.js';
 
 let stack: OpsStack | undefined;
 afterEach(async () => {
@@ -58,6 +58,8 @@ describe('request log', () => {
       ['/**', 'anonymous', 'anonymous'],
     ]);
     expect(lines.some((l) => l.code === 'jwt-rejected')).toBe(true);
+    // The upstream got signed headers, so the signing keys were in use.
+    expect(stack.upstream.seen.at(-1)!.headers['x-plangate-signature']).toBeDefined();
 
     const secrets = {
       cookieToken,
@@ -67,6 +69,8 @@ describe('request log', () => {
       otherCookie: 'keep-me-secret-1234',
       SECRET_API_KEY,
       HMAC_SECRET,
+      currentSigningKey: SIGNING_SECRETS[0],
+      previousSigningKey: SIGNING_SECRETS[1],
       // Any distinctive piece of a token would do as well: its signature.
       cookieSignature: cookieToken.split('.')[2],
       bearerSignature: bearerToken.split('.')[2],
