@@ -2,14 +2,14 @@
 // config in a temp copy, `npm ci --omit=dev --ignore-scripts` there, then `node dist/cli.js gateway`
 // on the demo config as an unprivileged user (nobody, when the tests run as root): a request through
 // it is decided (plangate's headers reach the upstream) and the ops port's /healthz answers.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { exportSPKI, generateKeyPair } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startEchoUpstream, type EchoUpstream } from './ops/harness.js';
+import { spawnGateway, startEchoUpstream, type EchoUpstream } from './ops/harness.js';
 
 const run = promisify(execFile);
 const repo = resolve(import.meta.dirname, '..');
@@ -36,7 +36,7 @@ describe('production install', () => {
 
     upstream = await startEchoUpstream();
     const asRoot = process.getuid?.() === 0;
-    const child = spawn(process.execPath, ['dist/cli.js', 'gateway', '--config', 'config/plangate.yaml', '--port', '0', '--ops-port', '0', '--no-watch'], {
+    const child = await spawnGateway(['dist/cli.js', 'gateway', '--config', 'config/plangate.yaml', '--port', '0', '--ops-port', '0', '--no-watch'], {
       cwd: dir,
       env: {
         PATH: process.env.PATH,
@@ -46,22 +46,10 @@ describe('production install', () => {
         PLANGATE_TEST_JWT_PUBLIC_KEY: join(dir, 'jwt.pub.pem'),
         PLANGATE_LOG_LEVEL: 'warn',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
       ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
     });
-    let output = '';
-    child.stdout.on('data', (c) => (output += c));
-    child.stderr.on('data', (c) => (output += c));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const { gatewayUrl, opsUrl } = child;
     try {
-      const deadline = Date.now() + 30_000;
-      while (!/ops .* on (http:\S+)/.test(output)) {
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the gateway did not start:\n${output}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      const gatewayUrl = /gateway listening on (http:\S+)/.exec(output)![1];
-      const opsUrl = /ops .* on (http:\S+)/.exec(output)![1];
-
       const page = await fetch(`${gatewayUrl}/articles/river-cleanup`);
       expect(page.status).toBe(200);
       expect(await page.json()).toMatchObject({ target: '/articles/river-cleanup', plans: 'anonymous' });
@@ -72,10 +60,11 @@ describe('production install', () => {
       const health = await fetch(`${opsUrl}/healthz`);
       expect(health.status).toBe(200);
       expect((await fetch(`${opsUrl}/readyz`)).status).toBe(200);
-      if (asRoot && existsSync(`/proc/${child.pid}/status`)) expect(readFileSync(`/proc/${child.pid}/status`, 'utf8')).toMatch(/^Uid:\s+65534\s/m);
+      if (asRoot && existsSync(`/proc/${child.process.pid}/status`))
+        expect(readFileSync(`/proc/${child.process.pid}/status`, 'utf8')).toMatch(/^Uid:\s+65534\s/m);
     } finally {
-      child.kill('SIGTERM');
+      child.process.kill('SIGTERM');
     }
-    expect(await exited).toBe(0);
+    expect(await child.exited).toBe(0);
   });
 });

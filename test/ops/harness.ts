@@ -2,6 +2,7 @@
 // upstream that echoes what plangate told it, meters in the test Redis under a per-run prefix, the
 // whole `plangate gateway` stack (gateway, ops port, API) from runGateway, and the log captured as
 // text from pino's destination stream.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -166,8 +167,16 @@ export interface OpsStack {
   close(): Promise<void>;
 }
 
-/** Writes the config and its workflow into a temp dir and runs the whole stack on free ports. */
-export async function startOpsStack(scope: string, options: OpsConfigOptions & { watch?: boolean; shutdownTimeoutMs?: number } = {}): Promise<OpsStack> {
+export interface OpsSetup {
+  dir: string;
+  file: string;
+  env: Record<string, string | undefined>;
+  keys: TestKeys;
+  upstream: EchoUpstream;
+}
+
+/** The config and its workflow in a temp dir, keys, an upstream, and the `${VAR}` values that tie them together. */
+export async function prepareOps(scope: string, options: OpsConfigOptions = {}): Promise<OpsSetup> {
   const dir = mkdtempSync(join(tmpdir(), 'plangate-ops-'));
   const file = join(dir, 'plangate.yaml');
   writeFileSync(file, opsYaml(options));
@@ -182,6 +191,12 @@ export async function startOpsStack(scope: string, options: OpsConfigOptions & {
     KEY_PREFIX: testKeyPrefix(scope),
     UPSTREAM: upstream.url,
   };
+  return { dir, file, env, keys, upstream };
+}
+
+/** Writes the config and its workflow into a temp dir and runs the whole stack on free ports. */
+export async function startOpsStack(scope: string, options: OpsConfigOptions & { watch?: boolean; shutdownTimeoutMs?: number } = {}): Promise<OpsStack> {
+  const { dir, file, env, keys, upstream } = await prepareOps(scope, options);
   let text = '';
   const logger = createLogger({ level: 'info', destination: { write: (line: string) => void (text += line) } });
   const running = await runGateway({
@@ -222,4 +237,30 @@ export function sample(text: string, name: string, labels: Record<string, string
     if (wanted.every(([k, v]) => have.get(k) === v)) return Number(match[3]);
   }
   return 0;
+}
+
+export interface GatewayChild {
+  process: ChildProcess;
+  gatewayUrl: string;
+  opsUrl: string;
+  /** stdout and stderr so far. */
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Spawns a `plangate gateway` command line and waits until it prints its listeners. */
+export async function spawnGateway(args: string[], options: SpawnOptions): Promise<GatewayChild> {
+  const proc = spawn(process.execPath, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  proc.stdout!.on('data', (c) => (output += c));
+  proc.stderr!.on('data', (c) => (output += c));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 30_000;
+  while (!/ops .* on (http:\S+)/.test(output)) {
+    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`the gateway did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const gatewayUrl = /gateway listening on (http:\S+)/.exec(output)![1];
+  const opsUrl = /ops .* on (http:\S+)/.exec(output)![1];
+  return { process: proc, gatewayUrl, opsUrl, output: () => output, exited };
 }

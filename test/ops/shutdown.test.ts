@@ -1,25 +1,14 @@
 // The CLI's `gateway` command as a child process: SIGHUP reloads, SIGTERM stops accepting, lets the
 // request in flight finish (an upstream that answers slowly), closes the store and exits 0; past
 // the shutdown deadline the remaining connections are closed and it still exits 0.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { testKeyPrefix, testRedisUrl } from '../support/env.js';
-import { HMAC_SECRET, opsYaml, startEchoUpstream, testKeys, workflowSource, type EchoUpstream } from './harness.js';
-
-interface Child {
-  process: ChildProcess;
-  gatewayUrl: string;
-  opsUrl: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
+import { prepareOps, spawnGateway, workflowSource, type EchoUpstream, type GatewayChild } from './harness.js';
 
 let upstream: EchoUpstream | undefined;
-let child: Child | undefined;
+let child: GatewayChild | undefined;
 afterEach(async () => {
   if (child && child.process.exitCode === null) child.process.kill('SIGKILL');
   await upstream?.close();
@@ -27,37 +16,11 @@ afterEach(async () => {
   upstream = undefined;
 });
 
-async function startCli(scope: string, extraArgs: string[] = []): Promise<{ child: Child; dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'plangate-shutdown-'));
-  writeFileSync(join(dir, 'plangate.yaml'), opsYaml());
-  writeFileSync(join(dir, 'article.ts'), workflowSource('v1'));
-  const keys = await testKeys(dir);
-  upstream = await startEchoUpstream();
-  const env = {
-    ...process.env,
-    KEY_FILE: keys.publicKeyFile,
-    HMAC_SECRET,
-    REDIS_URL: testRedisUrl(),
-    KEY_PREFIX: testKeyPrefix(scope),
-    UPSTREAM: upstream.url,
-    PLANGATE_LOG_LEVEL: 'warn',
-  };
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'gateway', '--config', join(dir, 'plangate.yaml'), '--no-watch', ...extraArgs], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  proc.stdout!.on('data', (c) => (output += c));
-  proc.stderr!.on('data', (c) => (output += c));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 30_000;
-  while (!/ops .* on (http:\S+)/.test(output)) {
-    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`the gateway did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const gatewayUrl = /gateway listening on (http:\S+)/.exec(output)![1];
-  const opsUrl = /ops .* on (http:\S+)/.exec(output)![1];
-  return { child: { process: proc, gatewayUrl, opsUrl, output: () => output, exited }, dir };
+async function startCli(scope: string, extraArgs: string[] = []): Promise<{ child: GatewayChild; dir: string }> {
+  const setup = await prepareOps(scope);
+  upstream = setup.upstream;
+  const args = ['--import', 'tsx', 'src/cli.ts', 'gateway', '--config', setup.file, '--no-watch', ...extraArgs];
+  return { child: await spawnGateway(args, { env: { ...setup.env, PLANGATE_LOG_LEVEL: 'warn' } }), dir: setup.dir };
 }
 
 /** A GET that reports the status and the whole body, or the error that ended it. */
