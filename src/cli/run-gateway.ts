@@ -2,13 +2,11 @@
 // /metrics), and the decision API (mounted on the gateway port under `server.api.mountPath`, or on
 // its own listener when the config declares API keys). Wires the request log and metrics to the
 // gateway's observer, the reloader to the gateway's swap, and drains requests on shutdown.
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import { createApiApp } from '../api/app.js';
 import { listen, close } from '../api/server.js';
-import type { EngineApi } from '../engine/engine.js';
 import type { Model } from '../engine/model.js';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../gateway/listener.js';
-import type { GatewayObserver } from '../gateway/observer.js';
 import { InFlight } from '../ops/in-flight.js';
 import { createLogger, engineLogger, type Logger } from '../ops/logger.js';
 import { Metrics } from '../ops/metrics.js';
@@ -18,13 +16,6 @@ import { observers, requestLog } from '../ops/request-log.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
-
-// What the gateway takes beyond the first version of GatewayOptions (see src/gateway/listener.ts).
-type GatewayStartOptions = GatewayOptions & {
-  observer?: GatewayObserver;
-  api?: { mountPath: string; handler: (req: IncomingMessage, res: ServerResponse) => void };
-};
-type SwappableGateway = RunningGateway & { swap?(next: { model: Model; engine: EngineApi }): void };
 
 export interface RunGatewayOptions {
   model: Model;
@@ -72,7 +63,7 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningSer
 
   const mountPath = first.model.server.api.mountPath;
   const apiApp = mountPath !== undefined || first.model.apiKeys.length > 0 ? createApiApp({ engine, logger }) : undefined;
-  const gatewayOptions: GatewayStartOptions = {
+  const gatewayOptions: GatewayOptions = {
     model: first.model,
     engine: first.engine,
     logger: events,
@@ -81,7 +72,7 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningSer
     observer: observers(requestLog(logger), metrics),
   };
   if (apiApp && mountPath !== undefined) gatewayOptions.api = { mountPath, handler: apiApp };
-  let gateway: SwappableGateway;
+  let gateway: RunningGateway;
   try {
     gateway = await startGateway(gatewayOptions);
   } catch (error) {
@@ -107,7 +98,6 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningSer
     events,
     metrics,
     apply(next) {
-      if (!gateway.swap) throw new Error('this gateway cannot swap its config yet; restart plangate to apply it');
       // Gateway and API switch in the same tick: no request sees one config here and another there.
       gateway.swap({ model: next.model, engine: next.engine });
       current = next;
