@@ -11,6 +11,8 @@ export interface BenchOptions {
   warmupS: number;
   countStatuses: boolean;
   engine: boolean;
+  /** A candidate to run under `node --cpu-prof`; its profile is summarized at the end. */
+  cpuProf: string | null;
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -21,7 +23,8 @@ export const USAGE = `npm run bench -- [options]
   --rounds N         alternating rounds (default 5, quick 2)
   --duration S       seconds per candidate per round (default 5, quick 1)
   --count-statuses   count every non-2xx status with a wrk response() hook (slows wrk; default: wrk's own >= 400 count)
-  --no-engine        skip the in-process engine benchmark`;
+  --no-engine        skip the in-process engine benchmark
+  --cpu-prof NAME    run candidate NAME (a Node server) under node --cpu-prof; profile in bench/results/profiles/`;
 
 function positiveInt(value: string | undefined, fallback: number, flag: string): number {
   if (value === undefined) return fallback;
@@ -42,6 +45,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       duration: { type: 'string' },
       'count-statuses': { type: 'boolean', default: false },
       'no-engine': { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -58,5 +62,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     warmupS: quick ? 1 : 2,
     countStatuses: values['count-statuses'],
     engine: !values['no-engine'],
+    cpuProf: values['cpu-prof'] ?? null,
   };
 }

@@ -2,11 +2,13 @@
 // on an error, and on Ctrl-C. Servers run in their own processes so the harness never competes with
 // them for CPU while wrk is measuring.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface ChildHandle {
   name: string;
   process: ChildProcess;
-  /** The last few KB of stdout and stderr, for the error message when the child dies. */
+  /** The first few KB the child wrote (stdout and stderr), for the message when it fails to start. */
   output(): string;
   /** Resolves with the exit code (or the signal name) when the child ends. */
   exited: Promise<number | string>;
@@ -16,26 +18,44 @@ export interface ChildHandle {
 const OUTPUT_KEEP = 8192;
 const STOP_GRACE_MS = 3000;
 const children = new Set<ChildHandle>();
+let logDir: string | undefined;
+
+/**
+ * Children write stdout and stderr straight to a file in this dir (the kernel does the work): a
+ * gateway logging a line per request into a pipe would make the harness read it, stealing CPU from
+ * the servers it measures. Without a dir, output is discarded.
+ */
+export function setChildLogDir(dir: string): void {
+  logDir = dir;
+}
 
 export function spawnChild(name: string, command: string, args: readonly string[], options: SpawnOptions = {}): ChildHandle {
-  const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
-  let tail = '';
-  const keep = (chunk: Buffer) => {
-    tail = (tail + chunk.toString()).slice(-OUTPUT_KEEP);
-  };
-  proc.stdout?.on('data', keep);
-  proc.stderr?.on('data', keep);
+  const logFile = logDir ? join(logDir, `${name}-${Date.now().toString(36)}.log`) : undefined;
+  const fd = logFile ? openSync(logFile, 'a') : 'ignore';
+  const proc = spawn(command, args, { ...options, stdio: ['ignore', fd, fd] });
+  if (typeof fd === 'number') closeSync(fd);
+  let failure = '';
   const exited = new Promise<number | string>((resolve) => {
     proc.once('error', (err) => {
-      tail += `\n${err.message}`;
+      failure = err.message;
       resolve(-1);
     });
     proc.once('exit', (code, signal) => resolve(code ?? signal ?? -1));
   });
+  const output = (): string => {
+    if (!logFile) return failure;
+    const buffer = Buffer.alloc(OUTPUT_KEEP);
+    const file = openSync(logFile, 'r');
+    try {
+      return (buffer.subarray(0, readSync(file, buffer, 0, OUTPUT_KEEP, 0)).toString() + failure).trim();
+    } finally {
+      closeSync(file);
+    }
+  };
   const handle: ChildHandle = {
     name,
     process: proc,
-    output: () => tail.trim(),
+    output,
     exited,
     stop: async () => {
       children.delete(handle);
@@ -86,9 +106,4 @@ export function installExitHandlers(): void {
     console.error(err);
     bail(1, 'unhandled rejection');
   });
-}
-
-/** `node --import tsx <file>`: TypeScript children without a build step (tsx only transforms at load time). */
-export function spawnTsChild(name: string, file: string, env: Record<string, string>): ChildHandle {
-  return spawnChild(name, process.execPath, ['--import', 'tsx', file], { env: { ...process.env, ...env } });
 }

@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CandidateSummary } from './stats.js';
+import type { ProfileSummary } from './profile-summary.js';
 
 export interface EngineResult {
   anonMemory: number;
@@ -32,6 +33,8 @@ export interface BenchResult {
   engine: EngineResult | null;
   redisRoundTripsPerFullRequest: number | null;
   soak: SoakResult | null;
+  /** With --cpu-prof: where the profiled candidate's time went. */
+  cpuProfile: { candidate: string; file: string; summary: ProfileSummary } | null;
 }
 
 const pad = (text: string, width: number) => text.padStart(width);

@@ -2,7 +2,7 @@
 // reported, then the engine benchmark, the Redis round trips of plangate-full and (with --soak) the
 // soak. Every server runs in its own process; all of them, and the harness's redis-server, are
 // stopped at the end, on errors and on Ctrl-C. See docs/performance.md.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,12 +12,13 @@ import { isSkipped, type BenchContext, type Candidate, type Running } from './ca
 import { runEngineBench } from './engine.js';
 import { closeAgent, get } from './http-check.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
-import { installExitHandlers, onCleanup, stopAll } from './processes.js';
+import { installExitHandlers, onCleanup, setChildLogDir, stopAll } from './processes.js';
 import { startRedisServer } from './redis.js';
 import { budgetLines, formatTable, writeResult, type BenchResult } from './report.js';
 import { measureRoundTrips } from './round-trips.js';
 import { runSoak } from './soak.js';
 import { summarize } from './stats.js';
+import { formatProfile, summarizeProfile } from './profile-summary.js';
 import { ensureWrk, runWrk, wrkVersion, type WrkResult, type WrkSettings } from './wrk.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -66,6 +67,26 @@ async function measure(running: Map<string, Running>, options: BenchOptions, wrk
   return { rounds, statusFailures };
 }
 
+/** Stops the profiled candidate (V8 writes the profile as it exits) and summarizes the newest profile. */
+async function collectProfile(name: string, run: Running | undefined, dir: string): Promise<BenchResult['cpuProfile']> {
+  if (!run?.child) {
+    console.error(`!! --cpu-prof: ${name} is not a running Node server of the harness`);
+    return null;
+  }
+  const pid = run.child.process.pid;
+  await run.child.stop();
+  // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (tsx's loader runs in a worker).
+  const newest = readdirSync(dir)
+    .filter((f) => f.includes(`.${pid}.0.`) && f.endsWith('.cpuprofile'))
+    .map((f) => join(dir, f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+  if (!newest) {
+    console.error(`!! --cpu-prof: ${name} wrote no profile into ${dir}`);
+    return null;
+  }
+  return { candidate: name, file: newest.slice(ROOT.length), summary: summarizeProfile(newest) };
+}
+
 async function main(): Promise<number> {
   const started = Date.now();
   installExitHandlers();
@@ -75,18 +96,21 @@ async function main(): Promise<number> {
     return 0;
   }
   const options = parsed;
-  const unknown = options.only?.filter((name) => !CANDIDATES.some((c) => c.name === name)) ?? [];
-  if (unknown.length) throw new Error(`--only names unknown candidates: ${unknown.join(', ')} (known: ${CANDIDATES.map((c) => c.name).join(', ')})`);
+  const unknown = [...(options.only ?? []), ...(options.cpuProf ? [options.cpuProf] : [])].filter((name) => !CANDIDATES.some((c) => c.name === name));
+  if (unknown.length) throw new Error(`--only or --cpu-prof names unknown candidates: ${unknown.join(', ')} (known: ${CANDIDATES.map((c) => c.name).join(', ')})`);
 
   await ensureWrk();
   const wrk = { threads: 1, connections: 32, countStatuses: options.countStatuses };
   const tmpDir = mkdtempSync(join(tmpdir(), 'plangate-bench-'));
-  onCleanup(() => rmSync(tmpDir, { recursive: true, force: true }));
+  if (!process.env.BENCH_KEEP_TMP) onCleanup(() => rmSync(tmpDir, { recursive: true, force: true }));
+  setChildLogDir(tmpDir);
   const redis = await startRedisServer();
   onCleanup(() => redis.stop());
   onCleanup(closeAgent);
 
+  const profileDir = join(ROOT, 'bench/results/profiles');
   const ctx: BenchContext = { root: ROOT, upstreamUrl: '', redisUrl: redis.url, tmpDir, startTimeoutMs: START_TIMEOUT_MS };
+  if (options.cpuProf) ctx.cpuProfile = { name: options.cpuProf, dir: profileDir };
   const upstream = await launchNodeServer(ctx, { name: 'upstream', nodeArgs: tsEntry('bench/upstream.ts') });
   if (isSkipped(upstream)) throw new Error(upstream.skipped);
   ctx.upstreamUrl = new URL(upstream.target.url).origin;
@@ -126,6 +150,8 @@ async function main(): Promise<number> {
     }
   }
 
+  const cpuProfile = options.cpuProf ? await collectProfile(options.cpuProf, running.get(options.cpuProf), profileDir) : null;
+
   const result: BenchResult = {
     date: new Date().toISOString(),
     node: process.version,
@@ -140,11 +166,13 @@ async function main(): Promise<number> {
     engine,
     redisRoundTripsPerFullRequest,
     soak,
+    cpuProfile,
   };
 
   console.log(`\n${formatTable(result, chosen.map((c) => c.name))}\n`);
   for (const c of chosen) console.log(`  ${c.name.padEnd(20)} ${c.description}`);
   if (engine) console.log(`\nengine decisions/s: anonymous (memory) ${engine.anonMemory}, cached JWT ${engine.cachedJwt}, uncached JWT ${engine.uncachedJwt}`);
+  if (cpuProfile) console.log(`\nCPU profile of ${cpuProfile.candidate} (${cpuProfile.file}):\n${formatProfile(cpuProfile.summary)}`);
   console.log(`\nbudget (issue 7):\n${budgetLines(result).map((l) => `  ${l}`).join('\n')}`);
 
   const failed = Object.entries(result.candidates).filter(([name, s]) => s.errors || s.non2xx || statusFailures[name]);

@@ -26,3 +26,6 @@ http
     res.end(PAGE);
   })
   .listen(port, '127.0.0.1');
+
+// Exit cleanly on the harness's SIGTERM, so a --cpu-prof profile gets written.
+process.on('SIGTERM', () => process.exit(0));

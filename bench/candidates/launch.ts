@@ -2,7 +2,7 @@
 import { freePort } from '../../test/support/redis-server.js';
 import { waitUntilReady, type Target } from '../http-check.js';
 import { spawnChild, type ChildHandle } from '../processes.js';
-import type { BenchContext, StartResult } from './types.js';
+import { isSkipped, type BenchContext, type StartResult } from './types.js';
 
 export interface LaunchSpec {
   name: string;
@@ -13,9 +13,14 @@ export interface LaunchSpec {
   headers?: Record<string, string>;
 }
 
-export async function launchNodeServer(ctx: BenchContext, spec: LaunchSpec, port?: number): Promise<StartResult> {
-  const chosen = port ?? (await freePort());
-  const child: ChildHandle = spawnChild(spec.name, process.execPath, spec.nodeArgs, {
+export function launchNodeServer(ctx: BenchContext, spec: LaunchSpec): Promise<StartResult> {
+  return retryOnPortRace(async () => launchOnPort(ctx, spec, await freePort()));
+}
+
+/** Starts the child on a port chosen by the caller (a gateway's port is written into its config). */
+export async function launchOnPort(ctx: BenchContext, spec: LaunchSpec, chosen: number): Promise<StartResult> {
+  const profile = ctx.cpuProfile?.name === spec.name ? ['--cpu-prof', `--cpu-prof-dir=${ctx.cpuProfile.dir}`] : [];
+  const child: ChildHandle = spawnChild(spec.name, process.execPath, [...profile, ...spec.nodeArgs], {
     cwd: ctx.root,
     env: { ...process.env, NODE_ENV: 'production', BENCH_PORT: String(chosen), BENCH_UPSTREAM: ctx.upstreamUrl, ...spec.env },
   });
@@ -29,3 +34,18 @@ export async function launchNodeServer(ctx: BenchContext, spec: LaunchSpec, port
 }
 
 export const tsEntry = (file: string): string[] => ['--import', 'tsx', file];
+
+const PORT_ATTEMPTS = 3;
+/** Node's and nginx's words for a port someone else bound first. */
+const PORT_TAKEN = /EADDRINUSE|Address already in use/;
+
+/**
+ * A free port is free when picked, not necessarily when the child binds it (other servers, including
+ * the gateways' port-0 API listeners, start at the same time): start again on a new port when that
+ * race is lost.
+ */
+export async function retryOnPortRace(start: () => Promise<StartResult>): Promise<StartResult> {
+  let result = await start();
+  for (let attempt = 1; attempt < PORT_ATTEMPTS && isSkipped(result) && PORT_TAKEN.test(result.skipped); attempt++) result = await start();
+  return result;
+}

@@ -6,6 +6,7 @@ import { ensureCommand } from '../apt.js';
 import { waitUntilReady } from '../http-check.js';
 import { spawnChild } from '../processes.js';
 import { BENCH_PATH } from './baselines.js';
+import { retryOnPortRace } from './launch.js';
 import type { BenchContext, Candidate, StartResult } from './types.js';
 
 function nginxConf(prefix: string, port: number, upstream: string): string {
@@ -43,12 +44,16 @@ http {
 async function start(ctx: BenchContext): Promise<StartResult> {
   const nginx = await ensureCommand('nginx', ['nginx-light', 'nginx']);
   if ('missing' in nginx) return { skipped: nginx.missing };
+  return retryOnPortRace(() => startOnce(ctx, nginx.path));
+}
+
+async function startOnce(ctx: BenchContext, nginxPath: string): Promise<StartResult> {
   const prefix = join(ctx.tmpDir, 'nginx');
   mkdirSync(prefix, { recursive: true });
   const port = await freePort();
   const conf = join(prefix, 'nginx.conf');
   writeFileSync(conf, nginxConf(prefix, port, ctx.upstreamUrl));
-  const child = spawnChild('nginx', nginx.path, ['-p', prefix, '-c', conf, '-e', join(prefix, 'error.log')]);
+  const child = spawnChild('nginx', nginxPath, ['-p', prefix, '-c', conf, '-e', join(prefix, 'error.log')]);
   const target = { url: `http://127.0.0.1:${port}${BENCH_PATH}`, headers: {} };
   const failure = await waitUntilReady(target, child, ctx.startTimeoutMs);
   if (failure !== null) {

@@ -8,7 +8,7 @@ import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
 import { parse, stringify } from 'yaml';
 import { freePort } from '../../test/support/redis-server.js';
 import { BENCH_PATH } from './baselines.js';
-import { launchNodeServer, tsEntry } from './launch.js';
+import { launchOnPort, retryOnPortRace, tsEntry } from './launch.js';
 import type { BenchContext, Candidate, StartResult } from './types.js';
 
 /** The built CLI when present (no loader in the measured process), else the TypeScript source via tsx. */
@@ -47,13 +47,14 @@ function plangateCandidate(name: string, description: string, prepared: Prepared
     name,
     description,
     required: false,
-    async start(ctx: BenchContext): Promise<StartResult> {
-      const { file, port } = await writeConfig(ctx, name, prepared);
-      const command = gatewayCommand(ctx.root, file);
-      if (command === null) return { skipped: 'NOT MEASURED: neither dist/cli.js nor src/cli.ts exists yet (the gateway has not landed)' };
-      const headers = (await prepared.headers?.()) ?? {};
-      return launchNodeServer(ctx, { name, nodeArgs: command, path: BENCH_PATH, headers }, port);
-    },
+    start: (ctx: BenchContext): Promise<StartResult> =>
+      retryOnPortRace(async () => {
+        const { file, port } = await writeConfig(ctx, name, prepared);
+        const command = gatewayCommand(ctx.root, file);
+        if (command === null) return { skipped: 'NOT MEASURED: neither dist/cli.js nor src/cli.ts exists yet (the gateway has not landed)' };
+        const headers = (await prepared.headers?.()) ?? {};
+        return launchOnPort(ctx, { name, nodeArgs: command, path: BENCH_PATH, headers }, port);
+      }),
   };
 }
 

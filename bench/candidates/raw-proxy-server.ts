@@ -11,3 +11,6 @@ proxy.on('error', (_err, _req, res) => {
 });
 
 http.createServer((req, res) => proxy.web(req, res)).listen(Number(process.env.BENCH_PORT), '127.0.0.1');
+
+// Exit cleanly on the harness's SIGTERM, so a --cpu-prof profile gets written.
+process.on('SIGTERM', () => process.exit(0));

@@ -13,6 +13,8 @@ export interface BenchContext {
   tmpDir: string;
   /** How long a candidate may take to answer its first 200. */
   startTimeoutMs: number;
+  /** Run this candidate under `node --cpu-prof`, writing the profile into `dir`. */
+  cpuProfile?: { name: string; dir: string };
 }
 
 export interface Running {
