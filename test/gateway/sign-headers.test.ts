@@ -91,8 +91,11 @@ describe('signed headers', () => {
     expect(await res.json()).toEqual({ status: 'error', statusCode: 401, message: 'plangate headers rejected: bad-signature', reason: 'bad-signature' });
   });
 
-  it('a signing secret under 32 bytes is refused at load, naming the key', async () => {
-    const file = behaveConfig(`  signing:\n    keys:\n      - { id: short, secret: "too-short-to-be-safe" }\n`);
-    await expect(loadConfig(file, { env: { ...process.env, REDIS_URL: 'redis://x', PLANGATE_UPSTREAM: 'http://127.0.0.1:1', PLANGATE_TEST_JWT_PUBLIC_KEY: 'x.pem' } })).rejects.toThrow(/gateway\.signing\.keys\[0\]\.secret|signing.*secret/);
+  it('a signing secret under 32 bytes, or a key id used twice, is refused at load with its key path', async () => {
+    const env = { ...process.env, REDIS_URL: 'redis://x', PLANGATE_UPSTREAM: 'http://127.0.0.1:1', PLANGATE_TEST_JWT_PUBLIC_KEY: 'x.pem' };
+    const short = behaveConfig(`  signing:\n    keys:\n      - { id: short, secret: "too-short-to-be-safe" }\n`);
+    await expect(loadConfig(short, { env })).rejects.toThrow(/gateway\.signing\.keys\[0\]\.secret: must be at least 32 characters/);
+    const twice = behaveConfig(`  signing:\n    keys:\n      - { id: k1, secret: "${current.secret}" }\n      - { id: k1, secret: "${previous.secret}" }\n`);
+    await expect(loadConfig(twice, { env })).rejects.toThrow(/gateway\.signing\.keys\[1\]\.id: signing key id 'k1' is used twice/);
   });
 });
