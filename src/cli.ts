@@ -270,7 +270,8 @@ async function start(args: string[]): Promise<void> {
   const demo = new URL('../examples/demo-site/server.ts', import.meta.url).href;
   const { startDemoSite } = (await import(demo)) as DemoSiteModule;
   const site = await startDemoSite({ port: Number.parseInt(process.env.PLANGATE_DEMO_PORT ?? '3001', 10) });
-  const running = await runGateway({ model: await loadOrExit(values.config ?? DEMO_CONFIG), ...serveOptions(values) });
+  // The gateway forwards to the demo site wherever it listens (PLANGATE_DEMO_PORT may move it).
+  const running = await runGateway({ model: await loadOrExit(values.config ?? DEMO_CONFIG), upstream: site.url, ...serveOptions(values) });
   const premium = await mintTestToken({ privateKeyFile: keys.privateKeyFile, email: 'reader@example.com', premium: true, expiresIn: '30d' });
   const url = running.gateway.url;
   process.stdout.write(`
