@@ -121,7 +121,12 @@ export class Reloader {
     const problems = unreloadableChanges(this.current.model, model);
     if (problems.length > 0) return refuse(problems.join('\n'));
 
-    const next = await createRuntime(model, { logger, events: this.options.events, sharedStore: this.store });
+    let next: Runtime;
+    try {
+      next = await createRuntime(model, { logger, events: this.options.events, sharedStore: this.store });
+    } catch (error) {
+      return refuse(`could not build the engine for the new config: ${(error as Error).message}`);
+    }
     const previous = this.current;
     try {
       this.options.apply(next);
