@@ -28,7 +28,7 @@ export interface BenchResult {
   candidates: Record<string, CandidateSummary>;
   /** Candidates that were not measured, with the reason. */
   skipped: Record<string, string>;
-  /** Candidates whose check request after the rounds was not exactly 200. */
+  /** Candidates whose warm-up had errors or whose check request after the rounds was not exactly 200. */
   statusFailures: Record<string, string>;
   engine: EngineResult | null;
   redisRoundTripsPerFullRequest: number | null;
@@ -53,7 +53,7 @@ export function formatTable(result: BenchResult, order: readonly string[]): stri
       continue;
     }
     const cells = [c.rps.toLocaleString('en-US'), c.p50Ms.toFixed(2), c.p99Ms.toFixed(2), String(c.errors), String(c.non2xx), ratio(c, raw), ratio(c, hpm)];
-    const flag = c.errors || c.non2xx ? '  <-- FAILED' : '';
+    const flag = c.errors || c.non2xx || result.statusFailures[name] ? '  <-- FAILED' : '';
     lines.push(name.padEnd(widths[0]) + ' ' + cells.map((cell, i) => pad(cell, widths[i + 1])).join(' ') + flag);
   }
   return lines.join('\n');

@@ -43,10 +43,11 @@ async function startCandidates(ctx: BenchContext, chosen: readonly Candidate[], 
 
 async function measure(running: Map<string, Running>, options: BenchOptions, wrk: Omit<WrkSettings, 'durationS'>, tmpDir: string) {
   const rounds = new Map<string, WrkResult[]>([...running.keys()].map((name) => [name, []]));
+  const statusFailures: Record<string, string> = {};
   console.log(`warm-up: ${options.warmupS} s each`);
   for (const [name, run] of running) {
     const warm = await runWrk(run.target, { ...wrk, durationS: options.warmupS }, tmpDir);
-    if (warm.errors || warm.non2xx) console.error(`!! ${name} warm-up: ${warm.errors} socket errors, ${warm.non2xx} bad statuses`);
+    if (warm.errors || warm.non2xx) statusFailures[name] = `warm-up had ${warm.errors} socket errors and ${warm.non2xx} bad statuses`;
   }
   for (let r = 1; r <= options.rounds; r++) {
     const line: string[] = [];
@@ -59,10 +60,9 @@ async function measure(running: Map<string, Running>, options: BenchOptions, wrk
   }
   // wrk only counts statuses >= 400 by default: one more request per candidate must be exactly 200,
   // so a redirect (3xx) cannot pass unnoticed.
-  const statusFailures: Record<string, string> = {};
   for (const [name, run] of running) {
     const reply = await get(run.target);
-    if (reply.status !== 200) statusFailures[name] = `answered ${reply.status} after the rounds (expected 200)`;
+    if (reply.status !== 200) statusFailures[name] = [statusFailures[name], `answered ${reply.status} after the rounds (expected 200)`].filter(Boolean).join('; ');
   }
   return { rounds, statusFailures };
 }
