@@ -7,7 +7,29 @@ export type { Logger };
 
 export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
   const level = options.level ?? process.env.PLANGATE_LOG_LEVEL ?? 'info';
-  return pino({ level, base: { service: 'plangate' }, timestamp: pino.stdTimeFunctions.isoTime }, options.destination);
+  return pino({ level, base: { service: 'plangate' }, timestamp: pino.stdTimeFunctions.isoTime }, options.destination ?? bufferedStdout());
+}
+
+let stdout: ReturnType<typeof pino.destination> | undefined;
+
+/**
+ * Standard output, written asynchronously in batches of at least 4 KB. A synchronous write per log
+ * line cost ~15 % of the gateway's CPU (one request line per request); batching makes it a few
+ * writes per thousand lines. A quiet process still flushes every second, and on exit.
+ */
+function bufferedStdout(): ReturnType<typeof pino.destination> {
+  if (stdout !== undefined) return stdout;
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  stdout = destination;
+  setInterval(() => destination.flush(), 1000).unref();
+  process.on('exit', () => {
+    try {
+      destination.flushSync();
+    } catch {
+      // nothing more can be done while exiting
+    }
+  });
+  return destination;
 }
 
 /** Engine events as log lines: `{ level, code, ...fields }`. */
