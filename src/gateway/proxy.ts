@@ -102,11 +102,6 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
     state.proxyReq = proxyReq;
     // Exactly the canonical target, whatever http-proxy's own path joining would make of it.
     proxyReq.path = state.target;
-    proxyReq.setTimeout(state.idleTimeoutMs, () => {
-      if (!state.responded) state.timedOut = true;
-      else settings.logger.event('warn', 'upstream-idle-timeout', { idleTimeoutMs: state.idleTimeoutMs });
-      proxyReq.destroy();
-    });
     if (state.timedOut) proxyReq.destroy();
   });
 
@@ -133,6 +128,15 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
     // a stream that sends its first event later: send its head now rather than with the first chunk.
     if (head.headers['content-length'] === undefined) res.flushHeaders();
     proxyRes.on('error', () => res.destroy());
+    // The stream idle timeout: a timer re-armed on every chunk. (ClientRequest.setTimeout on a reused
+    // keep-alive socket halved throughput in the benchmark; a refreshed timer costs next to nothing.)
+    const idle = setTimeout(() => {
+      settings.logger.event('warn', 'upstream-idle-timeout', { idleTimeoutMs: state.idleTimeoutMs });
+      proxyRes.destroy();
+      res.destroy();
+    }, state.idleTimeoutMs);
+    proxyRes.on('data', () => idle.refresh());
+    proxyRes.once('close', () => clearTimeout(idle));
     proxyRes.pipe(res);
   });
 
