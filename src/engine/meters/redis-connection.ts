@@ -48,6 +48,9 @@ function nodeOptions(config: Partial<RedisConfig>): RedisOptions {
     retryStrategy: backoff,
     // Replies from a reconnected socket must never answer commands sent on the old one.
     autoResendUnfulfilledCommands: false,
+    // Concurrent decisions' scripts leave in one socket write per event-loop tick: still one round
+    // trip per decision, far fewer syscalls in the gateway and in Redis under load.
+    enableAutoPipelining: true,
   };
   if (config.password !== undefined) options.password = config.password;
   if (config.username !== undefined) options.username = config.username;
