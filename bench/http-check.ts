@@ -6,6 +6,8 @@ import type { ChildHandle } from './processes.js';
 export interface Target {
   url: string;
   headers: Record<string, string>;
+  /** A plangate candidate's ops `/metrics` (its store counts its own round trips there). */
+  metricsUrl?: string;
 }
 
 export interface Reply {

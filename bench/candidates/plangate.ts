@@ -26,7 +26,7 @@ interface Prepared {
 }
 
 /** Writes bench/configs/<name>.yaml with this run's addresses into the temp dir; returns its path and port. */
-async function writeConfig(ctx: BenchContext, name: string, prepared: Prepared): Promise<{ file: string; port: number }> {
+async function writeConfig(ctx: BenchContext, name: string, prepared: Prepared): Promise<{ file: string; port: number; opsPort: number }> {
   const dir = join(ctx.tmpDir, name);
   mkdirSync(dir, { recursive: true });
   const config = parse(readFileSync(join(ctx.root, 'bench/configs', `${name}.yaml`), 'utf8')) as Record<string, any>;
@@ -35,11 +35,12 @@ async function writeConfig(ctx: BenchContext, name: string, prepared: Prepared):
   config.gateway.listen = { host: '127.0.0.1', port };
   if (config.store?.redis) config.store.redis.url = ctx.redisUrl;
   // Ephemeral API and ops ports: candidates run side by side and must not collide with each other or 3100/9090.
-  config.server = { api: { host: '127.0.0.1', port: 0 }, ops: { host: '127.0.0.1', port: 0 } };
+  const opsPort = await freePort();
+  config.server = { api: { host: '127.0.0.1', port: 0 }, ops: { host: '127.0.0.1', port: opsPort } };
   await prepared.edit?.(config, dir);
   const file = join(dir, 'plangate.yaml');
   writeFileSync(file, stringify(config));
-  return { file, port };
+  return { file, port, opsPort };
 }
 
 function plangateCandidate(name: string, description: string, prepared: Prepared = {}): Candidate {
@@ -49,11 +50,13 @@ function plangateCandidate(name: string, description: string, prepared: Prepared
     required: false,
     start: (ctx: BenchContext): Promise<StartResult> =>
       retryOnPortRace(async () => {
-        const { file, port } = await writeConfig(ctx, name, prepared);
+        const { file, port, opsPort } = await writeConfig(ctx, name, prepared);
         const command = gatewayCommand(ctx.root, file);
         if (command === null) return { skipped: 'NOT MEASURED: neither dist/cli.js nor src/cli.ts exists yet (the gateway has not landed)' };
         const headers = (await prepared.headers?.()) ?? {};
-        return launchOnPort(ctx, { name, nodeArgs: command, path: BENCH_PATH, headers }, port);
+        const started = await launchOnPort(ctx, { name, nodeArgs: command, path: BENCH_PATH, headers }, port);
+        if ('target' in started) started.target.metricsUrl = `http://127.0.0.1:${opsPort}/metrics`;
+        return started;
       }),
   };
 }

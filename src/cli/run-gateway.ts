@@ -53,11 +53,13 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningSer
   const logger = options.logger ?? createLogger();
   // The store exists before the metrics that watch it; late binding keeps the order simple.
   let storeReady = () => false;
-  const metrics = new Metrics({ storeReady: () => storeReady() });
+  let storeCalls = () => 0;
+  const metrics = new Metrics({ storeReady: () => storeReady(), storeCalls: () => storeCalls() });
   const events = metrics.engineEvents(engineLogger(logger));
   const first = await createRuntime(options.model, { logger, events });
   const store = first.store;
   storeReady = () => store.health.isReady();
+  storeCalls = () => store.health.commandCount;
   let current = first;
   const engine = () => current.engine;
 

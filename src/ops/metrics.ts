@@ -29,7 +29,7 @@ export class Metrics implements GatewayObserver {
   private readonly reloads: Counter<'result'>;
   private readonly lastReload: Gauge<'result'>;
 
-  constructor(options: { storeReady?: () => boolean; defaultMetrics?: boolean } = {}) {
+  constructor(options: { storeReady?: () => boolean; storeCalls?: () => number; defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     this.requests = new Counter({
       name: 'plangate_requests_total',
@@ -85,6 +85,18 @@ export class Metrics implements GatewayObserver {
         registers,
         collect() {
           this.set(storeReady() ? 1 : 0);
+        },
+      });
+    }
+    const storeCalls = options.storeCalls;
+    if (storeCalls) {
+      // A gauge read from the store's own count, so it survives nothing and double-counts nothing.
+      new Gauge({
+        name: 'plangate_store_calls_total',
+        help: 'Meter-store round trips sent since start (one Redis script call each; 0 for the in-memory store)',
+        registers,
+        collect() {
+          this.set(storeCalls());
         },
       });
     }
