@@ -50,7 +50,7 @@ export async function prepareRequest(ctx: EngineContext, request: Omit<DecisionR
   let built: WorkflowIdentity | undefined;
   const workflowIdentity = (): WorkflowIdentity => (built ??= { ...identity, userType: visitor.userType, testGroup100: testGroup100(identity.identifier) });
   const { rules, workflows } = ctx.model.provisioning;
-  const provisioned = rules.length + workflows.length > 0 ? await provisionPlans(ctx.model, workflowIdentity(), ctx.env, ctx.logger) : [];
+  const provisioned = rules.length + workflows.length > 0 ? await provisionPlans(ctx.model, identity.jwtClaims, workflowIdentity, ctx.env, ctx.logger) : [];
   const plans = ctx.resolver.plansFor(visitor.userType, provisioned);
   const resourceId = typeof request.resource?.id === 'string' ? request.resource.id : undefined;
   return {

@@ -19,14 +19,17 @@ export function ruleMatches(rule: ProvisioningRuleConfig, claims: Record<string,
 
 export async function provisionPlans(
   model: Model,
-  identity: WorkflowIdentity,
+  claims: Record<string, unknown>,
+  /** Built only when a provisioning workflow runs (rules need the claims alone). */
+  workflowIdentity: () => WorkflowIdentity,
   env: Record<string, string | undefined>,
   logger?: EngineLogger,
 ): Promise<string[]> {
   const { rules, workflows } = model.provisioning;
   const slugs: string[] = [];
-  for (const rule of rules) if (ruleMatches(rule, identity.jwtClaims)) slugs.push(...rule.plans);
+  for (const rule of rules) if (ruleMatches(rule, claims)) slugs.push(...rule.plans);
   if (workflows.length > 0) {
+    const identity = workflowIdentity();
     const outcomes = await Promise.all(
       workflows.map((wf) =>
         runWorkflow(wf.run, { identity, env }, { file: wf.file, kind: 'provisioning', timeoutMs: model.workflowTimeoutMs, revocation: new Revocation(), logger }),

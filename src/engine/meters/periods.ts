@@ -3,8 +3,16 @@ import type { Period } from './store.js';
 
 const DAY_MS = 86_400_000;
 
+/** The current bucket per period, computed once per period turnover (most calls are inside it). */
+const currentBuckets = new Map<Period, { from: number; to: number; text: string }>();
+
 /** Start of the period containing `now` (epoch ms), in UTC. Weeks are ISO weeks starting Monday. */
 export function periodStart(period: Period, now: number): number {
+  const last = currentBuckets.get(period);
+  return last !== undefined && now >= last.from && now < last.to ? last.from : computeStart(period, now);
+}
+
+function computeStart(period: Period, now: number): number {
   const d = new Date(now);
   switch (period) {
     case 'lifetime':
@@ -25,7 +33,7 @@ export function periodStart(period: Period, now: number): number {
 
 /** Start of the next period (the moment the bucket containing `now` stops counting); Infinity for lifetime. */
 export function periodEnd(period: Period, now: number): number {
-  const start = new Date(periodStart(period, now));
+  const start = new Date(computeStart(period, now));
   switch (period) {
     case 'lifetime':
       return Number.POSITIVE_INFINITY;
@@ -40,15 +48,13 @@ export function periodEnd(period: Period, now: number): number {
   }
 }
 
-/** The last formatted bucket per period: the string changes only when a period turns over. */
-const formatted = new Map<Period, { from: number; to: number; text: string }>();
 
 /** `periodStart` as the HTTP date MonetizationOS reports ("Thu, 01 Jan 1970 00:00:00 GMT" for lifetime). */
 export function periodStartHttpDate(period: Period, now: number): string {
-  const last = formatted.get(period);
+  const last = currentBuckets.get(period);
   if (last !== undefined && now >= last.from && now < last.to) return last.text;
-  const from = periodStart(period, now);
+  const from = computeStart(period, now);
   const text = new Date(from).toUTCString();
-  formatted.set(period, { from, to: periodEnd(period, now), text });
+  currentBuckets.set(period, { from, to: periodEnd(period, now), text });
   return text;
 }

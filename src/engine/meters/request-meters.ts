@@ -1,6 +1,7 @@
 // The meters of one request: what the store reported, what this request consumed, and the
 // meterable property shapes of PRODUCT.md §2 built from them.
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { CompiledProperty, MeterableValue, Model } from '../model.js';
 import type { MeterableProperty } from '../types.js';
 import { periodStartHttpDate } from './periods.js';
@@ -20,8 +21,16 @@ interface RequestConsumption {
   excess: number;
 }
 
+/** Resource ids repeat (the same articles are read again and again): their hashes are kept. */
+const resourceHashes = new LRUCache<string, string>({ max: 10_000 });
+
 export function hashResource(resourceId: string): string {
-  return createHash('sha256').update(resourceId).digest('base64url').slice(0, 22);
+  let hash = resourceHashes.get(resourceId);
+  if (hash === undefined) {
+    hash = createHash('sha256').update(resourceId).digest('base64url').slice(0, 22);
+    resourceHashes.set(resourceId, hash);
+  }
+  return hash;
 }
 
 export class RequestMeters {
