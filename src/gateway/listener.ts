@@ -12,7 +12,7 @@ import type { Model } from '../engine/model.js';
 import { createApiMount, type ApiMountOptions } from './api-mount.js';
 import { errorResponse, ERRORS } from './error-pages.js';
 import type { GatewayObserver, RequestSummary } from './observer.js';
-import { createPipeline, type Pipeline, type RequestOutcome, type RequestTrace } from './pipeline.js';
+import { createPipeline, type Pipeline, type RequestOutcome, type RequestTrace, type Verdict } from './pipeline.js';
 import { createUpstreamProxy, writeSocketStatus } from './proxy.js';
 import { routeIssues } from './routes.js';
 import { sendAnswer } from './send.js';
@@ -76,7 +76,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       return;
     }
     const current = pipeline; // this request finishes on the pipeline it started on
-    current.run(req, trace).then(
+    onVerdict(
+      () => current.run(req, trace),
       (verdict) => {
         outcome = verdict.outcome;
         if (verdict.kind === 'answer') {
@@ -127,7 +128,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       return;
     }
     const current = pipeline;
-    current.run(req, trace).then(
+    onVerdict(
+      () => current.run(req, trace),
       (verdict) => {
         if (verdict.kind === 'answer') {
           const { headers } = verdict.head;
@@ -211,6 +213,25 @@ function notReloadable(before: GatewayModel, after: GatewayModel): string | unde
 
 function isWebsocketUpgrade(req: IncomingMessage): boolean {
   return req.method === 'GET' && req.headers.upgrade?.toLowerCase() === 'websocket';
+}
+
+/**
+ * Carries out a verdict in the same tick when the pipeline had it at once (bypass routes, rejected
+ * paths), else when its promise settles. A throw anywhere goes to `failed`, never to the server.
+ */
+function onVerdict(run: () => Verdict | Promise<Verdict>, carryOut: (verdict: Verdict) => void, failed: (error: unknown) => void): void {
+  let verdict: Verdict | Promise<Verdict>;
+  try {
+    verdict = run();
+    if (!(verdict instanceof Promise)) {
+      carryOut(verdict);
+      return;
+    }
+  } catch (error) {
+    failed(error);
+    return;
+  }
+  verdict.then(carryOut).catch(failed);
 }
 
 const stderrLogger: EngineLogger = {

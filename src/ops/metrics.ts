@@ -28,6 +28,7 @@ export class Metrics implements GatewayObserver {
   private readonly jwtRejections: Counter<'reason'>;
   private readonly reloads: Counter<'result'>;
   private readonly lastReload: Gauge<'result'>;
+  private readonly requestCounters = new Map<string, { inc(): void }>();
 
   constructor(options: { storeReady?: () => boolean; storeCalls?: () => number; defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -105,7 +106,14 @@ export class Metrics implements GatewayObserver {
 
   /** GatewayObserver: one summary per finished request. */
   requestDone(summary: RequestSummary): void {
-    this.requests.inc({ route: summary.route, outcome: summary.outcome });
+    const key = `${summary.route}\u0000${summary.outcome}`;
+    let counter = this.requestCounters.get(key);
+    if (counter === undefined) {
+      // One labelled child per route and outcome (a handful), so a request skips label hashing.
+      counter = this.requests.labels({ route: summary.route, outcome: summary.outcome });
+      this.requestCounters.set(key, counter);
+    }
+    counter.inc();
     if (summary.decisionMs !== undefined) this.decisionSeconds.observe(summary.decisionMs / 1000);
     if (summary.upstreamMs !== undefined) this.upstreamSeconds.observe(summary.upstreamMs / 1000);
   }
