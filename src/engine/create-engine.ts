@@ -5,6 +5,7 @@ import { EngineError } from './errors.js';
 import { buildFeatures } from './features.js';
 import { resolveIdentity, visitorOf } from './identity/resolve.js';
 import { StoreUnavailableError } from './meters/store.js';
+import { RequestMeters } from './meters/request-meters.js';
 import { PlanResolver } from './plans.js';
 import { randomUUID } from 'node:crypto';
 import type { AccessCheck } from './types.js';
@@ -54,12 +55,15 @@ export function createEngine(options: EngineOptions): Engine {
     async updateCounter({ identity, counterId, update, resourceId, now }) {
       if (!model.counterPeriods.has(counterId)) throw new EngineError('unknown-counter', `unknown counterId '${counterId}'`);
       if (!Number.isInteger(update) || update === 0) throw new EngineError('invalid-request', 'update must be a non-zero integer');
-      const state = await prepareRequest(ctx, { identity, trusted: true, resource: resourceId === undefined ? undefined : { id: resourceId }, now });
+      // Only the visitor is needed: no plans, no provisioning workflows for a counter update.
+      const resolved = await resolveIdentity(identity, true, verifier, logger);
+      const at = now ?? Date.now();
+      const meters = new RequestMeters(model, at, resourceId);
       try {
         await store.run({
-          visitor: visitorOf(state.identity),
-          now: state.now,
-          counters: [state.meters.spec(counterId)],
+          visitor: visitorOf(resolved),
+          now: at,
+          counters: [meters.spec(counterId)],
           consume: [{ counterId, units: update, meter: null }],
           dryRun: false,
         });
