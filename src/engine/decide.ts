@@ -103,14 +103,20 @@ export async function callStore(
   }
 }
 
+/** Per resolved plan set (the resolver keeps those): the counters of its metered properties. */
+const meteredByValues = new WeakMap<ResolvedPlanValues, ReadonlySet<string>>();
+
 /** Counters of every metered property in effect: one read of each per decision. */
-function meteredCounters(model: Model, values: ResolvedPlanValues): Set<string> {
+function meteredCounters(model: Model, values: ResolvedPlanValues): ReadonlySet<string> {
+  const known = meteredByValues.get(values);
+  if (known !== undefined) return known;
   const counters = new Set<string>();
   for (const feature of model.features) {
     for (const property of feature.properties) {
       if (property.type === 'meterable' && values.get(`${feature.slug}.${property.slug}`)?.value.kind === 'metered') counters.add(property.counterId);
     }
   }
+  meteredByValues.set(values, counters);
   return counters;
 }
 
