@@ -1,11 +1,13 @@
-// The one upstream proxy, created at start-up: `http-proxy` driven directly (no middleware wrapper on
-// the hot path), a keep-alive agent, and our own error handling. The response is self-handled: the
-// gateway writes the merged head itself, then pipes the upstream body through untouched, chunk by
-// chunk, so SSE and large bodies stream and compressed bodies pass as they are. Websocket upgrades go
-// through the same http-proxy instance (`ws()`), after the pipeline decided them.
+// The one upstream proxy, created at start-up: plain HTTP is forwarded with `http.request` on a
+// keep-alive agent (no proxy library or middleware on the hot path), with our own error handling. The
+// response is self-handled: the gateway writes the merged head itself, then pipes the upstream body
+// through untouched, chunk by chunk, so SSE and large bodies stream and compressed bodies pass as they
+// are. Websocket upgrades go through an `http-proxy` instance (`ws()`) on the same agent, after the
+// pipeline decided them.
 import type { Duplex } from 'node:stream';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
+import { isIP } from 'node:net';
 import httpProxy from 'http-proxy';
 import type { EngineLogger } from '../engine/engine.js';
 import { errorResponse, ERRORS, type ErrorAnswer } from './error-pages.js';
@@ -85,8 +87,10 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
   const target = new URL(settings.upstream);
   const secure = target.protocol === 'https:';
   const agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+  const port = target.port || (secure ? '443' : '80');
+  const defaultHost = target.host;
   const proxy = httpProxy.createProxyServer({
-    target: { protocol: target.protocol, host: target.hostname, hostname: target.hostname, port: target.port || (secure ? '443' : '80') },
+    target: { protocol: target.protocol, host: target.hostname, hostname: target.hostname, port },
     agent,
     selfHandleResponse: true,
     xfwd: false, // X-Forwarded-* are set by strip-headers per trustProxy
@@ -94,20 +98,9 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
     toProxy: true, // take req.url as is: url.parse would re-escape the canonical path
     prependPath: false,
   });
-  const inFlight = new WeakMap<IncomingMessage, InFlight>();
 
-  proxy.on('proxyReq', (proxyReq, req) => {
-    const state = inFlight.get(req);
-    if (state === undefined) return;
-    state.proxyReq = proxyReq;
-    // Exactly the canonical target, whatever http-proxy's own path joining would make of it.
-    proxyReq.path = state.target;
-    if (state.timedOut) proxyReq.destroy();
-  });
-
-  proxy.on('proxyRes', (proxyRes, req, res) => {
-    const state = inFlight.get(req);
-    if (state === undefined) return;
+  /** The upstream's response head arrived: shape it, write it, then stream the body through. */
+  const respond = (state: InFlight, proxyRes: IncomingMessage, res: ServerResponse) => {
     clearTimeout(state.headerTimer);
     state.responded = true;
     state.onHead?.();
@@ -138,7 +131,7 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
     proxyRes.on('data', () => idle.refresh());
     proxyRes.once('close', () => clearTimeout(idle));
     proxyRes.pipe(res);
-  });
+  };
 
   const wsInFlight = new WeakMap<IncomingMessage, UpgradeInFlight>();
   proxy.on('proxyReqWs', (proxyReq, req) => {
@@ -169,27 +162,43 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
         sendAnswer(res, page);
       };
       const state: InFlight = { target: requestTarget, idleTimeoutMs: timeouts.idleTimeoutMs, onHead, shapeHead, fail, timedOut: false, responded: false };
-      inFlight.set(req, state);
-      req.url = requestTarget;
-      req.headers = headers;
-
+      // Plain HTTP goes out with http.request itself (http-proxy's per-request option merging and
+      // header copying cost more than the rest of the forward): the header list is flat, in the
+      // order of the headers object, so the upstream receives the same bytes as through http-proxy.
+      const proxyReq = (secure ? https.request : http.request)({
+        protocol: target.protocol,
+        host: target.hostname,
+        port,
+        method: req.method,
+        path: requestTarget, // exactly the canonical target
+        headers: headerList(headers, req.method, defaultHost),
+        agent,
+        ...(secure ? { servername: serverName(headers.host, target.hostname) } : {}),
+      });
+      state.proxyReq = proxyReq;
       state.headerTimer = setTimeout(() => {
         state.timedOut = true;
-        if (state.proxyReq) state.proxyReq.destroy();
-        else fail(ERRORS.upstreamTimeout(), 'header-timeout');
+        proxyReq.destroy();
       }, timeouts.headerTimeoutMs);
 
-      // The visitor went away: stop the upstream request too (http-proxy only does this while the request body is still arriving).
+      // The visitor went away: stop the upstream request too.
       res.on('close', () => {
         clearTimeout(state.headerTimer);
-        if (!res.writableFinished) state.proxyReq?.destroy();
+        if (!res.writableFinished) proxyReq.destroy();
       });
-
-      proxy.web(req, res, {}, (err) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        if (req.socket.destroyed && err.code === 'ECONNRESET') {
+          proxyReq.destroy(); // the visitor left while the body was arriving: nothing to answer
+          return;
+        }
         if (res.destroyed && !state.timedOut) return; // the client is gone: nothing to answer
         if (state.timedOut) fail(ERRORS.upstreamTimeout(), 'header-timeout');
-        else fail(ERRORS.upstreamUnreachable(), (err as NodeJS.ErrnoException).code ?? 'error');
-      });
+        else fail(ERRORS.upstreamUnreachable(), err.code ?? 'error');
+      };
+      req.on('error', onError);
+      proxyReq.on('error', onError);
+      proxyReq.on('response', (proxyRes: IncomingMessage) => respond(state, proxyRes, res));
+      req.pipe(proxyReq); // request bodies stream (backpressure included)
     },
     upgrade({ req, socket, head, target: requestTarget, headers, headerTimeoutMs, setCookies, settled }) {
       let done = false;
@@ -230,4 +239,34 @@ export function writeSocketStatus(socket: Duplex, status: number, text: string, 
   let head = `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: private, no-store\r\nConnection: close\r\n`;
   for (const [name, value] of Object.entries(extraHeaders)) for (const v of typeof value === 'string' ? [value] : value) head += `${name}: ${v}\r\n`;
   socket.end(`${head}\r\n${body}`);
+}
+
+/**
+ * The outgoing header list, flat (name, value, name, value ...), in the headers object's order. Like
+ * http-proxy did: DELETE and OPTIONS without a length get `Content-Length: 0`, and a request without
+ * `Host` (HTTP/1.0) gets the upstream's authority, as Node adds it for a headers object.
+ */
+function headerList(headers: IncomingHttpHeaders, method: string | undefined, defaultHost: string): string[] {
+  const list: string[] = [];
+  let host = false;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (name === 'host') host = true;
+    if (typeof value === 'string') list.push(name, value);
+    else for (const v of value) list.push(name, v);
+  }
+  if ((method === 'DELETE' || method === 'OPTIONS') && !headers['content-length']) list.push('content-length', '0');
+  if (!host) list.push('Host', defaultHost);
+  return list;
+}
+
+/** The TLS server name Node's https agent derives from a `Host` header object (no port; never an IP). */
+function serverName(host: string | undefined, fallback: string): string {
+  let name = fallback;
+  if (host) {
+    const close = host.indexOf(']');
+    name = host.startsWith('[') ? (close === -1 ? host : host.slice(1, close)) : host.split(':', 1)[0];
+  }
+  return isIP(name) ? '' : name;
 }
