@@ -25,11 +25,14 @@ interface EngineFactory {
   createEngine(options: { model: Model; store: MemoryMeterStore; verifier: JwtVerifier }): EngineApi;
 }
 
-/** Modules that may export each part, in order of preference. */
+/**
+ * Where each part comes from: the build when `npm run build` has run (what production runs, with no
+ * TypeScript loader in the loop, like the gateway candidates), else the sources through tsx.
+ */
 const PLACES = {
-  loadModel: ['src/config/load.ts', 'src/config/index.ts', 'src/index.ts'],
-  createVerifier: ['src/engine/identity/jwt.ts', 'src/engine/identity/index.ts', 'src/engine/index.ts', 'src/index.ts'],
-  createEngine: ['src/engine/create-engine.ts', 'src/engine/decide.ts', 'src/engine/index.ts', 'src/index.ts'],
+  loadModel: ['dist/config/load.js', 'src/config/load.ts'],
+  createVerifier: ['dist/engine/identity/jwt.js', 'src/engine/identity/jwt.ts'],
+  createEngine: ['dist/engine/create-engine.js', 'src/engine/create-engine.ts'],
 } as const;
 const NAMES = {
   loadModel: ['loadConfig', 'loadModel', 'loadConfigFile'],
