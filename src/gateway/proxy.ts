@@ -66,15 +66,12 @@ interface UpgradeInFlight {
 }
 
 interface InFlight {
-  target: string;
   idleTimeoutMs: number;
   onHead?: () => void;
   shapeHead: (head: ResponseHead) => ResponseHead;
   fail: (error: ErrorAnswer, cause: string) => void;
-  proxyReq?: http.ClientRequest;
   headerTimer?: NodeJS.Timeout;
   timedOut: boolean;
-  responded: boolean;
 }
 
 export interface UpstreamProxy {
@@ -89,10 +86,10 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
   const agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
   const port = target.port || (secure ? '443' : '80');
   const defaultHost = target.host;
+  // Websocket upgrades only (plain HTTP goes out through http.request in forward()).
   const proxy = httpProxy.createProxyServer({
     target: { protocol: target.protocol, host: target.hostname, hostname: target.hostname, port },
     agent,
-    selfHandleResponse: true,
     xfwd: false, // X-Forwarded-* are set by strip-headers per trustProxy
     changeOrigin: false, // the upstream sees the Host the visitor asked for
     toProxy: true, // take req.url as is: url.parse would re-escape the canonical path
@@ -102,7 +99,6 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
   /** The upstream's response head arrived: shape it, write it, then stream the body through. */
   const respond = (state: InFlight, proxyRes: IncomingMessage, res: ServerResponse) => {
     clearTimeout(state.headerTimer);
-    state.responded = true;
     state.onHead?.();
     let head: ResponseHead;
     try {
@@ -161,7 +157,7 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
         if (errorHeaders) Object.assign(page.head.headers, errorHeaders);
         sendAnswer(res, page);
       };
-      const state: InFlight = { target: requestTarget, idleTimeoutMs: timeouts.idleTimeoutMs, onHead, shapeHead, fail, timedOut: false, responded: false };
+      const state: InFlight = { idleTimeoutMs: timeouts.idleTimeoutMs, onHead, shapeHead, fail, timedOut: false };
       // Plain HTTP goes out with http.request itself (http-proxy's per-request option merging and
       // header copying cost more than the rest of the forward): the header list is flat, in the
       // order of the headers object, so the upstream receives the same bytes as through http-proxy.
@@ -175,7 +171,6 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
         agent,
         ...(secure ? { servername: serverName(headers.host, target.hostname) } : {}),
       });
-      state.proxyReq = proxyReq;
       state.headerTimer = setTimeout(() => {
         state.timedOut = true;
         proxyReq.destroy();
