@@ -43,27 +43,37 @@ export function createHeaderInjector(options: InjectOptions): (outcome: Decision
     return name;
   };
 
+  // The fixed header names, built once.
+  const ID = `${prefix}id`;
+  const AUTH_TYPE = `${prefix}auth-type`;
+  const AUTHENTICATED = `${prefix}authenticated`;
+  const PLANS = `${prefix}plans`;
+  const SURFACE_PROPERTIES = `${prefix}surface-properties`;
+  const DEGRADED = `${prefix}degraded`;
+  const DENIED = `${prefix}denied`;
+  const DECISION = `${prefix}decision`;
+
   return (outcome, forwardedDenial) => {
     const { decision } = outcome;
     const headers: InjectedHeaders = {
-      [`${prefix}id`]: percentEncode(decision.identity.identifier),
-      [`${prefix}auth-type`]: decision.identity.authType,
-      [`${prefix}authenticated`]: String(decision.identity.isAuthenticated),
-      [`${prefix}plans`]: outcome.plans.join(','),
+      [ID]: percentEncode(decision.identity.identifier),
+      [AUTH_TYPE]: decision.identity.authType,
+      [AUTHENTICATED]: String(decision.identity.isAuthenticated),
+      [PLANS]: outcome.plans.join(','),
     };
     for (const [featureSlug, feature] of Object.entries(decision.features)) {
       for (const [propertySlug, property] of Object.entries(feature.properties)) {
         headers[nameFor(featureSlug, propertySlug)] = propertyValue(property);
       }
     }
-    headers[`${prefix}surface-properties`] = base64urlJson(decision.surfaceBehavior.properties ?? {}, options.logger, 'surface-properties') ?? EMPTY_OBJECT;
-    headers[`${prefix}degraded`] = String(decision.degraded === true);
-    if (forwardedDenial && outcome.denied) headers[`${prefix}denied`] = outcome.denialReason ?? 'requirement';
+    headers[SURFACE_PROPERTIES] = base64urlJson(decision.surfaceBehavior.properties ?? {}, options.logger, 'surface-properties') ?? EMPTY_OBJECT;
+    headers[DEGRADED] = String(decision.degraded === true);
+    if (forwardedDenial && outcome.denied) headers[DENIED] = outcome.denialReason ?? 'requirement';
     if (options.injectDecision) {
       const encoded = base64urlJson(decision, options.logger, 'decision');
       if (encoded !== undefined && encoded.length > MAX_DECISION_HEADER_BYTES) {
         options.logger.event('warn', 'decision-header-too-large', { bytes: encoded.length, limit: MAX_DECISION_HEADER_BYTES, eventId: decision.eventId });
-      } else if (encoded !== undefined) headers[`${prefix}decision`] = encoded;
+      } else if (encoded !== undefined) headers[DECISION] = encoded;
     }
     return headers;
   };
