@@ -43,8 +43,8 @@ const ratio = (a: CandidateSummary, b: CandidateSummary | undefined) => (b ? (a.
 export function formatTable(result: BenchResult, order: readonly string[]): string {
   const raw = result.candidates['raw-proxy'];
   const hpm = result.candidates['express-hpm'];
-  const header = ['candidate', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non2xx', 'x raw-proxy', 'x express-hpm'];
-  const widths = [20, 9, 8, 8, 7, 7, 12, 14];
+  const header = ['candidate', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non2xx', 'x raw-proxy', 'x express-hpm', 'cpu µs/req', 'upstream µs/req'];
+  const widths = [20, 9, 8, 8, 7, 7, 12, 14, 11, 16];
   const lines = [header.map((h, i) => (i === 0 ? h.padEnd(widths[i]) : pad(h, widths[i]))).join(' ')];
   for (const name of order) {
     const c = result.candidates[name];
@@ -52,7 +52,18 @@ export function formatTable(result: BenchResult, order: readonly string[]): stri
       lines.push(`${name.padEnd(widths[0])} SKIPPED: ${(result.skipped[name] ?? 'not run').split('\n')[0].slice(0, 110)}`);
       continue;
     }
-    const cells = [c.rps.toLocaleString('en-US'), c.p50Ms.toFixed(2), c.p99Ms.toFixed(2), String(c.errors), String(c.non2xx), ratio(c, raw), ratio(c, hpm)];
+    const us = (value: number | null | undefined) => (value === null || value === undefined ? '-' : value.toFixed(0));
+    const cells = [
+      c.rps.toLocaleString('en-US'),
+      c.p50Ms.toFixed(2),
+      c.p99Ms.toFixed(2),
+      String(c.errors),
+      String(c.non2xx),
+      ratio(c, raw),
+      ratio(c, hpm),
+      us(c.cpuUsPerRequest),
+      us(c.upstreamCpuUsPerRequest),
+    ];
     const flag = c.errors || c.non2xx || result.statusFailures[name] ? '  <-- FAILED' : '';
     lines.push(name.padEnd(widths[0]) + ' ' + cells.map((cell, i) => pad(cell, widths[i + 1])).join(' ') + flag);
   }
@@ -70,14 +81,22 @@ export function budgetLines(result: BenchResult): string[] {
   return [
     rpsRatio('plangate-full', 'raw-proxy', 0.7, 'plangate-full / raw-proxy req/s'),
     rpsRatio('plangate-full', 'express-hpm', 1.5, 'plangate-full / express-hpm req/s'),
-    full && hpm ? check('plangate-full p99 <= express-hpm p99', full.p99Ms <= hpm.p99Ms, `${full.p99Ms} ms vs ${hpm.p99Ms} ms`) : check('plangate-full p99 <= express-hpm p99', null, 'not measured'),
+    full && hpm
+      ? check('plangate-full p99 <= express-hpm p99', full.p99Ms <= hpm.p99Ms, `${full.p99Ms} ms vs ${hpm.p99Ms} ms`)
+      : check('plangate-full p99 <= express-hpm p99', null, 'not measured'),
     rpsRatio('plangate-bypass', 'raw-proxy', 0.9, 'plangate-bypass / raw-proxy req/s'),
-    result.engine ? check('engine anonymous in-memory decisions/s', result.engine.anonMemory >= 50_000, `${result.engine.anonMemory} (need >= 50000)`) : check('engine decisions/s', null, 'not measured'),
+    result.engine
+      ? check('engine anonymous in-memory decisions/s', result.engine.anonMemory >= 50_000, `${result.engine.anonMemory} (need >= 50000)`)
+      : check('engine decisions/s', null, 'not measured'),
     result.redisRoundTripsPerFullRequest !== null
       ? check('Redis round trips per plangate-full request', result.redisRoundTripsPerFullRequest === 1, String(result.redisRoundTripsPerFullRequest))
       : check('Redis round trips per plangate-full request', null, 'not measured'),
     result.soak
-      ? check('soak RSS growth after warm-up', result.soak.rssEndMb <= result.soak.rssAfterWarmupMb * 1.1, `${result.soak.rssAfterWarmupMb} MB -> ${result.soak.rssEndMb} MB (need <= +10 %)`)
+      ? check(
+          'soak RSS growth after warm-up',
+          result.soak.rssEndMb <= result.soak.rssAfterWarmupMb * 1.1,
+          `${result.soak.rssAfterWarmupMb} MB -> ${result.soak.rssEndMb} MB (need <= +10 %)`,
+        )
       : check('soak RSS growth after warm-up', null, 'not run (use --soak)'),
   ];
 }

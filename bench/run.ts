@@ -17,9 +17,10 @@ import { startRedisServer } from './redis.js';
 import { budgetLines, formatTable, writeResult, type BenchResult } from './report.js';
 import { measureRoundTrips } from './round-trips.js';
 import { runSoak } from './soak.js';
-import { summarize } from './stats.js';
+import { summarize, type RoundResult } from './stats.js';
+import { cpuUsPerRequest, processCpuSeconds } from './cpu-time.js';
 import { formatProfile, summarizeProfile } from './profile-summary.js';
-import { ensureWrk, runWrk, wrkVersion, type WrkResult, type WrkSettings } from './wrk.js';
+import { ensureWrk, runWrk, wrkVersion, type WrkSettings } from './wrk.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
@@ -41,8 +42,14 @@ async function startCandidates(ctx: BenchContext, chosen: readonly Candidate[], 
   return running;
 }
 
-async function measure(running: Map<string, Running>, options: BenchOptions, wrk: Omit<WrkSettings, 'durationS'>, tmpDir: string) {
-  const rounds = new Map<string, WrkResult[]>([...running.keys()].map((name) => [name, []]));
+async function measure(
+  running: Map<string, Running>,
+  options: BenchOptions,
+  wrk: Omit<WrkSettings, 'durationS'>,
+  tmpDir: string,
+  upstreamPid: number | undefined,
+) {
+  const rounds = new Map<string, RoundResult[]>([...running.keys()].map((name) => [name, []]));
   const statusFailures: Record<string, string> = {};
   console.log(`warm-up: ${options.warmupS} s each`);
   for (const [name, run] of running) {
@@ -52,9 +59,17 @@ async function measure(running: Map<string, Running>, options: BenchOptions, wrk
   for (let r = 1; r <= options.rounds; r++) {
     const line: string[] = [];
     for (const [name, run] of running) {
+      const pid = run.child?.process.pid;
+      const before = [processCpuSeconds(pid), processCpuSeconds(upstreamPid)];
       const result = await runWrk(run.target, { ...wrk, durationS: options.durationS }, tmpDir);
-      rounds.get(name)!.push(result);
-      line.push(`${name} ${Math.round(result.rps)}`);
+      const after = [processCpuSeconds(pid), processCpuSeconds(upstreamPid)];
+      rounds.get(name)!.push({
+        ...result,
+        cpuUsPerRequest: cpuUsPerRequest(before[0], after[0], result.requests),
+        upstreamCpuUsPerRequest: cpuUsPerRequest(before[1], after[1], result.requests),
+      });
+      const cpu = rounds.get(name)!.at(-1)!.cpuUsPerRequest;
+      line.push(`${name} ${Math.round(result.rps)}${cpu === null ? '' : ` (${cpu.toFixed(0)} µs)`}`);
     }
     console.log(`round ${r}/${options.rounds}: ${line.join(', ')}`);
   }
@@ -62,7 +77,8 @@ async function measure(running: Map<string, Running>, options: BenchOptions, wrk
   // so a redirect (3xx) cannot pass unnoticed.
   for (const [name, run] of running) {
     const reply = await get(run.target);
-    if (reply.status !== 200) statusFailures[name] = [statusFailures[name], `answered ${reply.status} after the rounds (expected 200)`].filter(Boolean).join('; ');
+    if (reply.status !== 200)
+      statusFailures[name] = [statusFailures[name], `answered ${reply.status} after the rounds (expected 200)`].filter(Boolean).join('; ');
   }
   return { rounds, statusFailures };
 }
@@ -97,7 +113,8 @@ async function main(): Promise<number> {
   }
   const options = parsed;
   const unknown = [...(options.only ?? []), ...(options.cpuProf ? [options.cpuProf] : [])].filter((name) => !CANDIDATES.some((c) => c.name === name));
-  if (unknown.length) throw new Error(`--only or --cpu-prof names unknown candidates: ${unknown.join(', ')} (known: ${CANDIDATES.map((c) => c.name).join(', ')})`);
+  if (unknown.length)
+    throw new Error(`--only or --cpu-prof names unknown candidates: ${unknown.join(', ')} (known: ${CANDIDATES.map((c) => c.name).join(', ')})`);
 
   await ensureWrk();
   const wrk = { threads: 1, connections: 32, countStatuses: options.countStatuses };
@@ -121,7 +138,7 @@ async function main(): Promise<number> {
   const running = await startCandidates(ctx, chosen, skipped);
 
   const loadBefore = loadavg()[0];
-  const { rounds, statusFailures } = await measure(running, options, wrk, tmpDir);
+  const { rounds, statusFailures } = await measure(running, options, wrk, tmpDir, upstream.child?.process.pid);
   const loadAfter = loadavg()[0];
 
   let engine: BenchResult['engine'] = null;
@@ -169,11 +186,20 @@ async function main(): Promise<number> {
     cpuProfile,
   };
 
-  console.log(`\n${formatTable(result, chosen.map((c) => c.name))}\n`);
+  console.log(
+    `\n${formatTable(
+      result,
+      chosen.map((c) => c.name),
+    )}\n`,
+  );
   for (const c of chosen) console.log(`  ${c.name.padEnd(20)} ${c.description}`);
   if (engine) console.log(`\nengine decisions/s: anonymous (memory) ${engine.anonMemory}, cached JWT ${engine.cachedJwt}, uncached JWT ${engine.uncachedJwt}`);
   if (cpuProfile) console.log(`\nCPU profile of ${cpuProfile.candidate} (${cpuProfile.file}):\n${formatProfile(cpuProfile.summary)}`);
-  console.log(`\nbudget (issue 7):\n${budgetLines(result).map((l) => `  ${l}`).join('\n')}`);
+  console.log(
+    `\nbudget (issue 7):\n${budgetLines(result)
+      .map((l) => `  ${l}`)
+      .join('\n')}`,
+  );
 
   const failed = Object.entries(result.candidates).filter(([name, s]) => s.errors || s.non2xx || statusFailures[name]);
   const missingRequired = chosen.filter((c) => c.required && skipped[c.name]);
@@ -183,7 +209,10 @@ async function main(): Promise<number> {
 
   const skippedNames = Object.keys(skipped);
   if (skippedNames.length) console.error(`\n!! NOT MEASURED: ${skippedNames.join(', ')} (reasons above and in the JSON's "skipped")`);
-  for (const [name, s] of failed) console.error(`!! FAILED: ${name} had ${s.errors} socket errors and ${s.non2xx} unexpected statuses${statusFailures[name] ? `; ${statusFailures[name]}` : ''}`);
+  for (const [name, s] of failed)
+    console.error(
+      `!! FAILED: ${name} had ${s.errors} socket errors and ${s.non2xx} unexpected statuses${statusFailures[name] ? `; ${statusFailures[name]}` : ''}`,
+    );
   for (const c of missingRequired) console.error(`!! FAILED: required candidate ${c.name} did not start`);
   return failed.length || missingRequired.length ? 1 : 0;
 }

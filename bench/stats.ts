@@ -9,6 +9,16 @@ export interface CandidateSummary {
   non2xx: number;
   /** Requests/s of each measured round, in order (drift shows here). */
   rpsRounds: number[];
+  /** Median CPU the candidate's own process spent per request (µs, user + system); null when it has none to read (nginx runs as a child too, so only a missing /proc gives null). */
+  cpuUsPerRequest: number | null;
+  /** Median CPU the shared upstream spent per request while this candidate was measured (µs): the same for every proxy that forwards the same bytes. */
+  upstreamCpuUsPerRequest: number | null;
+}
+
+/** One wrk round, with the CPU the candidate and the upstream used during it. */
+export interface RoundResult extends WrkResult {
+  cpuUsPerRequest: number | null;
+  upstreamCpuUsPerRequest: number | null;
 }
 
 export function median(values: readonly number[]): number {
@@ -20,7 +30,12 @@ export function median(values: readonly number[]): number {
 
 const round = (value: number, digits: number) => Number(value.toFixed(digits));
 
-export function summarize(rounds: readonly WrkResult[]): CandidateSummary {
+function medianOrNull(values: readonly (number | null)[]): number | null {
+  const known = values.filter((v): v is number => v !== null);
+  return known.length === values.length && known.length > 0 ? round(median(known), 1) : null;
+}
+
+export function summarize(rounds: readonly RoundResult[]): CandidateSummary {
   return {
     rps: Math.round(median(rounds.map((r) => r.rps))),
     p50Ms: round(median(rounds.map((r) => r.p50Ms)), 3),
@@ -28,5 +43,7 @@ export function summarize(rounds: readonly WrkResult[]): CandidateSummary {
     errors: rounds.reduce((sum, r) => sum + r.errors, 0),
     non2xx: rounds.reduce((sum, r) => sum + r.non2xx, 0),
     rpsRounds: rounds.map((r) => Math.round(r.rps)),
+    cpuUsPerRequest: medianOrNull(rounds.map((r) => r.cpuUsPerRequest)),
+    upstreamCpuUsPerRequest: medianOrNull(rounds.map((r) => r.upstreamCpuUsPerRequest)),
   };
 }
