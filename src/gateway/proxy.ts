@@ -1,14 +1,15 @@
-// The one upstream proxy, created at start-up: plain HTTP is forwarded with `http.request` on a
-// keep-alive agent (no proxy library or middleware on the hot path), with our own error handling. The
-// response is self-handled: the gateway writes the merged head itself, then pipes the upstream body
-// through untouched, chunk by chunk, so SSE and large bodies stream and compressed bodies pass as they
-// are. Websocket upgrades go through an `http-proxy` instance (`ws()`) on the same agent, after the
-// pipeline decided them.
+// The one upstream proxy, created at start-up. Plain HTTP is forwarded with undici's `Pool` (the
+// Node.js project's HTTP client) through its low-level `dispatch` API: no proxy library or middleware
+// on the hot path, and about half the CPU per request of `http.request` or http-proxy in the
+// benchmark (docs/gateway.md). The response is self-handled: the gateway writes the merged head
+// itself, then writes the upstream body through untouched, chunk by chunk, with backpressure, so SSE
+// and large bodies stream and compressed bodies pass as they are. Websocket upgrades go through an
+// `http-proxy` instance (`ws()`) after the pipeline decided them.
 import type { Duplex } from 'node:stream';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import { isIP } from 'node:net';
 import httpProxy from 'http-proxy';
+import { Pool, type Dispatcher } from 'undici';
 import type { EngineLogger } from '../engine/engine.js';
 import { errorResponse, ERRORS, type ErrorAnswer } from './error-pages.js';
 import { upstreamHead, type ResponseHead } from './response-merge.js';
@@ -65,15 +66,6 @@ interface UpgradeInFlight {
   proxyReq?: http.ClientRequest;
 }
 
-interface InFlight {
-  idleTimeoutMs: number;
-  onHead?: () => void;
-  shapeHead: (head: ResponseHead) => ResponseHead;
-  fail: (error: ErrorAnswer, cause: string) => void;
-  headerTimer?: NodeJS.Timeout;
-  timedOut: boolean;
-}
-
 export interface UpstreamProxy {
   forward(request: ForwardRequest): void;
   upgrade(request: UpgradeRequest): void;
@@ -83,10 +75,17 @@ export interface UpstreamProxy {
 export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
   const target = new URL(settings.upstream);
   const secure = target.protocol === 'https:';
-  const agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
   const port = target.port || (secure ? '443' : '80');
-  const defaultHost = target.host;
-  // Websocket upgrades only (plain HTTP goes out through http.request in forward()).
+  // Plain HTTP: one pool of keep-alive connections to the upstream. A connection that cannot be made
+  // within the header timeout counts as the upstream not answering in time (504), like a late head.
+  const pool = new Pool(target.origin, {
+    pipelining: 1,
+    connectTimeout: settings.headerTimeoutMs,
+    headersTimeout: settings.headerTimeoutMs,
+    bodyTimeout: settings.idleTimeoutMs,
+  });
+  // Websocket upgrades only, on their own keep-alive agent.
+  const agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
   const proxy = httpProxy.createProxyServer({
     target: { protocol: target.protocol, host: target.hostname, hostname: target.hostname, port },
     agent,
@@ -95,39 +94,6 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
     toProxy: true, // take req.url as is: url.parse would re-escape the canonical path
     prependPath: false,
   });
-
-  /** The upstream's response head arrived: shape it, write it, then stream the body through. */
-  const respond = (state: InFlight, proxyRes: IncomingMessage, res: ServerResponse) => {
-    clearTimeout(state.headerTimer);
-    state.onHead?.();
-    let head: ResponseHead;
-    try {
-      head = state.shapeHead(upstreamHead(proxyRes));
-    } catch (error) {
-      proxyRes.destroy();
-      state.fail(ERRORS.upstreamUnreachable(), `shape-failed: ${(error as Error).message}`);
-      return;
-    }
-    if (!writeHead(res, head)) {
-      proxyRes.destroy();
-      if (!res.headersSent) state.fail(ERRORS.upstreamUnreachable(), 'invalid-response-head');
-      return;
-    }
-    // Each chunk is written as it arrives (SSE events included). A response of unknown length may be
-    // a stream that sends its first event later: send its head now rather than with the first chunk.
-    if (head.headers['content-length'] === undefined) res.flushHeaders();
-    proxyRes.on('error', () => res.destroy());
-    // The stream idle timeout: a timer re-armed on every chunk. (ClientRequest.setTimeout on a reused
-    // keep-alive socket halved throughput in the benchmark; a refreshed timer costs next to nothing.)
-    const idle = setTimeout(() => {
-      settings.logger.event('warn', 'upstream-idle-timeout', { idleTimeoutMs: state.idleTimeoutMs });
-      proxyRes.destroy();
-      res.destroy();
-    }, state.idleTimeoutMs);
-    proxyRes.on('data', () => idle.refresh());
-    proxyRes.once('close', () => clearTimeout(idle));
-    proxyRes.pipe(res);
-  };
 
   const wsInFlight = new WeakMap<IncomingMessage, UpgradeInFlight>();
   proxy.on('proxyReqWs', (proxyReq, req) => {
@@ -144,56 +110,20 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
   });
 
   return {
-    forward({ req, res, target: requestTarget, headers, shapeHead, errorHeaders, timeouts = settings, onHead }) {
-      const accept = req.headers.accept;
-      const fail = (error: ErrorAnswer, cause: string) => {
-        clearTimeout(state.headerTimer);
-        if (res.headersSent) {
-          res.destroy();
-          return;
-        }
-        settings.logger.event(error.status === 504 ? 'warn' : 'error', error.code, { cause });
-        const page = errorResponse(error, accept);
-        if (errorHeaders) Object.assign(page.head.headers, errorHeaders);
-        sendAnswer(res, page);
-      };
-      const state: InFlight = { idleTimeoutMs: timeouts.idleTimeoutMs, onHead, shapeHead, fail, timedOut: false };
-      // Plain HTTP goes out with http.request itself (http-proxy's per-request option merging and
-      // header copying cost more than the rest of the forward): the header list is flat, in the
-      // order of the headers object, so the upstream receives the same bytes as through http-proxy.
-      const proxyReq = (secure ? https.request : http.request)({
-        protocol: target.protocol,
-        host: target.hostname,
-        port,
-        method: req.method,
-        path: requestTarget, // exactly the canonical target
-        headers: headerList(headers, req.method, defaultHost),
-        agent,
-        ...(secure ? { servername: serverName(headers.host, target.hostname) } : {}),
-      });
-      state.headerTimer = setTimeout(() => {
-        state.timedOut = true;
-        proxyReq.destroy();
-      }, timeouts.headerTimeoutMs);
-
-      // The visitor went away: stop the upstream request too.
-      res.on('close', () => {
-        clearTimeout(state.headerTimer);
-        if (!res.writableFinished) proxyReq.destroy();
-      });
-      const onError = (err: NodeJS.ErrnoException) => {
-        if (req.socket.destroyed && err.code === 'ECONNRESET') {
-          proxyReq.destroy(); // the visitor left while the body was arriving: nothing to answer
-          return;
-        }
-        if (res.destroyed && !state.timedOut) return; // the client is gone: nothing to answer
-        if (state.timedOut) fail(ERRORS.upstreamTimeout(), 'header-timeout');
-        else fail(ERRORS.upstreamUnreachable(), err.code ?? 'error');
-      };
-      req.on('error', onError);
-      proxyReq.on('error', onError);
-      proxyReq.on('response', (proxyRes: IncomingMessage) => respond(state, proxyRes, res));
-      req.pipe(proxyReq); // request bodies stream (backpressure included)
+    forward(request) {
+      const timeouts = request.timeouts ?? settings;
+      const { req } = request;
+      pool.dispatch(
+        {
+          path: request.target, // exactly the canonical target
+          method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+          headers: headerList(request.headers, req.method),
+          body: hasBody(req) ? req : null, // request bodies stream (backpressure included)
+          headersTimeout: timeouts.headerTimeoutMs,
+          bodyTimeout: timeouts.idleTimeoutMs,
+        },
+        new ForwardHandler(request, timeouts.idleTimeoutMs, settings.logger),
+      );
     },
     upgrade({ req, socket, head, target: requestTarget, headers, headerTimeoutMs, setCookies, settled }) {
       let done = false;
@@ -223,6 +153,7 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
     close() {
       proxy.close();
       agent.destroy();
+      void pool.destroy().catch(() => undefined);
     },
   };
 }
@@ -237,31 +168,121 @@ export function writeSocketStatus(socket: Duplex, status: number, text: string, 
 }
 
 /**
- * The outgoing header list, flat (name, value, name, value ...), in the headers object's order. Like
- * http-proxy did: DELETE and OPTIONS without a length get `Content-Length: 0`, and a request without
- * `Host` (HTTP/1.0) gets the upstream's authority, as Node adds it for a headers object.
+ * One forwarded request, as undici's dispatch handler: the upstream's head is shaped and written,
+ * the body written through chunk by chunk, and any failure before the head becomes the gateway's
+ * 502/504 page. A class, so every request's handler has the same shape.
  */
-function headerList(headers: IncomingHttpHeaders, method: string | undefined, defaultHost: string): string[] {
+class ForwardHandler implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private headWritten = false;
+
+  constructor(
+    private readonly request: ForwardRequest,
+    private readonly idleTimeoutMs: number,
+    private readonly logger: EngineLogger,
+  ) {
+    // The visitor went away: stop the upstream request too.
+    request.res.once('close', () => {
+      if (!request.res.writableFinished) this.controller?.abort(new Error('client closed'));
+    });
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.request.res.destroyed) controller.abort(new Error('client closed'));
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    if (statusCode < 200) return; // 1xx informational heads are not relayed
+    const { res } = this.request;
+    this.request.onHead?.();
+    let head: ResponseHead;
+    try {
+      head = this.request.shapeHead(upstreamHead({ statusCode, statusMessage, headers }));
+    } catch (error) {
+      controller.abort(error as Error);
+      this.fail(ERRORS.upstreamUnreachable(), `shape-failed: ${(error as Error).message}`);
+      return;
+    }
+    if (!writeHead(res, head)) {
+      controller.abort(new Error('invalid response head'));
+      if (!res.headersSent) this.fail(ERRORS.upstreamUnreachable(), 'invalid-response-head');
+      return;
+    }
+    this.headWritten = true;
+    // A response of unknown length may be a stream that sends its first event later: send its head now.
+    if (head.headers['content-length'] === undefined) res.flushHeaders();
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const { res } = this.request;
+    if (!this.headWritten || res.destroyed) return;
+    if (!res.write(chunk)) {
+      controller.pause();
+      res.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    if (this.headWritten) this.request.res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    const { req, res } = this.request;
+    if (res.destroyed || req.socket.destroyed) {
+      res.destroy(); // the visitor left (mid-upload or mid-response): nothing to answer
+      return;
+    }
+    const code = (error as NodeJS.ErrnoException).code;
+    if (this.headWritten || res.headersSent) {
+      // Mid-body: the status is gone; cutting the connection is the only way to say the body is incomplete.
+      if (code === 'UND_ERR_BODY_TIMEOUT') this.logger.event('warn', 'upstream-idle-timeout', { idleTimeoutMs: this.idleTimeoutMs });
+      res.destroy();
+      return;
+    }
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') this.fail(ERRORS.upstreamTimeout(), 'header-timeout');
+    else this.fail(ERRORS.upstreamUnreachable(), upstreamCause(error));
+  }
+
+  private fail(error: ErrorAnswer, cause: string): void {
+    const { req, res, errorHeaders } = this.request;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    this.logger.event(error.status === 504 ? 'warn' : 'error', error.code, { cause });
+    const page = errorResponse(error, req.headers.accept);
+    if (errorHeaders) Object.assign(page.head.headers, errorHeaders);
+    sendAnswer(res, page);
+  }
+}
+
+/** A short, stable cause for the log: the system error code (ECONNREFUSED, ...) or undici's. */
+function upstreamCause(error: Error): string {
+  const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
+  return (error as NodeJS.ErrnoException).code ?? cause?.code ?? 'error';
+}
+
+/** Whether the client sent a body (a length above zero, or chunked): else nothing is streamed upstream. */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/**
+ * The outgoing header list, flat (name, value, name, value ...), in the headers object's order.
+ * DELETE and OPTIONS without a length get `Content-Length: 0` (as http-proxy did). `Expect` is
+ * answered by the gateway's own server (100 Continue) and not forwarded. A request without `Host`
+ * (HTTP/1.0) gets the upstream's authority from undici.
+ */
+function headerList(headers: IncomingHttpHeaders, method: string | undefined): string[] {
   const list: string[] = [];
-  let host = false;
   for (const name in headers) {
     const value = headers[name];
-    if (value === undefined) continue;
-    if (name === 'host') host = true;
+    if (value === undefined || name === 'expect') continue;
     if (typeof value === 'string') list.push(name, value);
     else for (const v of value) list.push(name, v);
   }
   if ((method === 'DELETE' || method === 'OPTIONS') && !headers['content-length']) list.push('content-length', '0');
-  if (!host) list.push('Host', defaultHost);
   return list;
-}
-
-/** The TLS server name Node's https agent derives from a `Host` header object (no port; never an IP). */
-function serverName(host: string | undefined, fallback: string): string {
-  let name = fallback;
-  if (host) {
-    const close = host.indexOf(']');
-    name = host.startsWith('[') ? (close === -1 ? host : host.slice(1, close)) : host.split(':', 1)[0];
-  }
-  return isIP(name) ? '' : name;
 }

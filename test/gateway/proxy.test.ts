@@ -29,7 +29,10 @@ function open(path: string, headers: Record<string, string> = {}): Promise<Incom
 }
 
 function withinLiveness<T>(promise: Promise<T>, what: string): Promise<T> {
-  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer within ${LIVENESS_MS} ms`)), LIVENESS_MS))]);
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer within ${LIVENESS_MS} ms`)), LIVENESS_MS)),
+  ]);
 }
 
 describe('streaming', () => {
@@ -102,12 +105,82 @@ describe('streaming', () => {
   });
 });
 
+describe('request bodies', () => {
+  /** Sends `chunks` as the request body (chunked when no length is given) and resolves with the status and answer. */
+  function send(path: string, method: string, headers: Record<string, string>, chunks: string[]): Promise<{ status: number; body: string }> {
+    const { hostname, port } = new URL(stack.gateway.url);
+    return new Promise((resolve, reject) => {
+      const req = request({ host: hostname, port, path, method, headers }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      const write = () => {
+        for (const chunk of chunks) req.write(chunk);
+        req.end();
+      };
+      if (headers.expect)
+        req.once('continue', write); // the body only after the gateway's 100 Continue
+      else write();
+    });
+  }
+
+  const echo: Parameters<typeof stack.upstream.handlers.set>[1] = (req, res) => {
+    let body = '';
+    req.setEncoding('utf8').on('data', (c: string) => (body += c));
+    req.on('end', () =>
+      res.end(
+        JSON.stringify({
+          body,
+          length: req.headers['content-length'] ?? null,
+          chunked: req.headers['transfer-encoding'] ?? null,
+          expect: req.headers.expect ?? null,
+        }),
+      ),
+    );
+    return true;
+  };
+
+  it('a POST body with a length reaches the upstream whole', async () => {
+    stack.upstream.handlers.set('/echo-length', echo);
+    const reply = await send('/echo-length', 'POST', { 'content-type': 'text/plain', 'content-length': '11' }, ['hello', ' world']);
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body)).toEqual({ body: 'hello world', length: '11', chunked: null, expect: null });
+  });
+
+  it('a chunked body reaches the upstream whole, framed once (chunked, or with its length when it was complete before forwarding)', async () => {
+    stack.upstream.handlers.set('/echo-chunked', echo);
+    const reply = await send('/echo-chunked', 'PUT', { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' }, ['one,', 'two,', 'three']);
+    expect(reply.status).toBe(200);
+    const got = JSON.parse(reply.body) as { body: string; length: string | null; chunked: string | null };
+    expect(got.body).toBe('one,two,three');
+    expect([got.length, got.chunked]).toContainEqual(got.length === null ? 'chunked' : '13');
+    expect(got.length === null || got.chunked === null).toBe(true); // never both
+  });
+
+  it('Expect: 100-continue is answered by the gateway and the body forwarded without the Expect header', async () => {
+    stack.upstream.handlers.set('/echo-expect', echo);
+    const reply = await withinLiveness(
+      send('/echo-expect', 'POST', { 'content-type': 'text/plain', 'content-length': '4', expect: '100-continue' }, ['ping']),
+      '100-continue upload',
+    );
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body)).toEqual({ body: 'ping', length: '4', chunked: null, expect: null });
+  });
+});
+
 describe('upstream failures', () => {
   it('slow response headers → 504 within the liveness bound, and the gateway keeps serving', async () => {
     stack.upstream.handlers.set('/slow', () => true); // never answers
     const res = await withinLiveness(fetch(`${stack.gateway.url}/slow`, { headers: { accept: 'application/json' } }), '504');
     expect(res.status).toBe(504);
-    expect(await res.json()).toEqual({ status: 'error', statusCode: 504, code: 'upstream-timeout', message: 'The site behind this gateway did not answer in time.' });
+    expect(await res.json()).toEqual({
+      status: 'error',
+      statusCode: 504,
+      code: 'upstream-timeout',
+      message: 'The site behind this gateway did not answer in time.',
+    });
     const html = await withinLiveness(fetch(`${stack.gateway.url}/slow`, { headers: { accept: 'text/html' } }), '504');
     const body = await html.text();
     expect(body).toContain('504 Gateway Timeout');
@@ -123,7 +196,13 @@ describe('upstream failures', () => {
       });
     });
     const logger = recordingLogger();
-    const down = await startGateway({ model: stack.runtime.model, engine: stack.runtime.engine, logger, listen: { host: '127.0.0.1', port: 0 }, upstream: `http://127.0.0.1:${closedPort}` });
+    const down = await startGateway({
+      model: stack.runtime.model,
+      engine: stack.runtime.engine,
+      logger,
+      listen: { host: '127.0.0.1', port: 0 },
+      upstream: `http://127.0.0.1:${closedPort}`,
+    });
     try {
       const res = await withinLiveness(fetch(`${down.url}/anything`, { headers: { accept: 'application/json' } }), '502');
       expect(res.status).toBe(502);
