@@ -1,29 +1,37 @@
 // One JSON log line per gateway request (code `request`). Fields are picked one by one from the
 // gateway's summary, never spread, so nothing the summary might grow later (a header, a cookie, a
 // token) can reach the log by accident.
+//
+// The line is built here and written straight to the logger's destination: pino's generic path
+// (serializing an object of optional fields, a fresh ISO timestamp) cost about 15 µs per request in
+// the benchmark's profile, an eighth of a bypassed request. The line has exactly pino's shape
+// (`level`, `time`, the logger's bindings, then the fields; undefined fields left out), and the
+// logger's level still decides whether it is written.
+import { pino } from 'pino';
 import type { GatewayObserver, RequestSummary } from '../gateway/observer.js';
 import type { Logger } from './logger.js';
 
+const INFO = 30;
+
 export function requestLog(logger: Logger): GatewayObserver {
+  const destination = (logger as unknown as Record<symbol, { write(line: string): unknown }>)[pino.symbols.streamSym];
+  const bindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '';
+  const clock = isoClock();
+  const prefix = `{"level":${INFO},"time":"`;
+  const fixed = `"${bindings},"code":"request","requestId":`;
   return {
     requestDone(s: RequestSummary) {
-      logger.info({
-        code: 'request',
-        requestId: s.requestId,
-        method: s.method,
-        route: s.route,
-        surface: s.surface,
-        identityType: s.identityType,
-        plans: s.plans,
-        outcome: s.outcome,
-        status: s.status,
-        completed: s.completed,
-        degraded: s.degraded,
-        websocket: s.websocket,
-        decisionMs: round(s.decisionMs),
-        upstreamMs: round(s.upstreamMs),
-        totalMs: round(s.totalMs),
-      });
+      if (logger.levelVal > INFO) return;
+      let line = prefix + clock() + fixed + JSON.stringify(s.requestId) + ',"method":' + quoted(s.method) + ',"route":' + quoted(s.route);
+      if (s.surface !== undefined) line += ',"surface":' + quoted(s.surface);
+      if (s.identityType !== undefined) line += ',"identityType":"' + s.identityType + '"';
+      if (s.plans !== undefined) line += ',"plans":' + JSON.stringify(s.plans);
+      line += ',"outcome":"' + s.outcome + '","status":' + s.status + ',"completed":' + s.completed;
+      if (s.degraded !== undefined) line += ',"degraded":' + s.degraded;
+      if (s.websocket !== undefined) line += ',"websocket":' + s.websocket;
+      if (s.decisionMs !== undefined) line += ',"decisionMs":' + round(s.decisionMs);
+      if (s.upstreamMs !== undefined) line += ',"upstreamMs":' + round(s.upstreamMs);
+      destination.write(line + ',"totalMs":' + round(s.totalMs) + '}\n');
     },
   };
 }
@@ -37,6 +45,32 @@ export function observers(...list: GatewayObserver[]): GatewayObserver {
   };
 }
 
-function round(ms: number | undefined): number | undefined {
-  return ms === undefined ? undefined : Math.round(ms * 1000) / 1000;
+/** Method names, route patterns and surface slugs repeat: each is JSON-quoted once. */
+const quotedCache = new Map<string, string>();
+const QUOTED_CACHE_MAX = 1024;
+function quoted(value: string): string {
+  let json = quotedCache.get(value);
+  if (json === undefined) {
+    json = JSON.stringify(value);
+    if (quotedCache.size < QUOTED_CACHE_MAX) quotedCache.set(value, json);
+  }
+  return json;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+/** The current time as pino's isoTime writes it, formatted at most once per millisecond. */
+function isoClock(): () => string {
+  let lastMs = -1;
+  let last = '';
+  return () => {
+    const now = Date.now();
+    if (now !== lastMs) {
+      lastMs = now;
+      last = new Date(now).toISOString();
+    }
+    return last;
+  };
 }

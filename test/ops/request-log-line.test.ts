@@ -1,0 +1,96 @@
+// The request log line is built by hand (src/ops/request-log.ts): it must be exactly what pino would
+// have written for the same fields, escape what it quotes, and follow the logger's level.
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { RequestSummary } from '../../src/gateway/observer.js';
+import { createLogger } from '../../src/ops/logger.js';
+import { requestLog } from '../../src/ops/request-log.js';
+
+function capture(level = 'info') {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const logger = createLogger({ level, destination: destination as never });
+  return { logger, lines };
+}
+
+const summaries: RequestSummary[] = [
+  {
+    requestId: '6f1c0c1e-9a4e-4c55-9d2e-5d0f3f4b8a11',
+    method: 'GET',
+    route: '/**',
+    outcome: 'bypassed',
+    status: 200,
+    completed: true,
+    upstreamMs: 0.81234,
+    totalMs: 1.23456,
+  },
+  {
+    requestId: '0b7f2a9c-1d3e-4f5a-8b6c-7d8e9f0a1b2c',
+    method: 'POST',
+    route: '/say "hi"\\/*',
+    surface: 'article-page',
+    identityType: 'jwt',
+    plans: ['pro', 'registered'],
+    outcome: 'denied',
+    status: 402,
+    completed: false,
+    degraded: true,
+    decisionMs: 0.0004,
+    totalMs: 12,
+  },
+  {
+    requestId: 'c0ffee00-0000-4000-8000-000000000000',
+    method: 'GET',
+    route: '-',
+    outcome: 'rejected',
+    status: 0,
+    completed: false,
+    totalMs: 0.5,
+    websocket: true,
+  },
+];
+
+describe('request log line', () => {
+  it('equals what pino writes for the same fields, field for field and in the same order', () => {
+    const hand = capture();
+    const viaPino = capture();
+    const log = requestLog(hand.logger);
+    for (const s of summaries) {
+      log.requestDone(s);
+      const round = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms * 1000) / 1000);
+      viaPino.logger.info({
+        code: 'request',
+        requestId: s.requestId,
+        method: s.method,
+        route: s.route,
+        surface: s.surface,
+        identityType: s.identityType,
+        plans: s.plans,
+        outcome: s.outcome,
+        status: s.status,
+        completed: s.completed,
+        degraded: s.degraded,
+        websocket: s.websocket,
+        decisionMs: round(s.decisionMs),
+        upstreamMs: round(s.upstreamMs),
+        totalMs: round(s.totalMs),
+      });
+    }
+    expect(hand.lines).toHaveLength(summaries.length);
+    const withoutTime = (line: string) => line.replace(/"time":"[^"]+"/, '"time":"-"');
+    expect(hand.lines.map(withoutTime)).toEqual(viaPino.lines.map(withoutTime));
+    for (const line of hand.lines) expect(JSON.parse(line).time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(JSON.parse(hand.lines[1]).route).toBe('/say "hi"\\/*');
+  });
+
+  it('is not written when the logger level is above info', () => {
+    const quiet = capture('warn');
+    requestLog(quiet.logger).requestDone(summaries[0]);
+    expect(quiet.lines).toEqual([]);
+  });
+});
