@@ -4,7 +4,7 @@
 // HTTP (answer or proxy) or on the upgrade's socket. The pipeline can be swapped on a config reload:
 // each request holds the pipeline it started on, so in-flight requests finish on the old one.
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { EngineApi, EngineLogger } from '../engine/engine.js';
@@ -13,7 +13,7 @@ import { createApiMount, type ApiMountOptions } from './api-mount.js';
 import { errorResponse, ERRORS } from './error-pages.js';
 import type { GatewayObserver, RequestSummary } from './observer.js';
 import { createPipeline, type Pipeline, type RequestOutcome, type RequestTrace, type Verdict } from './pipeline.js';
-import { createUpstreamProxy, writeSocketStatus } from './proxy.js';
+import { createUpstreamProxy, writeSocketStatus, type UpstreamTiming } from './proxy.js';
 import { routeIssues } from './routes.js';
 import { sendAnswer } from './send.js';
 
@@ -53,55 +53,72 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const logger = options.logger ?? stderrLogger;
   const upstream = new URL(options.upstream ?? gateway.upstream);
   const proxy = createUpstreamProxy({ upstream: upstream.href, headerTimeoutMs: gateway.headerTimeoutMs, idleTimeoutMs: gateway.idleTimeoutMs, logger });
-  const build = (model: Model, engine: EngineApi): Pipeline => createPipeline({ model, gateway: usableGateway(model), engine, upstreamHost: upstream.host, logger });
+  const build = (model: Model, engine: EngineApi): Pipeline =>
+    createPipeline({ model, gateway: usableGateway(model), engine, upstreamHost: upstream.host, logger });
   let pipeline = build(options.model, options.engine);
   const report = (summary: RequestSummary) => {
     if (options.observer) options.observer.requestDone(summary);
     else logger.event('info', 'request', { ...summary });
   };
 
+  /** Carries out a verdict over HTTP: the gateway's own answer, or the forward upstream. */
+  const carryOut = (verdict: Verdict, req: IncomingMessage, res: ServerResponse, exchange: Exchange, current: Pipeline) => {
+    exchange.outcome = verdict.outcome;
+    if (verdict.kind === 'answer') {
+      sendAnswer(res, verdict);
+      return;
+    }
+    exchange.forwardedAt = performance.now();
+    proxy.forward({
+      req,
+      res,
+      target: verdict.target,
+      headers: verdict.headers,
+      shapeHead: verdict.shapeHead,
+      errorHeaders: verdict.setCookies.length > 0 ? { 'set-cookie': [...verdict.setCookies] } : undefined,
+      timeouts: current.timeouts,
+      timing: exchange,
+    });
+  };
+  /** A bug, never the visitor's fault: answer 500 without details and keep serving. */
+  const failed = (error: unknown, req: IncomingMessage, res: ServerResponse) => {
+    logger.event('error', 'gateway-internal-error', { error: (error as Error)?.message });
+    if (!res.headersSent) sendAnswer(res, errorResponse(ERRORS.decisionFailed(), req.headers.accept));
+    else res.destroy();
+  };
+
   const server = createServer((req, res) => {
-    const started = performance.now();
-    const trace: RequestTrace = { requestId: randomUUID(), route: '-' };
-    let outcome: RequestOutcome = 'error';
-    let forwardedAt: number | undefined;
-    let upstreamMs: number | undefined;
-    res.once('close', () =>
-      report({ ...trace, method: req.method ?? '', outcome, status: res.headersSent ? res.statusCode : 0, completed: res.writableFinished, upstreamMs, totalMs: performance.now() - started }),
-    );
+    const exchange = new Exchange(randomUUID(), req.method ?? '', performance.now());
+    res.once('close', () => report(exchange.finish(res)));
     if (api?.matches(req.url ?? '')) {
-      trace.route = `${api.path}/**`;
-      outcome = 'answered';
+      exchange.route = `${api.path}/**`;
+      exchange.outcome = 'answered';
       api.serve(req, res);
       return;
     }
     const current = pipeline; // this request finishes on the pipeline it started on
-    onVerdict(
-      () => current.run(req, trace),
-      (verdict) => {
-        outcome = verdict.outcome;
-        if (verdict.kind === 'answer') {
-          sendAnswer(res, verdict);
-          return;
+    // The verdict is carried out in the same tick when the pipeline had it at once (bypass routes,
+    // rejected paths), else when its promise settles. A throw anywhere goes to `failed`.
+    let verdict: Verdict | Promise<Verdict>;
+    try {
+      verdict = current.run(req, exchange);
+      if (!(verdict instanceof Promise)) {
+        carryOut(verdict, req, res, exchange, current);
+        return;
+      }
+    } catch (error) {
+      failed(error, req, res);
+      return;
+    }
+    verdict.then(
+      (settled) => {
+        try {
+          carryOut(settled, req, res, exchange, current);
+        } catch (error) {
+          failed(error, req, res);
         }
-        forwardedAt = performance.now();
-        proxy.forward({
-          req,
-          res,
-          target: verdict.target,
-          headers: verdict.headers,
-          shapeHead: verdict.shapeHead,
-          errorHeaders: verdict.setCookies.length > 0 ? { 'set-cookie': [...verdict.setCookies] } : undefined,
-          timeouts: current.timeouts,
-          onHead: () => (upstreamMs = performance.now() - forwardedAt!),
-        });
       },
-      (error: unknown) => {
-        // A bug, never the visitor's fault: answer 500 without details and keep serving.
-        logger.event('error', 'gateway-internal-error', { error: (error as Error)?.message });
-        if (!res.headersSent) sendAnswer(res, errorResponse(ERRORS.decisionFailed(), req.headers.accept));
-        else res.destroy();
-      },
+      (error: unknown) => failed(error, req, res),
     );
   });
 
@@ -113,7 +130,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const done = (outcome: RequestOutcome, status: number, upstreamMs?: number) => {
       if (reported) return;
       reported = true;
-      report({ ...trace, method: req.method ?? '', outcome, status, completed: status !== 0, upstreamMs, totalMs: performance.now() - started, websocket: true });
+      report({
+        ...trace,
+        method: req.method ?? '',
+        outcome,
+        status,
+        completed: status !== 0,
+        upstreamMs,
+        totalMs: performance.now() - started,
+        websocket: true,
+      });
     };
     socket.on('error', () => socket.destroy());
     if (!isWebsocketUpgrade(req)) {
@@ -133,7 +159,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       (verdict) => {
         if (verdict.kind === 'answer') {
           const { headers } = verdict.head;
-          const extra = { ...(headers['set-cookie'] ? { 'set-cookie': headers['set-cookie'] } : {}), ...(headers.location ? { location: headers.location } : {}) };
+          const extra = {
+            ...(headers['set-cookie'] ? { 'set-cookie': headers['set-cookie'] } : {}),
+            ...(headers.location ? { location: headers.location } : {}),
+          };
           writeSocketStatus(socket, verdict.head.status, verdict.outcome, extra);
           done(verdict.outcome, verdict.head.status);
           return;
@@ -180,7 +209,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     swap({ model, engine }) {
       const next = usableGateway(model);
       const refused = notReloadable(gateway, next);
-      if (refused !== undefined) throw new Error(`${model.file}: ${refused} is not reloadable; restart plangate to apply it (the running config keeps serving)`);
+      if (refused !== undefined)
+        throw new Error(`${model.file}: ${refused} is not reloadable; restart plangate to apply it (the running config keeps serving)`);
       pipeline = build(model, engine); // throws (a missing template, ...) before anything is switched
       gateway = next;
     },
@@ -232,6 +262,41 @@ function onVerdict(run: () => Verdict | Promise<Verdict>, carryOut: (verdict: Ve
     return;
   }
   verdict.then(carryOut).catch(failed);
+}
+
+/**
+ * One HTTP request's state, from arrival to its summary: what the pipeline learns (the trace), the
+ * outcome, and the timings. A class with every field set in the constructor, so all requests share
+ * one shape (the summary is this object; observers only read it).
+ */
+class Exchange implements RequestTrace, RequestSummary, UpstreamTiming {
+  route = '-';
+  surface: string | undefined = undefined;
+  identityType: 'anonymous' | 'jwt' | undefined = undefined;
+  plans: readonly string[] | undefined = undefined;
+  degraded: boolean | undefined = undefined;
+  decisionMs: number | undefined = undefined;
+  outcome: RequestOutcome = 'error';
+  status = 0;
+  completed = false;
+  forwardedAt = 0;
+  upstreamMs: number | undefined = undefined;
+  totalMs = 0;
+  websocket: boolean | undefined = undefined;
+
+  constructor(
+    readonly requestId: string,
+    readonly method: string,
+    private readonly started: number,
+  ) {}
+
+  /** Called once, when the response closes. */
+  finish(res: ServerResponse): this {
+    this.status = res.headersSent ? res.statusCode : 0;
+    this.completed = res.writableFinished;
+    this.totalMs = performance.now() - this.started;
+    return this;
+  }
 }
 
 const stderrLogger: EngineLogger = {

@@ -41,8 +41,15 @@ export interface ForwardRequest {
   errorHeaders?: Record<string, string | string[]>;
   /** Per request (they follow config reloads); the proxy's settings otherwise. */
   timeouts?: ProxyTimeouts;
-  /** Called when the upstream's response head arrives. */
-  onHead?: () => void;
+  /** Gets the time from forwarding to the upstream's response head (`upstreamMs`), when given. */
+  timing?: UpstreamTiming;
+}
+
+export interface UpstreamTiming {
+  /** `performance.now()` when the request was forwarded. */
+  forwardedAt: number;
+  /** Set when the upstream's response head arrives. */
+  upstreamMs: number | undefined;
 }
 
 export interface UpgradeRequest {
@@ -195,7 +202,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     if (statusCode < 200) return; // 1xx informational heads are not relayed
     const { res } = this.request;
-    this.request.onHead?.();
+    const { timing } = this.request;
+    if (timing !== undefined) timing.upstreamMs = performance.now() - timing.forwardedAt;
     let head: ResponseHead;
     try {
       head = this.request.shapeHead(upstreamHead({ statusCode, statusMessage, headers }));
