@@ -65,7 +65,9 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningSer
 
   const mountPath = first.model.server.api.mountPath;
   const apiApp = mountPath !== undefined || first.model.apiKeys.length > 0 ? createApiApp({ engine, logger }) : undefined;
+  const inFlight = new InFlight();
   const gatewayOptions: GatewayOptions = {
+    inFlight,
     model: first.model,
     engine: first.engine,
     logger: events,
@@ -81,7 +83,7 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningSer
     await first.close();
     throw error;
   }
-  const inFlight = new InFlight().track(gateway.server);
+
   let api: RunningServers['api'];
   if (apiApp && mountPath === undefined) {
     api = await listen(apiApp, first.model.server.api.host, first.model.server.api.port);

@@ -9,14 +9,19 @@ import proxyAddr from 'proxy-addr';
 export type TrustProxy = boolean | number;
 export type TrustFn = (address: string, hop: number) => boolean;
 
+const TRUST_NONE: TrustFn = () => false;
+const TRUST_ALL: TrustFn = () => true;
+
 export function compileTrust(trustProxy: TrustProxy): TrustFn {
-  if (trustProxy === true) return () => true;
-  if (trustProxy === false || trustProxy <= 0) return () => false;
+  if (trustProxy === true) return TRUST_ALL;
+  if (trustProxy === false || trustProxy <= 0) return TRUST_NONE;
   return (_address, hop) => hop < trustProxy;
 }
 
 /** The client address: the socket peer, or the first untrusted hop of `X-Forwarded-For`. Read it before the gateway rewrites that header. */
 export function clientAddress(req: IncomingMessage, trust: TrustFn): string {
+  // No proxy trusted (the default): the peer, without parsing X-Forwarded-For at all.
+  if (trust === TRUST_NONE) return req.socket.remoteAddress ?? '';
   return proxyAddr(req, trust);
 }
 

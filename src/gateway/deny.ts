@@ -11,9 +11,7 @@ import type { ResponseHead } from './response-merge.js';
 export type DenialReason = 'requirement' | 'consumption';
 
 export type Denial =
-  | { action: 'paywall'; status: number; template: Template }
-  | { action: 'redirect'; status: number; url: string; returnParam: string }
-  | { action: 'forward' };
+  { action: 'paywall'; status: number; template: Template } | { action: 'redirect'; status: number; url: string; returnParam: string } | { action: 'forward' };
 
 /** A template split once at start into literal parts and placeholder names. */
 export interface Template {
@@ -28,7 +26,9 @@ export function compileTemplate(file: string): Template {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new Error(`paywall template ${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}); check gateway.paywallTemplate or the route's deny.template`);
+    throw new Error(
+      `paywall template ${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}); check gateway.paywallTemplate or the route's deny.template`,
+    );
   }
   return { file, parts: text.split(new RegExp(PLACEHOLDER.source, 'g')) };
 }

@@ -30,6 +30,8 @@ export interface GatewayOptions {
   listen?: { host?: string; port?: number };
   /** Overrides `gateway.upstream`. */
   upstream?: string;
+  /** Told when each request and websocket upgrade starts and when its connection closes (drain on reload and shutdown). */
+  inFlight?: { begin(item: ServerResponse | Duplex): void; end(item: ServerResponse | Duplex): void };
 }
 
 export interface RunningGateway {
@@ -51,6 +53,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   let gateway = usableGateway(options.model);
   const api = options.api === undefined ? undefined : createApiMount(options.api);
   const logger = options.logger ?? stderrLogger;
+  const inFlight = options.inFlight;
   const upstream = new URL(options.upstream ?? gateway.upstream);
   const proxy = createUpstreamProxy({ upstream: upstream.href, headerTimeoutMs: gateway.headerTimeoutMs, idleTimeoutMs: gateway.idleTimeoutMs, logger });
   const build = (model: Model, engine: EngineApi): Pipeline =>
@@ -89,7 +92,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const server = createServer((req, res) => {
     const exchange = new Exchange(randomUUID(), req.method ?? '', performance.now());
-    res.once('close', () => report(exchange.finish(res)));
+    inFlight?.begin(res);
+    res.once('close', () => {
+      inFlight?.end(res);
+      report(exchange.finish(res));
+    });
     if (api?.matches(req.url ?? '')) {
       exchange.route = `${api.path}/**`;
       exchange.outcome = 'answered';
@@ -127,6 +134,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const started = performance.now();
     const trace: RequestTrace = { requestId: randomUUID(), route: '-' };
     let reported = false;
+    if (inFlight !== undefined) {
+      inFlight.begin(socket);
+      socket.once('close', () => inFlight.end(socket));
+    }
     const done = (outcome: RequestOutcome, status: number, upstreamMs?: number) => {
       if (reported) return;
       reported = true;

@@ -89,7 +89,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const routes = compileRoutes<CompiledRoute>(gateway.compiledRoutes, { caseSensitive: gateway.caseSensitive });
   const configDir = dirname(deps.model.file);
   const defaultTemplate = compileTemplate(
-    gateway.paywallTemplate === undefined ? defaultTemplateFile() : isAbsolute(gateway.paywallTemplate) ? gateway.paywallTemplate : resolve(configDir, gateway.paywallTemplate),
+    gateway.paywallTemplate === undefined
+      ? defaultTemplateFile()
+      : isAbsolute(gateway.paywallTemplate)
+        ? gateway.paywallTemplate
+        : resolve(configDir, gateway.paywallTemplate),
   );
   const templates = new Map<string, Template>();
   const denials = new Map<MatchableRoute<CompiledRoute>, Denial>(routes.map((r) => [r, compileDenial(r.route, defaultTemplate, configDir, templates)]));
@@ -102,28 +106,26 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const noCookies: readonly string[] = [];
 
   function run(req: IncomingMessage, trace: RequestTrace): Verdict | Promise<Verdict> {
-    const accept = req.headers.accept;
     const method = req.method ?? 'GET';
 
     // 1. canonical path
     const canonical = canonicalizeTarget(req.url ?? '', pathOptions);
     if (!canonical.ok) {
       logger.event('info', 'gateway-path-rejected', { reason: canonical.reason });
-      return { kind: 'answer', outcome: 'rejected', ...errorResponse(ERRORS.badPath(canonical.reason), accept) };
+      return { kind: 'answer', outcome: 'rejected', ...errorResponse(ERRORS.badPath(canonical.reason), req.headers.accept) };
     }
     const target = canonical.path + canonical.query;
 
     // 2. route (the config guarantees a final catch-all)
     const matched = matchRoute(routes, canonical.segments, method);
-    if (matched === undefined) return { kind: 'answer', outcome: 'rejected', ...errorResponse(ERRORS.badPath('no-route'), accept) };
+    if (matched === undefined) return { kind: 'answer', outcome: 'rejected', ...errorResponse(ERRORS.badPath('no-route'), req.headers.accept) };
     const route = matched.route;
     trace.route = route.path;
 
     // 3. strip headers (every request, bypass included), then X-Forwarded-*
-    const clientIp = clientAddress(req, trust);
-    const https = cameOverHttps(req, trust);
-    const headers = stripClientHeaders({ rawHeaders: req.rawHeaders, headers: req.headers, prefix });
     const peerAddress = req.socket.remoteAddress ?? '';
+    const trustedPeer = trust(peerAddress, 0);
+    const headers = stripClientHeaders({ rawHeaders: req.rawHeaders, headers: req.headers, prefix, dropForwarding: !trustedPeer });
     setForwardedHeaders(headers, req.headers, { peerAddress, encrypted: (req.socket as { encrypted?: boolean }).encrypted === true, trust });
     headers[requestIdHeader] = trace.requestId;
 
@@ -131,8 +133,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       sign?.({ method, target, requestId: trace.requestId, headers, defaultHost: deps.upstreamHost });
       return { kind: 'forward', outcome: 'bypassed', target, headers, shapeHead: unchanged, setCookies: noCookies };
     }
+    const clientIp = clientAddress(req, trust);
+    const https = cameOverHttps(req, trust);
     trace.surface = route.surface;
-    return decideAndEnforce(req, trace, { accept, method, canonical, target, matched, headers, clientIp, https });
+    return decideAndEnforce(req, trace, { accept: req.headers.accept, method, canonical, target, matched, headers, clientIp, https });
   }
 
   /** Steps 4 to 8, for routes with a surface. */
@@ -144,7 +148,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const decisionStarted = performance.now();
     const bearerAllowed = route.bearer !== false;
     const cookies = readCookies(req.headers.cookie);
-    const who = await resolveGatewayIdentity(identitySettings, { cookies, authorization: bearerAllowed ? req.headers.authorization : undefined, clientIp, https });
+    const who = await resolveGatewayIdentity(identitySettings, {
+      cookies,
+      authorization: bearerAllowed ? req.headers.authorization : undefined,
+      clientIp,
+      https,
+    });
     if (!who.ok) return { kind: 'answer', outcome: 'rejected', ...errorResponse(ERRORS.invalidToken(), accept) };
     trace.identityType = who.identity.authType === 'jwt' ? 'jwt' : 'anonymous';
     if (!gateway.forwardCredentials) {

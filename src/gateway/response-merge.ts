@@ -25,7 +25,7 @@ export interface GatewayAdditions {
 export type BehaviorProblem = (what: string) => void;
 
 /** Connection-scoped response headers: never passed from upstream to the client. */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'trailer'];
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'trailer']);
 const PRINTABLE = /^[\t\x20-\x7e]*$/;
 
 export function statusAllowsBody(status: number): boolean {
@@ -34,11 +34,20 @@ export function statusAllowsBody(status: number): boolean {
 
 /** The upstream's head minus hop-by-hop headers (and any it named in its own `Connection`). */
 export function upstreamHead(upstream: { statusCode?: number; statusMessage?: string; headers: IncomingHttpHeaders }): ResponseHead {
+  const source = upstream.headers;
+  const connection = source.connection;
+  // Names the upstream listed in its own `Connection` are connection-scoped too (rare: usually just keep-alive/close).
+  let named: string[] | undefined;
+  if (typeof connection === 'string' && connection !== 'keep-alive' && connection !== 'close')
+    named = connection.split(',').map((token) => token.trim().toLowerCase());
+  // Copied name by name, leaving out what must not pass (never deleted from a copy: a V8 object with
+  // deleted properties becomes a slow dictionary).
   const headers: HeaderRecord = {};
-  for (const [name, value] of Object.entries(upstream.headers)) if (value !== undefined) headers[name] = value;
-  const connection = upstream.headers.connection;
-  for (const name of HOP_BY_HOP) delete headers[name];
-  if (typeof connection === 'string') for (const token of connection.split(',')) delete headers[token.trim().toLowerCase()];
+  for (const name in source) {
+    const value = source[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || named?.includes(name)) continue;
+    headers[name] = value;
+  }
   return { status: upstream.statusCode ?? 502, statusText: upstream.statusMessage, headers };
 }
 
@@ -105,11 +114,10 @@ export function addGatewayHeaders(head: ResponseHead, additions: GatewayAddition
 
 /** `Cache-Control` with `private` and without `public` and `s-maxage` (other directives kept, in order). */
 export function privateCacheControl(value: string | string[] | undefined): string {
-  const directives = splitDirectives(asList(value).join(','))
-    .filter((d) => {
-      const name = d.split('=')[0].trim().toLowerCase();
-      return name !== 'public' && name !== 's-maxage' && name !== 'private';
-    });
+  const directives = splitDirectives(asList(value).join(',')).filter((d) => {
+    const name = d.split('=')[0].trim().toLowerCase();
+    return name !== 'public' && name !== 's-maxage' && name !== 'private';
+  });
   return ['private', ...directives].join(', ');
 }
 

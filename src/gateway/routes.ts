@@ -41,16 +41,25 @@ export function routeIssues(gateway: Pick<GatewayConfig, 'routes' | 'caseSensiti
       issues.push({ path: `${at}`, message: 'a route has either `surface` or `bypass: true`, not both' });
     }
     if (route.bypass !== true && route.surface === undefined) {
-      issues.push({ path: `${at}`, message: 'a route needs a `surface` (or `bypass: true` to forward undecided)', expected: 'surface: <slug> or bypass: true' });
+      issues.push({
+        path: `${at}`,
+        message: 'a route needs a `surface` (or `bypass: true` to forward undecided)',
+        expected: 'surface: <slug> or bypass: true',
+      });
     }
     if (route.bypass === true && (route.require !== undefined || route.consume !== undefined || route.deny !== undefined)) {
       issues.push({ path: `${at}`, message: 'a bypass route is never decided: remove `require`, `consume` and `deny`' });
     }
     const deny = route.deny;
     if (deny?.action === 'redirect') {
-      if (deny.url === undefined) issues.push({ path: `${at}.deny.url`, message: 'required when the action is redirect', expected: 'an absolute URL or a path, e.g. /subscribe' });
+      if (deny.url === undefined)
+        issues.push({ path: `${at}.deny.url`, message: 'required when the action is redirect', expected: 'an absolute URL or a path, e.g. /subscribe' });
       else if (!/^(https?:\/\/[^/?#]+|\/(?!\/))/.test(deny.url)) {
-        issues.push({ path: `${at}.deny.url`, message: 'not an absolute http(s) URL or a path starting with a single /', expected: 'https://example.com/subscribe or /subscribe' });
+        issues.push({
+          path: `${at}.deny.url`,
+          message: 'not an absolute http(s) URL or a path starting with a single /',
+          expected: 'https://example.com/subscribe or /subscribe',
+        });
       }
       if (deny.status !== undefined && (deny.status < 300 || deny.status > 399)) {
         issues.push({ path: `${at}.deny.status`, message: 'a redirect status must be 3xx', expected: '302 or 303 or 307' });
@@ -65,7 +74,13 @@ export function routeIssues(gateway: Pick<GatewayConfig, 'routes' | 'caseSensiti
     }
   });
   const last = gateway.routes[gateway.routes.length - 1];
-  if (last === undefined || last.path.split('/').filter((s) => s !== '').join('/') !== '**') {
+  if (
+    last === undefined ||
+    last.path
+      .split('/')
+      .filter((s) => s !== '')
+      .join('/') !== '**'
+  ) {
     issues.push({
       path: `gateway.routes[${Math.max(0, gateway.routes.length - 1)}].path`,
       message: 'the last route must be the catch-all `/**`, so every request has a declared treatment',
@@ -86,14 +101,18 @@ export function compileRoutes<R extends RouteConfig>(routes: readonly R[], optio
         if (s === '**') return { kind: 'rest' };
         if (s === '*') return { kind: 'one' };
         const canonical = canonicalizeTarget('/' + s, { caseSensitive: options.caseSensitive, allowPathParameters: false });
-        return { kind: 'literal', text: canonical.ok ? canonical.segments[0] ?? s : s };
+        return { kind: 'literal', text: canonical.ok ? (canonical.segments[0] ?? s) : s };
       }),
     methods: route.methods ? new Set(route.methods.includes('GET') ? [...route.methods, 'HEAD'] : route.methods) : undefined,
   }));
 }
 
 /** First route whose pattern matches the canonical segments (and method), or undefined. */
-export function matchRoute<R extends RouteConfig>(table: readonly MatchableRoute<R>[], segments: readonly string[], method: string): MatchableRoute<R> | undefined {
+export function matchRoute<R extends RouteConfig>(
+  table: readonly MatchableRoute<R>[],
+  segments: readonly string[],
+  method: string,
+): MatchableRoute<R> | undefined {
   for (const entry of table) {
     if (entry.methods && !entry.methods.has(method)) continue;
     if (patternMatches(entry.pattern, segments)) return entry;

@@ -23,6 +23,7 @@ const REWRITE_HEADERS = new Set(['x-original-url', 'x-rewrite-url']);
 
 /** Client claims about the path to the gateway, dropped unless the peer is a trusted proxy. */
 const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip'];
+const FORWARDING_SET = new Set(FORWARDING_HEADERS);
 
 export interface StripInput {
   /** `req.rawHeaders`: names as sent, every duplicate present (Node's `req.headers` drops some). */
@@ -31,25 +32,37 @@ export interface StripInput {
   headers: IncomingHttpHeaders;
   /** The gateway's lowercase header prefix, e.g. `x-plangate-`. */
   prefix: string;
+  /** Also leave out the client's forwarding claims (`Forwarded`, `X-Forwarded-*`, `X-Real-IP`): the peer is not a trusted proxy. */
+  dropForwarding?: boolean;
 }
 
-/** The headers to forward: a new object, the input is not modified. */
-export function stripClientHeaders({ rawHeaders, headers, prefix }: StripInput): IncomingHttpHeaders {
-  const out: IncomingHttpHeaders = { ...headers };
-  const named = new Set<string>();
+/**
+ * The headers to forward: a new object, the input is not modified. Built by copying what may pass
+ * (never by deleting from a copy: a deleted property turns a V8 object into a slow dictionary).
+ */
+export function stripClientHeaders({ rawHeaders, headers, prefix, dropForwarding = false }: StripInput): IncomingHttpHeaders {
+  let dropped: Set<string> | undefined;
+  let named: Set<string> | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const lower = rawHeaders[i].toLowerCase();
     // `_` and `-` are the same character to CGI-style upstreams (PHP, nginx with underscores on).
-    const normal = lower.replaceAll('_', '-');
-    if (normal.startsWith(prefix) || HOP_BY_HOP.has(normal) || REWRITE_HEADERS.has(normal)) delete out[lower];
-    if (normal === 'connection') for (const token of rawHeaders[i + 1].split(',')) named.add(token.trim().toLowerCase().replaceAll('_', '-'));
+    const normal = lower.includes('_') ? lower.replaceAll('_', '-') : lower;
+    if (normal.startsWith(prefix) || HOP_BY_HOP.has(normal) || REWRITE_HEADERS.has(normal)) (dropped ??= new Set()).add(lower);
+    if (normal === 'connection') {
+      for (const token of rawHeaders[i + 1].split(',')) (named ??= new Set()).add(token.trim().toLowerCase().replaceAll('_', '-'));
+    }
   }
-  named.delete('host'); // the upstream must still see which site was asked for
-  if (named.size > 0) {
+  if (named !== undefined) {
+    named.delete('host'); // the upstream must still see which site was asked for
     for (let i = 0; i < rawHeaders.length; i += 2) {
       const lower = rawHeaders[i].toLowerCase();
-      if (named.has(lower.replaceAll('_', '-'))) delete out[lower];
+      if (named.has(lower.replaceAll('_', '-'))) (dropped ??= new Set()).add(lower);
     }
+  }
+  const out: IncomingHttpHeaders = {};
+  for (const name in headers) {
+    if (dropped?.has(name) || (dropForwarding && FORWARDING_SET.has(name))) continue;
+    out[name] = headers[name];
   }
   return out;
 }
@@ -69,7 +82,7 @@ export interface ForwardedView {
  */
 export function setForwardedHeaders(headers: IncomingHttpHeaders, original: IncomingHttpHeaders, view: ForwardedView): void {
   const trusted = view.trust(view.peerAddress, 0);
-  for (const name of FORWARDING_HEADERS) delete headers[name];
+  for (const name of FORWARDING_HEADERS) if (headers[name] !== undefined) delete headers[name];
   const ownProto = view.encrypted ? 'https' : 'http';
   const host = original.host ?? '';
   if (!trusted) {

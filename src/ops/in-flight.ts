@@ -13,6 +13,18 @@ export class InFlight {
     return this;
   }
 
+  /**
+   * For a server that reports its requests itself (the gateway listener calls these from the
+   * handlers it already has: no second `request` listener and no extra `close` listener per request).
+   */
+  begin(item: ServerResponse | Duplex): void {
+    this.active.add(item);
+  }
+
+  end(item: ServerResponse | Duplex): void {
+    this.active.delete(item);
+  }
+
   get size(): number {
     return this.active.size;
   }
