@@ -17,7 +17,11 @@ export function refuseAssertedContext(res: Response, body: { http?: unknown; clo
   }
 }
 
-export function workflowContext(body: { http?: Record<string, unknown>; cloudflare?: Record<string, unknown>; fastly?: Record<string, unknown> }): Record<string, unknown> {
+export function workflowContext(body: {
+  http?: Record<string, unknown>;
+  cloudflare?: Record<string, unknown>;
+  fastly?: Record<string, unknown>;
+}): Record<string, unknown> {
   const context: Record<string, unknown> = {};
   if (body.http !== undefined) context.http = body.http;
   if (body.cloudflare !== undefined) context.cloudflare = body.cloudflare;

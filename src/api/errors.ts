@@ -31,7 +31,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const parserError = err as BodyParserError;
     if (parserError.type === 'entity.parse.failed') return sendError(res, 400, 'the request body is not valid JSON');
     if (parserError.type === 'entity.too.large') return sendError(res, 413, `the request body is larger than ${parserError.limit} bytes`);
-    if (parserError.type === 'encoding.unsupported' || parserError.type === 'charset.unsupported') return sendError(res, 415, 'the request body must be UTF-8 JSON');
+    if (parserError.type === 'encoding.unsupported' || parserError.type === 'charset.unsupported')
+      return sendError(res, 415, 'the request body must be UTF-8 JSON');
     if (parserError.type === 'request.aborted') return;
     logger.error({ code: 'api-internal-error', error: err instanceof Error ? err.message : String(err) });
     sendError(res, 500, 'internal error');

@@ -58,7 +58,13 @@ function compilePlanValue(value: PlanValueConfig, meterable: boolean): PlanValue
   if (meterable && value === 'off') return { kind: 'off' };
   if (meterable && value !== null && typeof value === 'object') {
     const meter = value as MeterConfig;
-    return { kind: 'metered', limit: meter.limit, period: meter.period, uniqueResources: meter.uniqueResources ?? false, allowPartial: meter.allowPartialConsumption ?? false };
+    return {
+      kind: 'metered',
+      limit: meter.limit,
+      period: meter.period,
+      uniqueResources: meter.uniqueResources ?? false,
+      allowPartial: meter.allowPartialConsumption ?? false,
+    };
   }
   return { kind: 'scalar', value: value as boolean | number | string | null };
 }
@@ -119,11 +125,18 @@ export function compile(config: ConfigFile, file: string, resources: LoadedResou
       slug,
       workflow: workflow<SurfaceWorkflow>(surface.workflow),
       consume: (surface.consume ?? []).map(toConsumption),
-      components: Object.entries(surface.components ?? {}).map(([c, comp]) => ({ slug: c, selector: comp.selector, workflow: workflow<ComponentWorkflow>(comp.workflow) })),
+      components: Object.entries(surface.components ?? {}).map(([c, comp]) => ({
+        slug: c,
+        selector: comp.selector,
+        workflow: workflow<ComponentWorkflow>(comp.workflow),
+      })),
     });
   }
 
-  const jwtIntegrations: ResolvedJwtIntegration[] = (config.jwt?.integrations ?? []).map((integration, i) => ({ ...integration, pemKeys: resources.pemKeys[i] ?? [] }));
+  const jwtIntegrations: ResolvedJwtIntegration[] = (config.jwt?.integrations ?? []).map((integration, i) => ({
+    ...integration,
+    pemKeys: resources.pemKeys[i] ?? [],
+  }));
 
   // An empty url (`url: "${REDIS_URL:-}"`) means no Redis: the store section then describes memory only.
   const store = { ...config.store! };
@@ -134,7 +147,12 @@ export function compile(config: ConfigFile, file: string, resources: LoadedResou
     const caseSensitive = config.gateway.caseSensitive;
     const compiledRoutes: CompiledRoute[] = config.gateway.routes.map((route, index) => {
       const pattern = caseSensitive ? route.path : route.path.toLowerCase();
-      const compiled: CompiledRoute = { ...route, index, segments: pattern === '/' ? [] : pattern.slice(1).split('/'), consumeRefs: (route.consume ?? []).map(toConsumption) };
+      const compiled: CompiledRoute = {
+        ...route,
+        index,
+        segments: pattern === '/' ? [] : pattern.slice(1).split('/'),
+        consumeRefs: (route.consume ?? []).map(toConsumption),
+      };
       if (route.require !== undefined) compiled.requireRef = toConsumption(route.require);
       return compiled;
     });

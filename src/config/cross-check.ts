@@ -45,7 +45,11 @@ function checkFeatures(config: ConfigFile, issues: IssueCollector): void {
   for (const [slug, feature] of Object.entries(config.features)) {
     const featureId = feature.featureId ?? `feat_${slug}`;
     const clash = featureIds.get(featureId);
-    if (clash !== undefined) issues.add(['features', slug, ...(feature.featureId ? ['featureId'] : [])], `featureId '${featureId}' is already used by feature '${clash}': each feature needs its own`);
+    if (clash !== undefined)
+      issues.add(
+        ['features', slug, ...(feature.featureId ? ['featureId'] : [])],
+        `featureId '${featureId}' is already used by feature '${clash}': each feature needs its own`,
+      );
     featureIds.set(featureId, slug);
     checkSlugKeys(feature.properties, ['features', slug, 'properties'], 'property', issues);
     for (const [p, prop] of Object.entries(feature.properties ?? {})) {
@@ -56,7 +60,9 @@ function checkFeatures(config: ConfigFile, issues: IssueCollector): void {
       }
       if (prop.counterId !== undefined && prop.type !== 'meterable') issues.add([...at, 'counterId'], 'counterId applies to meterable properties only');
       if (prop.fallback !== undefined && !fallbackFits(prop)) {
-        issues.add([...at, 'fallback'], `a ${prop.type} property's fallback must be ${FALLBACK_EXPECTED[prop.type]}, got ${typeName(prop.fallback)}`, { expected: FALLBACK_EXPECTED[prop.type] });
+        issues.add([...at, 'fallback'], `a ${prop.type} property's fallback must be ${FALLBACK_EXPECTED[prop.type]}, got ${typeName(prop.fallback)}`, {
+          expected: FALLBACK_EXPECTED[prop.type],
+        });
       }
     }
   }
@@ -106,7 +112,10 @@ function checkPlans(config: ConfigFile, types: Map<string, Map<string, PropertyT
     for (const [feature, values] of Object.entries(body.features ?? {})) {
       const props = types.get(feature);
       if (!props) {
-        issues.add(['plans', plan, 'features', feature], `unknown feature '${feature}'; declared features: ${featureList}`, { key: true, expected: featureList });
+        issues.add(['plans', plan, 'features', feature], `unknown feature '${feature}'; declared features: ${featureList}`, {
+          key: true,
+          expected: featureList,
+        });
         continue;
       }
       for (const [prop, value] of Object.entries(values)) {
@@ -116,7 +125,9 @@ function checkPlans(config: ConfigFile, types: Map<string, Map<string, PropertyT
           const known = [...props.keys()].join(', ');
           issues.add(at, `feature '${feature}' has no property '${prop}'; its properties: ${known}`, { key: true, expected: known });
         } else if (!planValueFits(type, value)) {
-          issues.add(at, `expected ${PLAN_VALUE_EXPECTED[type]} for ${type} property '${feature}.${prop}', got ${typeName(value)}`, { expected: PLAN_VALUE_EXPECTED[type] });
+          issues.add(at, `expected ${PLAN_VALUE_EXPECTED[type]} for ${type} property '${feature}.${prop}', got ${typeName(value)}`, {
+            expected: PLAN_VALUE_EXPECTED[type],
+          });
         }
       }
     }
@@ -129,10 +140,13 @@ function checkProvisioning(config: ConfigFile, issues: IssueCollector): void {
     const at = ['provisioning', 'rules', i];
     const tests = (['equals', 'oneOf', 'exists'] as const).filter((k) => Object.hasOwn(rule, k));
     if (tests.length !== 1) {
-      issues.add(at, `a rule needs exactly one of equals, oneOf, exists; this one has ${tests.length === 0 ? 'none' : tests.join(' and ')}`, { expected: 'one of equals, oneOf, exists' });
+      issues.add(at, `a rule needs exactly one of equals, oneOf, exists; this one has ${tests.length === 0 ? 'none' : tests.join(' and ')}`, {
+        expected: 'one of equals, oneOf, exists',
+      });
     }
     rule.plans.forEach((plan, j) => {
-      if (!Object.hasOwn(config.plans, plan)) issues.add([...at, 'plans', j], `unknown plan '${plan}'; declared plans: ${plans.join(', ')}`, { expected: plans.join(', ') });
+      if (!Object.hasOwn(config.plans, plan))
+        issues.add([...at, 'plans', j], `unknown plan '${plan}'; declared plans: ${plans.join(', ')}`, { expected: plans.join(', ') });
     });
   });
 }
@@ -144,10 +158,16 @@ function checkRef(ref: string, at: KeyPath, allowed: readonly PropertyType[], ty
   const type = props?.get(prop);
   if (!props) issues.add(at, `unknown feature '${feature}' in '${ref}'; declared features: ${[...types.keys()].join(', ')}`);
   else if (!type) issues.add(at, `feature '${feature}' has no property '${prop}'; its properties: ${[...props.keys()].join(', ')}`);
-  else if (!allowed.includes(type)) issues.add(at, `'${ref}' is a ${type} property; expected a ${allowed.join(' or ')} property`, { expected: allowed.join(' or ') });
+  else if (!allowed.includes(type))
+    issues.add(at, `'${ref}' is a ${type} property; expected a ${allowed.join(' or ')} property`, { expected: allowed.join(' or ') });
 }
 
-function checkConsumeList(list: readonly ConsumeItemConfig[] | undefined, at: KeyPath, types: Map<string, Map<string, PropertyType>>, issues: IssueCollector): void {
+function checkConsumeList(
+  list: readonly ConsumeItemConfig[] | undefined,
+  at: KeyPath,
+  types: Map<string, Map<string, PropertyType>>,
+  issues: IssueCollector,
+): void {
   const seen = new Set<string>();
   list?.forEach((item, i) => {
     const ref = typeof item === 'string' ? item : item.property;
@@ -175,7 +195,8 @@ function checkGateway(config: ConfigFile, types: Map<string, Map<string, Propert
     const at = ['gateway', 'routes', i];
     const segments = route.path.slice(1).split('/');
     const deep = segments.indexOf('**');
-    if (deep >= 0 && deep !== segments.length - 1) issues.add([...at, 'path'], "'**' matches the rest of the path: it can only be the last segment", { expected: 'literal segments, *, and ** last' });
+    if (deep >= 0 && deep !== segments.length - 1)
+      issues.add([...at, 'path'], "'**' matches the rest of the path: it can only be the last segment", { expected: 'literal segments, *, and ** last' });
     if (segments.slice(0, -1).includes('')) issues.add([...at, 'path'], 'empty segment (//) in the path', { expected: 'literal segments, *, and ** last' });
     if (route.bypass === true) {
       if (route.surface !== undefined) issues.add([...at, 'surface'], 'a bypass route has no surface: remove surface or bypass');
@@ -189,7 +210,8 @@ function checkGateway(config: ConfigFile, types: Map<string, Map<string, Propert
     }
     if (route.require !== undefined) checkRef(route.require, [...at, 'require'], ['meterable', 'boolean'], types, issues);
     checkConsumeList(route.consume, [...at, 'consume'], types, issues);
-    if (route.deny?.action === 'redirect' && route.deny.url === undefined) issues.add([...at, 'deny'], "deny.action redirect needs a 'url' to redirect to", { expected: 'url' });
+    if (route.deny?.action === 'redirect' && route.deny.url === undefined)
+      issues.add([...at, 'deny'], "deny.action redirect needs a 'url' to redirect to", { expected: 'url' });
   });
   const keyIds = new Set<string>();
   config.gateway?.signing?.keys.forEach((key, i) => {
@@ -198,7 +220,11 @@ function checkGateway(config: ConfigFile, types: Map<string, Map<string, Propert
   });
   const last = routes.length - 1;
   if (routes[last].path !== '/**') {
-    issues.add(['gateway', 'routes', last, 'path'], "the last route must be the catch-all '/**' (with a surface or bypass: true), so that no path goes undecided", { expected: '/**' });
+    issues.add(
+      ['gateway', 'routes', last, 'path'],
+      "the last route must be the catch-all '/**' (with a surface or bypass: true), so that no path goes undecided",
+      { expected: '/**' },
+    );
   }
 }
 
@@ -208,28 +234,40 @@ function checkJwtIntegration(integration: JwtIntegrationConfig, at: KeyPath, iss
   const sources = (['publicKey', 'publicKeyFile', 'publicKeys', 'jwksUrl', 'secret'] as const).filter((k) => integration[k] !== undefined);
   if (sources.length !== 1) {
     const found = sources.length === 0 ? 'none' : sources.join(' and ');
-    issues.add(at, `a JWT integration needs exactly one key source of publicKey, publicKeyFile, publicKeys, jwksUrl, secret; found ${found}`, { expected: 'one of publicKey, publicKeyFile, publicKeys, jwksUrl, secret' });
+    issues.add(at, `a JWT integration needs exactly one key source of publicKey, publicKeyFile, publicKeys, jwksUrl, secret; found ${found}`, {
+      expected: 'one of publicKey, publicKeyFile, publicKeys, jwksUrl, secret',
+    });
   }
   integration.publicKeys?.forEach((entry, i) => {
-    if ((entry.pem === undefined) === (entry.file === undefined)) issues.add([...at, 'publicKeys', i], 'a public key entry needs exactly one of pem or file', { expected: 'pem or file' });
+    if ((entry.pem === undefined) === (entry.file === undefined))
+      issues.add([...at, 'publicKeys', i], 'a public key entry needs exactly one of pem or file', { expected: 'pem or file' });
   });
   if (integration.jwks !== undefined && integration.jwksUrl === undefined) issues.add([...at, 'jwks'], 'jwks settings apply only with jwksUrl');
   const hmac = integration.algorithms.filter((a) => a.startsWith('HS'));
   if (hmac.length > 0 && hmac.length < integration.algorithms.length) {
-    issues.add([...at, 'algorithms'], 'HMAC (HS*) and public-key algorithms cannot be mixed in one integration: declare two integrations', { expected: 'only HS* or only public-key algorithms' });
+    issues.add([...at, 'algorithms'], 'HMAC (HS*) and public-key algorithms cannot be mixed in one integration: declare two integrations', {
+      expected: 'only HS* or only public-key algorithms',
+    });
     return;
   }
   if (integration.secret !== undefined) {
     if (hmac.length === 0) {
-      issues.add([...at, 'secret'], 'a secret verifies HS256/HS384/HS512 tokens only: list those in algorithms, or use a public key', { expected: 'HS256, HS384 or HS512' });
+      issues.add([...at, 'secret'], 'a secret verifies HS256/HS384/HS512 tokens only: list those in algorithms, or use a public key', {
+        expected: 'HS256, HS384 or HS512',
+      });
       return;
     }
     const needed = Math.max(...hmac.map((a) => HMAC_BYTES[a]));
     const strongest = hmac.find((a) => HMAC_BYTES[a] === needed);
     // The length is compared, never printed: the message must not help guess the secret.
-    if (Buffer.byteLength(integration.secret, 'utf8') < needed) issues.add([...at, 'secret'], `the secret is shorter than the ${needed} bytes ${strongest} needs: use a longer random secret`, { expected: `at least ${needed} bytes` });
+    if (Buffer.byteLength(integration.secret, 'utf8') < needed)
+      issues.add([...at, 'secret'], `the secret is shorter than the ${needed} bytes ${strongest} needs: use a longer random secret`, {
+        expected: `at least ${needed} bytes`,
+      });
   } else if (hmac.length > 0 && sources.length === 1) {
-    issues.add([...at, 'algorithms'], `HS* algorithms need a secret, not ${sources[0]}: list public-key algorithms (RS256, ES256, EdDSA, ...) or use secret`, { expected: 'public-key algorithms' });
+    issues.add([...at, 'algorithms'], `HS* algorithms need a secret, not ${sources[0]}: list public-key algorithms (RS256, ES256, EdDSA, ...) or use secret`, {
+      expected: 'public-key algorithms',
+    });
   }
 }
 
@@ -237,7 +275,8 @@ function checkUniqueNames(config: ConfigFile, issues: IssueCollector): void {
   const seen = new Map<string, number>();
   config.jwt?.integrations.forEach((integration, i) => {
     const first = seen.get(integration.name);
-    if (first !== undefined) issues.add(['jwt', 'integrations', i, 'name'], `integration name '${integration.name}' is already used by jwt.integrations[${first}]`);
+    if (first !== undefined)
+      issues.add(['jwt', 'integrations', i, 'name'], `integration name '${integration.name}' is already used by jwt.integrations[${first}]`);
     else seen.set(integration.name, i);
   });
   const keys = new Map<string, number>();
@@ -252,10 +291,17 @@ function checkUniqueNames(config: ConfigFile, issues: IssueCollector): void {
 function checkStore(config: ConfigFile, issues: IssueCollector): void {
   const redis = config.store?.redis;
   if (!redis) return;
-  const forms = [redis.url ? 'url' : undefined, redis.sentinels ? 'sentinels' : undefined, redis.cluster ? 'cluster' : undefined].filter((f) => f !== undefined);
+  const forms = [redis.url ? 'url' : undefined, redis.sentinels ? 'sentinels' : undefined, redis.cluster ? 'cluster' : undefined].filter(
+    (f) => f !== undefined,
+  );
   const at = ['store', 'redis'];
-  if (forms.length > 1) issues.add(at, `choose one Redis connection form: url, sentinels (with name) or cluster; found ${forms.join(' and ')}`, { expected: 'url, sentinels or cluster' });
-  if (redis.sentinels && redis.name === undefined) issues.add([...at, 'sentinels'], "sentinels need 'name', the name of the master they watch", { expected: 'name' });
+  if (forms.length > 1)
+    issues.add(at, `choose one Redis connection form: url, sentinels (with name) or cluster; found ${forms.join(' and ')}`, {
+      expected: 'url, sentinels or cluster',
+    });
+  if (redis.sentinels && redis.name === undefined)
+    issues.add([...at, 'sentinels'], "sentinels need 'name', the name of the master they watch", { expected: 'name' });
   if (redis.name !== undefined && !redis.sentinels) issues.add([...at, 'name'], "'name' is the Sentinel master name and needs sentinels");
-  if (redis.url && !/^rediss?:\/\//.test(redis.url)) issues.add([...at, 'url'], 'expected a redis:// or rediss:// URL (or an empty string for no Redis)', { expected: 'redis:// or rediss:// URL' });
+  if (redis.url && !/^rediss?:\/\//.test(redis.url))
+    issues.add([...at, 'url'], 'expected a redis:// or rediss:// URL (or an empty string for no Redis)', { expected: 'redis:// or rediss:// URL' });
 }

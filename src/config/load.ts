@@ -39,7 +39,8 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   const issues = new IssueCollector(path, doc, lines);
   if (doc.errors.length > 0) {
     for (const error of doc.errors) {
-      const what = error.code === 'DUPLICATE_KEY' ? 'duplicate key: each key may appear once in a mapping' : `YAML syntax error: ${error.message.split('\n')[0]}`;
+      const what =
+        error.code === 'DUPLICATE_KEY' ? 'duplicate key: each key may appear once in a mapping' : `YAML syntax error: ${error.message.split('\n')[0]}`;
       issues.addAtOffset(error.pos[0], formatPath(pathAtOffset(doc, error.pos[0])), what);
     }
     throw new ConfigError(issues.issues);

@@ -6,17 +6,19 @@ const strict = { additionalProperties: false } as const;
 const slugPattern = '^[a-z0-9]+(-[a-z0-9]+)*$';
 
 export const Slug = Type.String({ pattern: slugPattern, maxLength: 64, description: 'a slug: lowercase letters, digits and single hyphens' });
-const Period = Type.Union(
-  [Type.Literal('lifetime'), Type.Literal('day'), Type.Literal('week'), Type.Literal('month'), Type.Literal('year')],
-  { description: 'one of lifetime, day, week, month, year' },
-);
+const Period = Type.Union([Type.Literal('lifetime'), Type.Literal('day'), Type.Literal('week'), Type.Literal('month'), Type.Literal('year')], {
+  description: 'one of lifetime, day, week, month, year',
+});
 const FilePath = Type.String({ minLength: 1, description: 'a file path, relative to the YAML file' });
 const Millis = (defaultMs: number, max = 600_000) => Type.Integer({ minimum: 1, maximum: max, default: defaultMs });
 
 // ---- API keys and CORS -------------------------------------------------------------------------
 export const ApiKeySchema = Type.Object(
   {
-    key: Type.String({ pattern: '^(sk|pk)_[A-Za-z0-9_\\-]{8,}$', description: 'sk_... (secret) or pk_... (publishable), at least 8 characters after the prefix' }),
+    key: Type.String({
+      pattern: '^(sk|pk)_[A-Za-z0-9_\\-]{8,}$',
+      description: 'sk_... (secret) or pk_... (publishable), at least 8 characters after the prefix',
+    }),
     name: Type.Optional(Type.String()),
   },
   strict,
@@ -106,9 +108,11 @@ export const PlanValueSchema = Type.Union([Type.Literal('on'), Type.Literal('off
 export const PlanSchema = Type.Object(
   {
     name: Type.Optional(Type.String()),
-    assign: Type.Optional(Type.Union([Type.Literal('anonymous'), Type.Literal('authenticated'), Type.Literal('none')], {
-      description: 'anonymous, authenticated or none',
-    })),
+    assign: Type.Optional(
+      Type.Union([Type.Literal('anonymous'), Type.Literal('authenticated'), Type.Literal('none')], {
+        description: 'anonymous, authenticated or none',
+      }),
+    ),
     features: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), PlanValueSchema))),
   },
   strict,
@@ -211,7 +215,10 @@ export const RouteSchema = Type.Object(
 );
 export const GatewaySchema = Type.Object(
   {
-    listen: Type.Object({ host: Type.String({ default: '0.0.0.0' }), port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }) }, { ...strict, default: {} }),
+    listen: Type.Object(
+      { host: Type.String({ default: '0.0.0.0' }), port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }) },
+      { ...strict, default: {} },
+    ),
     upstream: Type.String({ pattern: '^https?://', description: 'the upstream origin, http(s)://host:port' }),
     routes: Type.Array(RouteSchema, { minItems: 1 }),
     caseSensitive: Type.Boolean({ default: false }),
@@ -251,8 +258,18 @@ export const GatewaySchema = Type.Object(
 
 export const ServerSchema = Type.Object(
   {
-    api: Type.Object({ host: Type.String({ default: '127.0.0.1' }), port: Type.Integer({ minimum: 0, maximum: 65535, default: 3100 }), mountPath: Type.Optional(Type.String({ pattern: '^/' })) }, { ...strict, default: {} }),
-    ops: Type.Object({ host: Type.String({ default: '127.0.0.1' }), port: Type.Integer({ minimum: 0, maximum: 65535, default: 9090 }) }, { ...strict, default: {} }),
+    api: Type.Object(
+      {
+        host: Type.String({ default: '127.0.0.1' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 3100 }),
+        mountPath: Type.Optional(Type.String({ pattern: '^/' })),
+      },
+      { ...strict, default: {} },
+    ),
+    ops: Type.Object(
+      { host: Type.String({ default: '127.0.0.1' }), port: Type.Integer({ minimum: 0, maximum: 65535, default: 9090 }) },
+      { ...strict, default: {} },
+    ),
     maxBodyBytes: Type.Integer({ minimum: 1024, default: 102_400 }),
   },
   strict,

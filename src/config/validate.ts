@@ -82,7 +82,10 @@ function report(error: ErrorObject, data: unknown, issues: IssueCollector): void
     case 'additionalProperties': {
       const known = Object.keys((parent?.properties as Schema | undefined) ?? {});
       const expected = `one of ${known.join(', ')}`;
-      issues.add([...path, String(params.additionalProperty)], `unknown key '${String(params.additionalProperty)}'; expected ${expected}`, { key: true, expected });
+      issues.add([...path, String(params.additionalProperty)], `unknown key '${String(params.additionalProperty)}'; expected ${expected}`, {
+        key: true,
+        expected,
+      });
       return;
     }
     case 'required':
@@ -115,7 +118,9 @@ function report(error: ErrorObject, data: unknown, issues: IssueCollector): void
     case 'exclusiveMinimum':
     case 'exclusiveMaximum': {
       const words: Record<string, string> = { '>=': 'at least', '<=': 'at most', '>': 'more than', '<': 'less than' };
-      issues.add(path, withDescription(`must be ${words[String(params.comparison)]} ${String(params.limit)}`, parent), { expected: `${String(params.comparison)} ${String(params.limit)}` });
+      issues.add(path, withDescription(`must be ${words[String(params.comparison)]} ${String(params.limit)}`, parent), {
+        expected: `${String(params.comparison)} ${String(params.limit)}`,
+      });
       return;
     }
     case 'pattern': {

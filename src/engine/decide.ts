@@ -43,9 +43,8 @@ const NOT_A_CUSTOMER: Customer = Object.freeze({ isCustomer: false, hasProducts:
 
 export async function prepareRequest(ctx: EngineContext, request: Omit<DecisionRequest, 'surfaceSlug'>): Promise<RequestState> {
   const now = request.now ?? Date.now();
-  const identity = 'resolved' in request.identity
-    ? request.identity.resolved
-    : await resolveIdentity(request.identity, request.trusted, ctx.verifier, ctx.logger);
+  const identity =
+    'resolved' in request.identity ? request.identity.resolved : await resolveIdentity(request.identity, request.trusted, ctx.verifier, ctx.logger);
   const visitor = visitorOf(identity);
   let built: WorkflowIdentity | undefined;
   const workflowIdentity = (): WorkflowIdentity => (built ??= { ...identity, userType: visitor.userType, testGroup100: testGroup100(identity.identifier) });
@@ -142,7 +141,8 @@ export async function applyDeclared(
   let require: MeterCall['require'];
   if (requirement !== undefined) {
     const value = state.values.get(`${requirement.feature}.${requirement.property}`)?.value;
-    if (value?.kind === 'metered') require = [{ counterId: counterOf(model, requirement), limit: value.limit, period: value.period, uniqueResources: value.uniqueResources }];
+    if (value?.kind === 'metered')
+      require = [{ counterId: counterOf(model, requirement), limit: value.limit, period: value.period, uniqueResources: value.uniqueResources }];
     else if (!(value?.kind === 'on' || (value?.kind === 'scalar' && value.value === true))) preconditionFailed = 'requirement';
   }
   const consume: ConsumeSpec[] = [];
@@ -182,7 +182,8 @@ function meterOperations(ctx: EngineContext, state: RequestState, dryRun: boolea
     const value = resolved?.value;
     const metered = value?.kind === 'metered';
     if (metered || !limited) {
-      const meter = limited && metered ? { limit: value.limit, period: value.period, uniqueResources: value.uniqueResources, allowPartial: value.allowPartial } : null;
+      const meter =
+        limited && metered ? { limit: value.limit, period: value.period, uniqueResources: value.uniqueResources, allowPartial: value.allowPartial } : null;
       await callStore(ctx, state, { counters: [state.meters.spec(property.counterId)], consume: [{ counterId: property.counterId, units, meter }], dryRun });
     }
     const open = model.store.failurePolicy === 'open';
@@ -217,11 +218,20 @@ async function runSurface(
   const behavior: SurfaceBehavior = {};
   if (surface.workflow !== undefined) {
     const revocation = new Revocation();
-    const outcome = await runWorkflow(surface.workflow.run, inputFor(revocation), { file: surface.workflow.file, kind: 'surface', timeoutMs, revocation, logger: ctx.logger });
+    const outcome = await runWorkflow(surface.workflow.run, inputFor(revocation), {
+      file: surface.workflow.file,
+      kind: 'surface',
+      timeoutMs,
+      revocation,
+      logger: ctx.logger,
+    });
     if (!outcome.ok) failed = true;
     else if (outcome.value !== undefined && !isPlainObject(outcome.value)) {
       failed = true;
-      ctx.logger?.event('error', 'workflow-bad-result', { workflow: surface.workflow.file, message: 'a surface workflow must return an object { properties?, http? }' });
+      ctx.logger?.event('error', 'workflow-bad-result', {
+        workflow: surface.workflow.file,
+        message: 'a surface workflow must return an object { properties?, http? }',
+      });
     } else if (outcome.value !== undefined) {
       if (isPlainObject(outcome.value.properties)) behavior.properties = outcome.value.properties;
       if (isPlainObject(outcome.value.http)) behavior.http = outcome.value.http;
@@ -235,7 +245,13 @@ async function runSurface(
       if (component.workflow !== undefined) {
         const revocation = new Revocation();
         const input = { ...inputFor(revocation), surfaceProperties: behavior.properties ?? {} };
-        const outcome = await runWorkflow(component.workflow.run, input, { file: component.workflow.file, kind: 'component', timeoutMs, revocation, logger: ctx.logger });
+        const outcome = await runWorkflow(component.workflow.run, input, {
+          file: component.workflow.file,
+          kind: 'component',
+          timeoutMs,
+          revocation,
+          logger: ctx.logger,
+        });
         if (!outcome.ok) failed = true;
         else if (isPlainObject(outcome.value)) {
           if (isPlainObject(outcome.value.properties)) result.properties = outcome.value.properties;

@@ -1,14 +1,6 @@
 // The runtime model: the config compiled once into immutable, ready-to-use structures. Built by
 // src/config/compile.ts; read by the engine on every decision, never re-parsed.
-import type {
-  ApiKeyConfig,
-  GatewayConfig,
-  JwtIntegrationConfig,
-  ProvisioningRuleConfig,
-  RouteConfig,
-  ServerConfig,
-  StoreConfig,
-} from '../config/schema.js';
+import type { ApiKeyConfig, GatewayConfig, JwtIntegrationConfig, ProvisioningRuleConfig, RouteConfig, ServerConfig, StoreConfig } from '../config/schema.js';
 import type { ComponentWorkflow, ProvisioningWorkflow, SurfaceWorkflow } from './workflows/types.js';
 import type { MeterLimit, Period } from './meters/store.js';
 

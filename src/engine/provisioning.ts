@@ -32,14 +32,21 @@ export async function provisionPlans(
     const identity = workflowIdentity();
     const outcomes = await Promise.all(
       workflows.map((wf) =>
-        runWorkflow(wf.run, { identity, env }, { file: wf.file, kind: 'provisioning', timeoutMs: model.workflowTimeoutMs, revocation: new Revocation(), logger }),
+        runWorkflow(
+          wf.run,
+          { identity, env },
+          { file: wf.file, kind: 'provisioning', timeoutMs: model.workflowTimeoutMs, revocation: new Revocation(), logger },
+        ),
       ),
     );
     outcomes.forEach((outcome, i) => {
       if (!outcome.ok) return;
       const value: unknown = outcome.value;
       if (!Array.isArray(value)) {
-        logger?.event('error', 'provisioning-bad-result', { workflow: workflows[i].file, message: 'a provisioning workflow must return an array of plan slugs' });
+        logger?.event('error', 'provisioning-bad-result', {
+          workflow: workflows[i].file,
+          message: 'a provisioning workflow must return an array of plan slugs',
+        });
         return;
       }
       for (const slug of value) {

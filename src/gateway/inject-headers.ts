@@ -61,10 +61,10 @@ export function createHeaderInjector(options: InjectOptions): (outcome: Decision
       [AUTHENTICATED]: String(decision.identity.isAuthenticated),
       [PLANS]: outcome.plans.join(','),
     };
-    for (const [featureSlug, feature] of Object.entries(decision.features)) {
-      for (const [propertySlug, property] of Object.entries(feature.properties)) {
-        headers[nameFor(featureSlug, propertySlug)] = propertyValue(property);
-      }
+    const features = decision.features;
+    for (const featureSlug in features) {
+      const properties = features[featureSlug].properties;
+      for (const propertySlug in properties) headers[nameFor(featureSlug, propertySlug)] = propertyValue(properties[propertySlug]);
     }
     headers[SURFACE_PROPERTIES] = base64urlJson(decision.surfaceBehavior.properties ?? {}, options.logger, 'surface-properties') ?? EMPTY_OBJECT;
     headers[DEGRADED] = String(decision.degraded === true);

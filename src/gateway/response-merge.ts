@@ -114,6 +114,20 @@ export function addGatewayHeaders(head: ResponseHead, additions: GatewayAddition
 
 /** `Cache-Control` with `private` and without `public` and `s-maxage` (other directives kept, in order). */
 export function privateCacheControl(value: string | string[] | undefined): string {
+  // An upstream sends the same few values again and again: each is rewritten once.
+  if (typeof value !== 'string') return rewriteCacheControl(value);
+  let rewritten = privateCacheControls.get(value);
+  if (rewritten === undefined) {
+    rewritten = rewriteCacheControl(value);
+    if (privateCacheControls.size >= 256) privateCacheControls.clear();
+    privateCacheControls.set(value, rewritten);
+  }
+  return rewritten;
+}
+
+const privateCacheControls = new Map<string, string>();
+
+function rewriteCacheControl(value: string | string[] | undefined): string {
   const directives = splitDirectives(asList(value).join(',')).filter((d) => {
     const name = d.split('=')[0].trim().toLowerCase();
     return name !== 'public' && name !== 's-maxage' && name !== 'private';

@@ -61,16 +61,17 @@ function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
 
-/** The current time as pino's isoTime writes it, formatted at most once per millisecond. */
+/** The current time as pino's isoTime writes it; the part up to the second is formatted once per second. */
 function isoClock(): () => string {
-  let lastMs = -1;
-  let last = '';
+  let second = -1;
+  let head = '';
   return () => {
     const now = Date.now();
-    if (now !== lastMs) {
-      lastMs = now;
-      last = new Date(now).toISOString();
+    const ms = now % 1000;
+    if (now - ms !== second) {
+      second = now - ms;
+      head = new Date(second).toISOString().slice(0, 20); // YYYY-MM-DDTHH:MM:SS.
     }
-    return last;
+    return head + (ms < 10 ? '00' : ms < 100 ? '0' : '') + ms + 'Z';
   };
 }

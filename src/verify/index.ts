@@ -81,7 +81,13 @@ function prepare(options: VerifyOptions): Prepared {
     if (bytes.length < 32) throw new Error(`plangate verifier: key '${key.id}' is ${bytes.length} bytes; signing secrets are at least 32 bytes`);
     keys.set(key.id, createSecretKey(bytes));
   }
-  return { keys, maxAgeSeconds: options.maxAgeSeconds ?? 30, prefix, header: (options.header ?? `${prefix}signature`).toLowerCase(), now: options.now ?? Date.now };
+  return {
+    keys,
+    maxAgeSeconds: options.maxAgeSeconds ?? 30,
+    prefix,
+    header: (options.header ?? `${prefix}signature`).toLowerCase(),
+    now: options.now ?? Date.now,
+  };
 }
 
 function check(p: Prepared, input: VerifyInput): VerifyResult {
@@ -104,12 +110,16 @@ function check(p: Prepared, input: VerifyInput): VerifyResult {
     present.push([name, value]);
   }
   present.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  if (present.length !== signature.names.length || present.some(([name], i) => name !== signature.names[i])) return { ok: false, reason: 'header-set-mismatch' };
+  if (present.length !== signature.names.length || present.some(([name], i) => name !== signature.names[i]))
+    return { ok: false, reason: 'header-set-mismatch' };
   const headers = Object.fromEntries(present);
   const requestId = headers[`${p.prefix}request-id`];
   if (requestId === undefined) return { ok: false, reason: 'missing-request-id' };
 
-  const expected = Buffer.from(signatureMac(key, { timestamp: signature.timestamp, method: input.method, host: input.host ?? '', target: input.target, requestId, headers: present }), 'base64url');
+  const expected = Buffer.from(
+    signatureMac(key, { timestamp: signature.timestamp, method: input.method, host: input.host ?? '', target: input.target, requestId, headers: present }),
+    'base64url',
+  );
   const given = Buffer.from(signature.mac, 'base64url');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad-signature' };
   return { ok: true, requestId, keyId: signature.keyId, timestamp: signature.timestamp, headers, ...decisionFields(headers, p.prefix) };

@@ -24,14 +24,12 @@ export function anonymousIdentity(identifier: string = randomUUID()): ResolvedId
   return { authType: 'anonymous', identifier, isAuthenticated: false, jwtClaims: {} };
 }
 
-export async function resolveIdentity(
-  input: IdentityInput,
-  trusted: boolean,
-  verifier: JwtVerifier,
-  logger?: EngineLogger,
-): Promise<ResolvedIdentity> {
+export async function resolveIdentity(input: IdentityInput, trusted: boolean, verifier: JwtVerifier, logger?: EngineLogger): Promise<ResolvedIdentity> {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new EngineError('invalid-request', 'identity must be an object with exactly one of anonymousIdentifier, userJwt, userIdentifier, createAnonymousIdentifier');
+    throw new EngineError(
+      'invalid-request',
+      'identity must be an object with exactly one of anonymousIdentifier, userJwt, userIdentifier, createAnonymousIdentifier',
+    );
   }
   const modes = presentModes(input);
   if (modes.length === 0) {
@@ -47,7 +45,11 @@ export async function resolveIdentity(
   if (input.anonymousIdentifier !== undefined) return anonymousIdentity(checkIdentifier(input.anonymousIdentifier, 'anonymousIdentifier'));
   if (input.userIdentifier !== undefined) {
     const identifier = checkIdentifier(input.userIdentifier, 'userIdentifier');
-    if (!trusted) throw new EngineError('identity-forbidden', 'identity.userIdentifier needs a secret (sk_) API key; publishable keys may send userJwt or an anonymous identity');
+    if (!trusted)
+      throw new EngineError(
+        'identity-forbidden',
+        'identity.userIdentifier needs a secret (sk_) API key; publishable keys may send userJwt or an anonymous identity',
+      );
     return { authType: 'provided', identifier, isAuthenticated: true, jwtClaims: {} };
   }
   if (typeof input.userJwt !== 'string' || input.userJwt.length === 0) {

@@ -1,7 +1,7 @@
 // Verified tokens, so a visitor's every request does not pay for a signature check. Bounded (LRU),
 // keyed by a SHA-256 of the token (the token itself is never held as a key), and an entry is only
 // served while the token would still verify: before its expiry and under the same key generation.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 
 export interface CachedVerification {
@@ -49,5 +49,5 @@ export class TokenCache {
 }
 
 function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return hash('sha256', token, 'base64url'); // the one-shot form: no Hash object per request
 }

@@ -48,7 +48,6 @@ export function periodEnd(period: Period, now: number): number {
   }
 }
 
-
 /** `periodStart` as the HTTP date MonetizationOS reports ("Thu, 01 Jan 1970 00:00:00 GMT" for lifetime). */
 export function periodStartHttpDate(period: Period, now: number): string {
   const last = currentBuckets.get(period);

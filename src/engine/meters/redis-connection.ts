@@ -21,9 +21,7 @@ export function redisForm(config: Partial<RedisConfig> | undefined): RedisForm |
   if (config.sentinels !== undefined) forms.push('sentinel');
   if (config.cluster !== undefined) forms.push('cluster');
   if (forms.length > 1) {
-    throw new Error(
-      `store.redis: ${forms.join(' and ')} are both set; choose one connection form: { url }, { sentinels, name } or { cluster: [nodes] }`,
-    );
+    throw new Error(`store.redis: ${forms.join(' and ')} are both set; choose one connection form: { url }, { sentinels, name } or { cluster: [nodes] }`);
   }
   if (forms[0] === 'sentinel' && (config.name === undefined || config.name === '')) {
     throw new Error('store.redis.name: missing; a Sentinel connection needs the master name, e.g. `name: mymaster`');
@@ -59,7 +57,9 @@ function nodeOptions(config: Partial<RedisConfig>): RedisOptions {
 }
 
 /** The constructor arguments for each form, separate from construction so tests can check them. */
-export function redisClientOptions(config: Partial<RedisConfig>):
+export function redisClientOptions(
+  config: Partial<RedisConfig>,
+):
   | { form: 'url'; url: string; options: RedisOptions }
   | { form: 'sentinel'; options: RedisOptions }
   | { form: 'cluster'; nodes: { host: string; port: number }[]; options: ClusterOptions } {

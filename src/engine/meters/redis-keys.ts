@@ -3,7 +3,8 @@
 //   <prefix>{a:<visitor hash>}:<counterId>:<period>:<bucket start, YYYY-MM-DD>     usage count
 //   <prefix>{a:<visitor hash>}:<counterId>:<period>:<bucket start, YYYY-MM-DD>:r   resource hashes (set)
 // `a` is an anonymous visitor, `u` an authenticated one (whatever the identity source).
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { periodEnd, periodStart } from './periods.js';
 import type { Period, Visitor } from './store.js';
 
@@ -23,13 +24,33 @@ export function checkKeyPrefix(prefix: string): string {
  * in braces as the Cluster hash tag. 128 bits of SHA-256 make collisions between visitors negligible.
  */
 export function visitorTag(visitor: Visitor): string {
-  const hash = createHash('sha256').update(visitor.identifier).digest('base64url').slice(0, 22);
-  return `{${visitor.userType === 'anonymous' ? 'a' : 'u'}:${hash}}`;
+  const cache = visitor.userType === 'anonymous' ? anonymousTags : userTags;
+  let tag = cache.get(visitor.identifier);
+  if (tag === undefined) {
+    tag = `{${visitor.userType === 'anonymous' ? 'a' : 'u'}:${hash('sha256', visitor.identifier, 'base64url').slice(0, 22)}}`;
+    cache.set(visitor.identifier, tag);
+  }
+  return tag;
 }
 
+/** Visitors come back request after request: their tags are kept (bounded) rather than hashed each time. */
+const anonymousTags = new LRUCache<string, string>({ max: 10_000 });
+const userTags = new LRUCache<string, string>({ max: 10_000 });
+
 export function bucketKey(prefix: string, tag: string, counterId: string, period: Period, now: number): string {
-  const start = new Date(periodStart(period, now)).toISOString().slice(0, 10);
-  return `${prefix}${tag}:${counterId}:${period}:${start}`;
+  return `${prefix}${tag}:${counterId}:${period}:${bucketDate(periodStart(period, now))}`;
+}
+
+/** `YYYY-MM-DD` of a bucket start: a handful of distinct values at any time, each formatted once. */
+const bucketDates = new Map<number, string>();
+function bucketDate(start: number): string {
+  let text = bucketDates.get(start);
+  if (text === undefined) {
+    if (bucketDates.size >= 64) bucketDates.clear();
+    text = new Date(start).toISOString().slice(0, 10);
+    bucketDates.set(start, text);
+  }
+  return text;
 }
 
 export function resourceSetKey(countKey: string): string {

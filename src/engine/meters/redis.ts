@@ -46,7 +46,8 @@ interface ScriptInput {
 type MeterScriptClient = RedisClient & { plangateMeter(numKeys: number, ...args: string[]): Promise<[number, number[], number[]]> };
 
 const TIMEOUT = /timed out/i;
-const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|EPIPE|writeable|Connection is closed|closed|MaxRetriesPerRequest|None of .*available|ClusterAllFailed|Failed to refresh slots/i;
+const CONNECTION_ERROR =
+  /ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|EPIPE|writeable|Connection is closed|closed|MaxRetriesPerRequest|None of .*available|ClusterAllFailed|Failed to refresh slots/i;
 
 export function failureCode(err: unknown): StoreFailureCode {
   const message = err instanceof Error ? `${err.name} ${err.message}` : String(err);
@@ -91,13 +92,17 @@ export class RedisMeterStore implements MeterStore {
   async run(call: MeterCall): Promise<MeterCallResult> {
     const input = scriptInput(call, this.prefix, this.retentionDays);
     try {
-      const raw = await this.bounded(async (expired) => {
-        await this.readyOrFail();
-        // A connection that came up after the deadline must not apply a call the caller saw fail.
-        if (expired()) throw new StoreUnavailableError('store-timeout', `Redis did not answer within ${this.timeoutMs} ms`);
-        this.commands++;
-        return this.client.plangateMeter(input.keys.length, ...input.keys, input.argv);
-      });
+      // Connected (the steady state): ioredis's own command timeout bounds the call, no second timer
+      // (a NOSCRIPT reload adds one more bounded command). Otherwise the wait for a connection is bounded too.
+      const raw =
+        this.client.status === 'ready'
+          ? await this.send(input)
+          : await this.bounded(async (expired) => {
+              await this.readyOrFail();
+              // A connection that came up after the deadline must not apply a call the caller saw fail.
+              if (expired()) throw new StoreUnavailableError('store-timeout', `Redis did not answer within ${this.timeoutMs} ms`);
+              return this.send(input);
+            });
       this.timeoutsInARow = 0;
       return decodeResult(raw, input, call);
     } catch (err) {
@@ -107,6 +112,12 @@ export class RedisMeterStore implements MeterStore {
 
   async close(): Promise<void> {
     this.client.disconnect();
+  }
+
+  /** One script call: the only place a meter command is sent (and counted). */
+  private send(input: ScriptInput): Promise<[number, number[], number[]]> {
+    this.commands++;
+    return this.client.plangateMeter(input.keys.length, ...input.keys, input.argv);
   }
 
   private async ping(): Promise<boolean> {
@@ -168,7 +179,9 @@ export class RedisMeterStore implements MeterStore {
 
   private failed(err: unknown): StoreUnavailableError {
     const error =
-      err instanceof StoreUnavailableError ? err : new StoreUnavailableError(failureCode(err), `Redis meter call failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      err instanceof StoreUnavailableError
+        ? err
+        : new StoreUnavailableError(failureCode(err), `Redis meter call failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     this.failureCounts[error.code as StoreFailureCode] = (this.failureCounts[error.code as StoreFailureCode] ?? 0) + 1;
     this.timeoutsInARow = error.code === 'store-timeout' ? this.timeoutsInARow + 1 : 0;
     if (this.timeoutsInARow >= TIMEOUTS_BEFORE_RECONNECT && this.client.status === 'ready') {

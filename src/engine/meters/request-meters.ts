@@ -124,7 +124,18 @@ export class RequestMeters {
     const periodStart = periodStartHttpDate(value.period, this.now);
     // Keys in the order MonetizationOS sends them, isFallback last.
     if (consumption === undefined) {
-      return { counterId, type: 'meterable', hasAccess, consumedUnits: used, remainingUnits, totalUnits: value.limit, uniqueResources: value.uniqueResources, resourceIdUsed, periodStart, isFallback };
+      return {
+        counterId,
+        type: 'meterable',
+        hasAccess,
+        consumedUnits: used,
+        remainingUnits,
+        totalUnits: value.limit,
+        uniqueResources: value.uniqueResources,
+        resourceIdUsed,
+        periodStart,
+        isFallback,
+      };
     }
     return {
       counterId,

@@ -9,8 +9,7 @@ import { createJiti } from 'jiti';
 import type { LoadedWorkflow } from '../model.js';
 
 export type WorkflowLoadResult<F> =
-  | { ok: true; workflow: LoadedWorkflow<F> }
-  | { ok: false; reason: 'not-found' | 'load-failed' | 'no-default-export'; message: string };
+  { ok: true; workflow: LoadedWorkflow<F> } | { ok: false; reason: 'not-found' | 'load-failed' | 'no-default-export'; message: string };
 
 /** Loads `file` (an absolute path). Never throws: a failure says why, for the config error. */
 export async function loadWorkflow<F>(file: string): Promise<WorkflowLoadResult<F>> {
