@@ -21,6 +21,7 @@ export function anonymousSetCookie(name: string, id: string, secure: boolean): s
 
 /** The `Cookie` header without the named cookie (for `forwardCredentials: false`); undefined when nothing is left. */
 export function withoutCookie(header: string, name: string): string | undefined {
+  if (!header.includes(name)) return header; // the common case: nothing to take out
   const kept = header
     .split(';')
     .filter((pair) => {

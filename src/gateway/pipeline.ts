@@ -157,10 +157,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (!who.ok) return { kind: 'answer', outcome: 'rejected', ...errorResponse(ERRORS.invalidToken(), accept) };
     trace.identityType = who.identity.authType === 'jwt' ? 'jwt' : 'anonymous';
     if (!gateway.forwardCredentials) {
-      const cookie = headers.cookie === undefined ? undefined : withoutCookie(headers.cookie, gateway.jwtCookie);
-      if (cookie === undefined) delete headers.cookie;
-      else headers.cookie = cookie;
-      if (bearerAllowed) delete headers.authorization;
+      // Set to undefined, never deleted (a deleted property makes the object a slow dictionary):
+      // undefined headers are not sent.
+      if (headers.cookie !== undefined) headers.cookie = withoutCookie(headers.cookie, gateway.jwtCookie);
+      if (bearerAllowed && headers.authorization !== undefined) headers.authorization = undefined;
     }
     const additions: GatewayAdditions = { setCookies: who.setCookie ? [who.setCookie] : [], privateCache: true };
 

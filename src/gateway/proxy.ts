@@ -154,7 +154,9 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
       wsInFlight.set(req, { target: requestTarget, setCookies, settle });
       req.url = requestTarget;
       // Stripping removed the client's hop-by-hop headers; an upgrade needs exactly these two back.
-      req.headers = { ...headers, connection: 'Upgrade', upgrade: 'websocket' };
+      const upgradeHeaders: IncomingHttpHeaders = {};
+      for (const name in headers) if (headers[name] !== undefined) upgradeHeaders[name] = headers[name];
+      req.headers = Object.assign(upgradeHeaders, { connection: 'Upgrade', upgrade: 'websocket' });
       proxy.ws(req, socket, head, {}, (err) => fail(ERRORS.upstreamUnreachable(), (err as NodeJS.ErrnoException).code ?? 'error'));
     },
     close() {

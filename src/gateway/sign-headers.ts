@@ -25,7 +25,7 @@ export function createHeaderSigner(signing: SigningConfig, prefix: string, now: 
   const key = createSecretKey(Buffer.from(current.secret, 'utf8'));
   const header = signing.header ?? `${prefix}signature`;
   return ({ method, target, requestId, headers, defaultHost }) => {
-    delete headers[header];
+    if (headers[header] !== undefined) headers[header] = undefined;
     if (headers.host === undefined) headers.host = defaultHost;
     const signed: [string, string][] = [];
     for (const [name, value] of Object.entries(headers)) {
