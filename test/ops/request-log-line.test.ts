@@ -94,3 +94,23 @@ describe('request log line', () => {
     expect(quiet.lines).toEqual([]);
   });
 });
+
+describe('batched stdout lines', () => {
+  it('hands lines on in order, one write per batch, and everything on flushSync', async () => {
+    const { BatchedLines } = await import('../../src/ops/logger.js');
+    const writes: string[] = [];
+    let syncFlushes = 0;
+    const batched = new BatchedLines({ write: (text: string) => writes.push(text), flushSync: () => syncFlushes++ }, 30);
+    batched.write('line one\n'); // 9 chars
+    batched.write('line two\n'); // 18
+    expect(writes).toEqual([]); // below the batch size: nothing written yet
+    batched.write('line three, long enough\n'); // 42 >= 30: one write with all three
+    expect(writes).toEqual(['line one\nline two\nline three, long enough\n']);
+    batched.write('tail\n');
+    batched.flushSync();
+    expect(writes).toEqual(['line one\nline two\nline three, long enough\n', 'tail\n']);
+    expect(syncFlushes).toBe(1);
+    batched.flush(); // nothing pending: no empty write
+    expect(writes).toHaveLength(2);
+  });
+});
