@@ -213,16 +213,22 @@ export class RedisMeterStore implements MeterStore {
   }
 }
 
-/** The KEYS and ARGV of the script for one call (see redis-script.ts for the layout). */
+/**
+ * The KEYS and ARGV of the script for one call (see redis-script.ts for the layout). The JSON
+ * argument is written by hand, in exactly JSON.stringify's form (a test holds it to that): it holds
+ * only indexes, numbers, booleans and a base64url resource hash, and this runs once per decision.
+ */
 export function scriptInput(call: MeterCall, prefix: string, anonymousRetentionDays: number): ScriptInput {
   const tag = visitorTag(call.visitor);
   const keys: string[] = [];
-  const counterIndex = new Map<string, number>();
   const shape: ScriptInput['shape'] = [];
-  const c = call.counters.map((spec, i) => {
-    counterIndex.set(spec.counterId, i + 1);
+  const { counters } = call;
+  let c = '';
+  for (let i = 0; i < counters.length; i++) {
+    const spec = counters[i];
     shape.push({ counterId: spec.counterId, periods: spec.periods });
-    const b = spec.periods.map((period) => {
+    let b = '';
+    for (const period of spec.periods) {
       const countKey = bucketKey(prefix, tag, spec.counterId, period, call.now);
       keys.push(countKey);
       const countIndex = keys.length;
@@ -231,26 +237,41 @@ export function scriptInput(call: MeterCall, prefix: string, anonymousRetentionD
         keys.push(resourceSetKey(countKey));
         setIndex = keys.length;
       }
-      return [countIndex, setIndex, bucketTtlMs(period, call.now, call.visitor.userType, anonymousRetentionDays)];
-    });
-    return spec.resourceHash === undefined ? { b } : { b, r: spec.resourceHash };
-  });
-  const periodIndex = (counterId: string, period: Period): [number, number] => {
-    const ci = counterIndex.get(counterId) ?? 0;
-    return [ci, ci === 0 ? 0 : call.counters[ci - 1].periods.indexOf(period) + 1];
+      b += `${b === '' ? '' : ','}[${countIndex},${setIndex},${json(bucketTtlMs(period, call.now, call.visitor.userType, anonymousRetentionDays))}]`;
+    }
+    c += `${i === 0 ? '' : ','}{"b":[${b}]${spec.resourceHash === undefined ? '' : `,"r":${JSON.stringify(spec.resourceHash)}`}}`;
+  }
+  /** 1-based counter index and period index within it; 0 when the counter is not read. */
+  const counterAt = (counterId: string): number => {
+    for (let i = 0; i < counters.length; i++) if (counters[i].counterId === counterId) return i + 1;
+    return 0;
   };
-  const q = (call.require ?? []).map((r) => {
-    const [ci, pi] = periodIndex(r.counterId, r.period);
-    return { c: ci, p: pi, l: r.limit, u: r.uniqueResources };
-  });
-  const k = call.consume.map((item) => {
+  const periodAt = (ci: number, period: Period): number => (ci === 0 ? 0 : counters[ci - 1].periods.indexOf(period) + 1);
+  let q = '';
+  for (const r of call.require ?? []) {
+    const ci = counterAt(r.counterId);
+    q += `${q === '' ? '' : ','}{"c":${ci},"p":${periodAt(ci, r.period)},"l":${json(r.limit)}${flag('u', r.uniqueResources)}}`;
+  }
+  let k = '';
+  for (const item of call.consume) {
     if (!Number.isSafeInteger(item.units)) throw new Error(`meter store: units for ${item.counterId} must be an integer, got ${item.units}`);
-    const [ci, pi] = periodIndex(item.counterId, item.meter?.period ?? 'lifetime');
+    const ci = counterAt(item.counterId);
     if (ci === 0) throw new Error(`meter store: counter ${item.counterId} consumed but not read (add it to call.counters)`);
-    const m = item.meter === null ? undefined : { p: pi, l: item.meter.limit, u: item.meter.uniqueResources, a: item.meter.allowPartial };
-    return m === undefined ? { c: ci, n: item.units } : { c: ci, n: item.units, m };
-  });
-  return { keys, argv: JSON.stringify({ c, q, k, d: call.dryRun }), shape };
+    const m = item.meter;
+    const meter = m === null ? '' : `,"m":{"p":${periodAt(ci, m.period)},"l":${json(m.limit)}${flag('u', m.uniqueResources)}${flag('a', m.allowPartial)}}`;
+    k += `${k === '' ? '' : ','}{"c":${ci},"n":${item.units}${meter}}`;
+  }
+  return { keys, argv: `{"c":[${c}],"q":[${q}],"k":[${k}]${flag('d', call.dryRun)}}`, shape };
+}
+
+/** A number as JSON writes it (non-finite numbers become null). */
+function json(value: number): string {
+  return Number.isFinite(value) ? String(value) : 'null';
+}
+
+/** `,"name":true|false`, or nothing when the value is undefined (as JSON.stringify leaves it out). */
+function flag(name: string, value: boolean | undefined): string {
+  return value === undefined ? '' : `,"${name}":${value}`;
 }
 
 function decodeResult(raw: [number, number[], number[]], input: ScriptInput, call: MeterCall): MeterCallResult {
