@@ -2,9 +2,10 @@
 // summaries (GatewayObserver) and the engine's events (an EngineLogger wrapper), so the pipeline
 // itself never touches a metric. One registry per process, not prom-client's global one, so tests
 // can run several gateways side by side.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { EngineLogger } from '../engine/engine.js';
 import type { GatewayObserver, RequestSummary } from '../gateway/observer.js';
+import { LatencyHistogram } from './latency-histogram.js';
 
 /** Engine event codes counted as store failures (one per failed store call, see engine/meters/store.ts). */
 const STORE_ERROR_CODES = new Set(['store-timeout', 'store-unreachable', 'store-error']);
@@ -21,8 +22,8 @@ export type ReloadResult = 'applied' | 'refused';
 export class Metrics implements GatewayObserver {
   readonly registry = new Registry();
   private readonly requests: Counter<'route' | 'outcome'>;
-  private readonly decisionSeconds: Histogram;
-  private readonly upstreamSeconds: Histogram;
+  private readonly decisionSeconds: LatencyHistogram;
+  private readonly upstreamSeconds: LatencyHistogram;
   private readonly storeErrors: Counter<'code'>;
   private readonly workflowErrors: Counter<'code'>;
   private readonly jwtRejections: Counter<'reason'>;
@@ -38,18 +39,18 @@ export class Metrics implements GatewayObserver {
       labelNames: ['route', 'outcome'],
       registers,
     });
-    this.decisionSeconds = new Histogram({
-      name: 'plangate_decision_duration_seconds',
-      help: 'Time to decide a gateway request (identity, meters, workflows)',
-      buckets: DECISION_BUCKETS,
-      registers,
-    });
-    this.upstreamSeconds = new Histogram({
-      name: 'plangate_upstream_duration_seconds',
-      help: 'Time from forwarding to the upstream response head',
-      buckets: UPSTREAM_BUCKETS,
-      registers,
-    });
+    this.decisionSeconds = new LatencyHistogram(
+      'plangate_decision_duration_seconds',
+      'Time to decide a gateway request (identity, meters, workflows)',
+      DECISION_BUCKETS,
+      this.registry,
+    );
+    this.upstreamSeconds = new LatencyHistogram(
+      'plangate_upstream_duration_seconds',
+      'Time from forwarding to the upstream response head',
+      UPSTREAM_BUCKETS,
+      this.registry,
+    );
     this.storeErrors = new Counter({
       name: 'plangate_store_errors_total',
       help: 'Failed meter store calls by code (store-timeout, store-unreachable, store-error)',
