@@ -46,10 +46,10 @@ function nodeOptions(config: Partial<RedisConfig>): RedisOptions {
     retryStrategy: backoff,
     // Replies from a reconnected socket must never answer commands sent on the old one.
     autoResendUnfulfilledCommands: false,
-    // No auto-pipelining: its per-batch Pipeline objects and setImmediate hop cost more than the
-    // socket writes they save. Measured: 32 concurrent script calls, 9-10 µs of gateway CPU per call
-    // without it against 14 with it (and twice the calls/s); the plangate-full gateway 190 -> 174 µs
-    // per request (9 alternating rounds, lower in 7). See docs/performance.md.
+    // No auto-pipelining: its per-batch Pipeline objects cost more CPU than the socket writes they
+    // save (32 concurrent script calls: 9-10 µs per call without it, 14 with it, at twice the
+    // calls/s). The meter store batches writes itself by corking the connection for one event-loop
+    // turn (redis.ts). See docs/performance.md.
     enableAutoPipelining: false,
   };
   if (config.password !== undefined) options.password = config.password;
