@@ -1,5 +1,7 @@
-// Acceptance: bodies stream both ways. A 100 MB upload passes through a gateway running in its own
-// process while its resident memory grows by far less than the body; an SSE stream with a gap longer
+// Acceptance: bodies stream both ways. A 200 MB upload passes through a gateway running in its own
+// process while its resident memory grows by far less than the body (the growth is the garbage
+// collector's headroom, 20-55 MB here whether the body is 100 or 300 MB; buffering would need the
+// whole body); an SSE stream with a gap longer
 // than the header timeout arrives event by event; a stream idle past idleTimeoutMs is cut; a gzip
 // response passes byte for byte with its Content-Encoding.
 import { fork, type ChildProcess } from 'node:child_process';
@@ -13,7 +15,7 @@ import { startStack, startUpstream, writeConfig, type Stack, type Upstream } fro
 
 const MB = 1024 * 1024;
 
-describe('a 100 MB upload through a gateway in its own process', () => {
+describe('a 200 MB upload through a gateway in its own process', () => {
   let upstream: Upstream;
   let child: ChildProcess;
   let url: string;
@@ -80,7 +82,7 @@ gateway:
     });
   }
 
-  it('reaches the upstream whole, streamed, with the gateway RSS growing < 50 MB', async () => {
+  it('reaches the upstream whole, streamed, with the gateway RSS growing < 64 MB (under a third of the body)', async () => {
     let sentWhenFirstByteArrived: number | undefined;
     let sentSoFar = 0;
     upstream.handlers.set('/upload', (req, res) => {
@@ -104,15 +106,15 @@ gateway:
       }
     })();
     sentWhenFirstByteArrived = undefined;
-    const result = await upload(100 * MB, (sent) => (sentSoFar = sent));
+    const result = await upload(200 * MB, (sent) => (sentSoFar = sent));
     sampling = false;
     await sampler;
-    expect(result).toEqual({ status: 200, body: String(100 * MB) });
+    expect(result).toEqual({ status: 200, body: String(200 * MB) });
     // The upstream had bytes while most of the body was still to be sent: the request body is not buffered.
     expect(sentWhenFirstByteArrived).toBeLessThan(50 * MB);
     const growth = peak - baseline;
-    console.info(`100 MB upload: gateway RSS baseline ${(baseline / MB).toFixed(1)} MB, peak ${(peak / MB).toFixed(1)} MB, growth ${(growth / MB).toFixed(1)} MB`);
-    expect(growth).toBeLessThan(50 * MB);
+    console.info(`200 MB upload: gateway RSS baseline ${(baseline / MB).toFixed(1)} MB, peak ${(peak / MB).toFixed(1)} MB, growth ${(growth / MB).toFixed(1)} MB`);
+    expect(growth).toBeLessThan(64 * MB);
   }, 60_000);
 });
 
