@@ -93,7 +93,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const server = createServer((req, res) => {
     const exchange = new Exchange(randomUUID(), req.method ?? '', performance.now());
     inFlight?.begin(res);
-    res.on('close', () => {
+    res.once('close', () => {
       inFlight?.end(res);
       report(exchange.finish(res));
     });

@@ -16,7 +16,7 @@ import { errorResponse, ERRORS } from './error-pages.js';
 import { resolveGatewayIdentity, type IdentitySettings } from './identity.js';
 import { createHeaderInjector } from './inject-headers.js';
 import type { ProxyTimeouts } from './proxy.js';
-import { addGatewayHeaders, addGatewayHeadersInPlace, applyHttpBehavior, type GatewayAdditions, type ResponseHead } from './response-merge.js';
+import { addGatewayHeaders, applyHttpBehavior, type GatewayAdditions, type ResponseHead } from './response-merge.js';
 import { compileRoutes, matchRoute, type MatchableRoute } from './routes.js';
 import { createHeaderSigner } from './sign-headers.js';
 import { setForwardedHeaders, stripClientHeaders } from './strip-headers.js';
@@ -200,8 +200,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       outcome: enforcement.forwardedDenial ? 'denied' : 'forwarded',
       target,
       headers,
-      // The head is the proxy's own fresh copy of the upstream's (and applyHttpBehavior returns a new one): changed in place.
-      shapeHead: (head) => addGatewayHeadersInPlace(http ? applyHttpBehavior(head, http, problem) : head, additions),
+      shapeHead: (head) => addGatewayHeaders(http ? applyHttpBehavior(head, http, problem) : head, additions),
       setCookies: additions.setCookies,
     };
   }

@@ -191,7 +191,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     private readonly logger: EngineLogger,
   ) {
     // The visitor went away: stop the upstream request too.
-    request.res.on('close', () => {
+    request.res.once('close', () => {
       if (!request.res.writableFinished) this.controller?.abort(new Error('client closed'));
     });
   }

@@ -106,15 +106,10 @@ export function bodyAnswer(http: HttpBehavior, problem: BehaviorProblem): { head
 
 /** The gateway's own additions, applied last so a workflow cannot make a per-visitor answer public. */
 export function addGatewayHeaders(head: ResponseHead, additions: GatewayAdditions): ResponseHead {
-  return addGatewayHeadersInPlace({ ...head, headers: { ...head.headers } }, additions);
-}
-
-/** The same, on a head the caller owns (the upstream's, freshly copied by upstreamHead): no second copy per response. */
-export function addGatewayHeadersInPlace(head: ResponseHead, additions: GatewayAdditions): ResponseHead {
-  const { headers } = head;
+  const headers = { ...head.headers };
   if (additions.setCookies.length > 0) headers['set-cookie'] = [...asList(headers['set-cookie']), ...additions.setCookies];
   if (additions.privateCache) headers['cache-control'] = privateCacheControl(headers['cache-control']);
-  return head;
+  return { ...head, headers };
 }
 
 /** `Cache-Control` with `private` and without `public` and `s-maxage` (other directives kept, in order). */
