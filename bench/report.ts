@@ -11,9 +11,13 @@ export interface EngineResult {
 }
 
 export interface SoakResult {
+  /** Median of the reading at the end of the warm-up and the next two. */
   rssAfterWarmupMb: number;
+  /** Median of the last three readings. */
   rssEndMb: number;
   requests: number;
+  /** Every reading after the warm-up, one per wrk chunk. */
+  samples: { requests: number; rssMb: number }[];
 }
 
 export interface BenchResult {
