@@ -65,7 +65,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   };
 
   /** Carries out a verdict over HTTP: the gateway's own answer, or the forward upstream. */
-  const carryOut = (verdict: Verdict, req: IncomingMessage, res: ServerResponse, exchange: Exchange, current: Pipeline) => {
+  const carryOut = (verdict: Verdict, { req, res, exchange, current }: HttpRequest) => {
     exchange.outcome = verdict.outcome;
     if (verdict.kind === 'answer') {
       sendAnswer(res, verdict);
@@ -84,11 +84,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     });
   };
   /** A bug, never the visitor's fault: answer 500 without details and keep serving. */
-  const failed = (error: unknown, req: IncomingMessage, res: ServerResponse) => {
+  const failed = (error: unknown, { req, res }: HttpRequest) => {
     logger.event('error', 'gateway-internal-error', { error: (error as Error)?.message });
     if (!res.headersSent) sendAnswer(res, errorResponse(ERRORS.decisionFailed(), req.headers.accept));
     else res.destroy();
   };
+  const decide = ({ req, exchange, current }: HttpRequest) => current.run(req, exchange);
 
   const server = createServer((req, res) => {
     const exchange = new Exchange(randomUUID(), req.method ?? '', performance.now());
@@ -103,30 +104,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       api.serve(req, res);
       return;
     }
-    const current = pipeline; // this request finishes on the pipeline it started on
-    // The verdict is carried out in the same tick when the pipeline had it at once (bypass routes,
-    // rejected paths), else when its promise settles. A throw anywhere goes to `failed`.
-    let verdict: Verdict | Promise<Verdict>;
-    try {
-      verdict = current.run(req, exchange);
-      if (!(verdict instanceof Promise)) {
-        carryOut(verdict, req, res, exchange, current);
-        return;
-      }
-    } catch (error) {
-      failed(error, req, res);
-      return;
-    }
-    verdict.then(
-      (settled) => {
-        try {
-          carryOut(settled, req, res, exchange, current);
-        } catch (error) {
-          failed(error, req, res);
-        }
-      },
-      (error: unknown) => failed(error, req, res),
-    );
+    // The request finishes on the pipeline it started on.
+    whenDecided({ req, res, exchange, current: pipeline }, decide, carryOut, failed);
   });
 
   // Websockets: decided and gated exactly like a request, then proxied with http-proxy's ws().
@@ -165,7 +144,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       return;
     }
     const current = pipeline;
-    onVerdict(
+    whenDecided(
+      undefined,
       () => current.run(req, trace),
       (verdict) => {
         if (verdict.kind === 'answer') {
@@ -256,23 +236,46 @@ function isWebsocketUpgrade(req: IncomingMessage): boolean {
   return req.method === 'GET' && req.headers.upgrade?.toLowerCase() === 'websocket';
 }
 
+/** What the HTTP handler's verdict steps need; one small object per request instead of closures. */
+interface HttpRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  exchange: Exchange;
+  current: Pipeline;
+}
+
 /**
  * Carries out a verdict in the same tick when the pipeline had it at once (bypass routes, rejected
- * paths), else when its promise settles. A throw anywhere goes to `failed`, never to the server.
+ * paths), else when its promise settles. A throw anywhere, in `run` or in `carryOut`, goes to
+ * `failed`, never to the server. `context` is handed to each step, so the steps can be made once.
  */
-function onVerdict(run: () => Verdict | Promise<Verdict>, carryOut: (verdict: Verdict) => void, failed: (error: unknown) => void): void {
+function whenDecided<C>(
+  context: C,
+  run: (context: C) => Verdict | Promise<Verdict>,
+  carryOut: (verdict: Verdict, context: C) => void,
+  failed: (error: unknown, context: C) => void,
+): void {
   let verdict: Verdict | Promise<Verdict>;
   try {
-    verdict = run();
+    verdict = run(context);
     if (!(verdict instanceof Promise)) {
-      carryOut(verdict);
+      carryOut(verdict, context);
       return;
     }
   } catch (error) {
-    failed(error);
+    failed(error, context);
     return;
   }
-  verdict.then(carryOut).catch(failed);
+  verdict.then(
+    (settled) => {
+      try {
+        carryOut(settled, context);
+      } catch (error) {
+        failed(error, context);
+      }
+    },
+    (error: unknown) => failed(error, context),
+  );
 }
 
 /**
