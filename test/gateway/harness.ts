@@ -119,11 +119,35 @@ export async function startStack(configFile: string, scope: string, env: Record<
 export async function loadTestRuntime(configFile: string, scope: string, env: Record<string, string>): Promise<Runtime> {
   const loaded = await loadConfig(configFile, { env: { ...process.env, REDIS_URL: testRedisUrl(), ...env } });
   // A generous command timeout: exact-count tests must not fail open because two busy cores were slow.
-  const model: Model = { ...loaded, store: { ...loaded.store, redis: loaded.store.redis && { ...loaded.store.redis, keyPrefix: testKeyPrefix(scope), commandTimeoutMs: 2_000 } } };
+  const model: Model = {
+    ...loaded,
+    store: { ...loaded.store, redis: loaded.store.redis && { ...loaded.store.redis, keyPrefix: testKeyPrefix(scope), commandTimeoutMs: 2_000 } },
+  };
   return createRuntime(model, { logger: createLogger({ level: 'silent' }) });
 }
 
 /** A config file in a fresh temp dir, with extra files (workflows) beside it. */
+/**
+ * A minimal config whose upstream is read from PLANGATE_UPSTREAM, for gateways started apart from the
+ * stack (their own process, or an upstream made by the test): one `/**` route with `route` as its rule.
+ */
+export function upstreamFromEnvConfig(options: { headerTimeoutMs: number; route: 'surface: site' | 'bypass: true' }): string {
+  return `version: 1
+features:
+  news: {}
+plans:
+  anyone: { assign: anonymous, features: { news: { enabled: on } } }
+surfaces:
+  site: {}
+gateway:
+  upstream: \${PLANGATE_UPSTREAM}
+  headerTimeoutMs: ${options.headerTimeoutMs}
+  routes:
+    - path: /**
+      ${options.route}
+`;
+}
+
 export function writeConfig(yaml: string, files: Record<string, string> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'plangate-gw-config-'));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
@@ -152,7 +176,9 @@ export function rawRequest(baseUrl: string, target: string, headerLines: string[
       const head = split === -1 ? text : text.slice(0, split);
       resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head, body: split === -1 ? '' : text.slice(split + 4) });
     });
-    socket.write(Buffer.from(`${method} ${target} HTTP/1.1\r\nHost: ${hostname}\r\n${headerLines.map((l) => `${l}\r\n`).join('')}Connection: close\r\n\r\n`, 'latin1'));
+    socket.write(
+      Buffer.from(`${method} ${target} HTTP/1.1\r\nHost: ${hostname}\r\n${headerLines.map((l) => `${l}\r\n`).join('')}Connection: close\r\n\r\n`, 'latin1'),
+    );
   });
 }
 

@@ -11,22 +11,9 @@ import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway } from '../../src/gateway/listener.js';
 import { loadRuntime, type Runtime } from '../../src/runtime.js';
-import { recordingLogger, writeConfig } from './harness.js';
+import { recordingLogger, upstreamFromEnvConfig, writeConfig } from './harness.js';
 
-const CONFIG = `version: 1
-features:
-  news: {}
-plans:
-  anyone: { assign: anonymous, features: { news: { enabled: on } } }
-surfaces:
-  site: {}
-gateway:
-  upstream: \${PLANGATE_UPSTREAM}
-  headerTimeoutMs: 2000
-  routes:
-    - path: /**
-      bypass: true
-`;
+const CONFIG = upstreamFromEnvConfig({ headerTimeoutMs: 2000, route: 'bypass: true' });
 
 function selfSignedCertificate(dir: string): { keyFile: string; certFile: string } {
   const keyFile = join(dir, 'key.pem');

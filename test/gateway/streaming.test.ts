@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { behaveConfig } from './behave-config.js';
-import { startStack, startUpstream, writeConfig, type Stack, type Upstream } from './harness.js';
+import { startStack, startUpstream, upstreamFromEnvConfig, writeConfig, type Stack, type Upstream } from './harness.js';
 
 const MB = 1024 * 1024;
 
@@ -23,21 +23,12 @@ describe('a 200 MB upload through a gateway in its own process', () => {
 
   beforeAll(async () => {
     upstream = await startUpstream();
-    const config = writeConfig(`version: 1
-features:
-  news: {}
-plans:
-  anyone: { assign: anonymous, features: { news: { enabled: on } } }
-surfaces:
-  site: {}
-gateway:
-  upstream: \${PLANGATE_UPSTREAM}
-  headerTimeoutMs: 60000
-  routes:
-    - path: /**
-      surface: site
-`);
-    child = fork(resolve('test/gateway/fixtures/gateway-process.ts'), [config], { execArgv: ['--import', 'tsx'], env: { ...process.env, PLANGATE_UPSTREAM: upstream.url }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const config = writeConfig(upstreamFromEnvConfig({ headerTimeoutMs: 60000, route: 'surface: site' }));
+    child = fork(resolve('test/gateway/fixtures/gateway-process.ts'), [config], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, PLANGATE_UPSTREAM: upstream.url },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     child.on('message', (message: { url?: string; rss?: number }) => {
       const key = message.url !== undefined ? 'url' : 'rss';
       replies.get(key)?.(message[key as keyof typeof message]);
@@ -72,11 +63,14 @@ gateway:
     });
     const { hostname, port } = new URL(url);
     return new Promise((resolve, reject) => {
-      const req = request({ host: hostname, port, path: '/upload', method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'content-length': String(total) } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8').on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      });
+      const req = request(
+        { host: hostname, port, path: '/upload', method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'content-length': String(total) } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (c: string) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
       req.on('error', reject);
       body.pipe(req);
     });
@@ -113,7 +107,9 @@ gateway:
     // The upstream had bytes while most of the body was still to be sent: the request body is not buffered.
     expect(sentWhenFirstByteArrived).toBeLessThan(50 * MB);
     const growth = peak - baseline;
-    console.info(`200 MB upload: gateway RSS baseline ${(baseline / MB).toFixed(1)} MB, peak ${(peak / MB).toFixed(1)} MB, growth ${(growth / MB).toFixed(1)} MB`);
+    console.info(
+      `200 MB upload: gateway RSS baseline ${(baseline / MB).toFixed(1)} MB, peak ${(peak / MB).toFixed(1)} MB, growth ${(growth / MB).toFixed(1)} MB`,
+    );
     expect(growth).toBeLessThan(64 * MB);
   }, 60_000);
 });
@@ -128,7 +124,11 @@ describe('streamed responses', () => {
 
   function open(path: string): Promise<IncomingMessage> {
     const { hostname, port } = new URL(stack.gateway.url);
-    return new Promise((resolve, reject) => request({ host: hostname, port, path, headers: { accept: 'text/event-stream' } }, resolve).on('error', reject).end());
+    return new Promise((resolve, reject) =>
+      request({ host: hostname, port, path, headers: { accept: 'text/event-stream' } }, resolve)
+        .on('error', reject)
+        .end(),
+    );
   }
 
   it('an SSE stream with a gap longer than the header timeout arrives event by event', async () => {
