@@ -126,7 +126,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const peerAddress = req.socket.remoteAddress ?? '';
     const trustedPeer = trust(peerAddress, 0);
     const headers = stripClientHeaders({ rawHeaders: req.rawHeaders, headers: req.headers, prefix, dropForwarding: !trustedPeer });
-    setForwardedHeaders(headers, req.headers, { peerAddress, encrypted: (req.socket as { encrypted?: boolean }).encrypted === true, trust });
+    setForwardedHeaders(headers, req.headers, { peerAddress, encrypted: (req.socket as { encrypted?: boolean }).encrypted === true, trusted: trustedPeer });
     headers[requestIdHeader] = trace.requestId;
 
     if (route.bypass === true) {

@@ -2,7 +2,6 @@
 // Runs on every request, bypass routes included, before anything is injected: a client that names an
 // injected header in `Connection` or sends it itself cannot affect what the gateway adds afterwards.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { TrustFn } from './client-ip.js';
 
 /** Connection-scoped headers (RFC 9110 §7.6.1 plus the common non-standard ones). */
 const HOP_BY_HOP = new Set([
@@ -72,7 +71,8 @@ export interface ForwardedView {
   peerAddress: string;
   /** Whether the connection to the gateway is TLS. */
   encrypted: boolean;
-  trust: TrustFn;
+  /** Whether the peer is a trusted proxy (`trustProxy` applied to the peer, hop 0). */
+  trusted: boolean;
 }
 
 /**
@@ -81,7 +81,7 @@ export interface ForwardedView {
  * is, the chain is kept and the peer appended.
  */
 export function setForwardedHeaders(headers: IncomingHttpHeaders, original: IncomingHttpHeaders, view: ForwardedView): void {
-  const trusted = view.trust(view.peerAddress, 0);
+  const { trusted } = view;
   for (const name of FORWARDING_HEADERS) if (headers[name] !== undefined) delete headers[name];
   const ownProto = view.encrypted ? 'https' : 'http';
   const host = original.host ?? '';

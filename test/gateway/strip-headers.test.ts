@@ -64,7 +64,7 @@ describe('setForwardedHeaders', () => {
   };
   it('replaces client claims with its own view when no proxy is trusted', () => {
     const out: IncomingHttpHeaders = { ...original };
-    setForwardedHeaders(out, original, { peerAddress: '198.51.100.7', encrypted: false, trust: compileTrust(false) });
+    setForwardedHeaders(out, original, { peerAddress: '198.51.100.7', encrypted: false, trusted: compileTrust(false)('198.51.100.7', 0) });
     expect(out).toMatchObject({ 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'site.example' });
     expect(out).not.toHaveProperty('forwarded');
     expect(out).not.toHaveProperty('x-real-ip');
@@ -72,13 +72,13 @@ describe('setForwardedHeaders', () => {
   it('appends to the chain of a trusted proxy', () => {
     for (const trustProxy of [true, 1]) {
       const out: IncomingHttpHeaders = { ...original };
-      setForwardedHeaders(out, original, { peerAddress: '10.0.0.2', encrypted: false, trust: compileTrust(trustProxy) });
+      setForwardedHeaders(out, original, { peerAddress: '10.0.0.2', encrypted: false, trusted: compileTrust(trustProxy)('10.0.0.2', 0) });
       expect(out).toMatchObject({ 'x-forwarded-for': '203.0.113.9, 10.0.0.2', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example' });
     }
   });
   it('uses its own view when a trusted proxy sent none', () => {
     const out: IncomingHttpHeaders = { host: 'site.example' };
-    setForwardedHeaders(out, { host: 'site.example' }, { peerAddress: '10.0.0.2', encrypted: true, trust: compileTrust(true) });
+    setForwardedHeaders(out, { host: 'site.example' }, { peerAddress: '10.0.0.2', encrypted: true, trusted: compileTrust(true)('10.0.0.2', 0) });
     expect(out).toMatchObject({ 'x-forwarded-for': '10.0.0.2', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'site.example' });
   });
 });
