@@ -45,6 +45,7 @@ function compileFeature(slug: string, feature: FeatureConfig): CompiledFeature {
   const enabled = declared.enabled ?? { type: 'meterable' as const };
   const properties: CompiledProperty[] = [['enabled', enabled] as const, ...Object.entries(declared).filter(([p]) => p !== 'enabled')].map(([p, prop]) => ({
     slug: p,
+    key: `${slug}.${p}`,
     type: prop.type,
     fallback: prop.type === 'meterable' ? 'off' : (prop.fallback ?? NON_METERABLE_FALLBACK[prop.type]),
     conflict: prop.conflict ?? 'highest',

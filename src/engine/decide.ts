@@ -9,11 +9,11 @@ import { resolveIdentity, testGroup100, visitorOf } from './identity/resolve.js'
 import type { JwtVerifier } from './identity/jwt-verifier.js';
 import { RequestMeters } from './meters/request-meters.js';
 import { evaluateCall } from './meters/semantics.js';
-import type { ConsumeSpec, MeterCall, MeterStore } from './meters/store.js';
+import type { ConsumeSpec, MeterCall, MeterStore, Visitor } from './meters/store.js';
 import { StoreUnavailableError } from './meters/store.js';
 import type { CompiledSurface, DeclaredConsumption, Model } from './model.js';
 import type { PlanResolver, ResolvedPlanValues } from './plans.js';
-import { provisionPlans } from './provisioning.js';
+import { plansFromRules, plansFromWorkflows } from './provisioning.js';
 import type { ComponentBehavior, Customer, MeterableProperty, ResolvedIdentity, SurfaceBehavior } from './types.js';
 import { Revocation, runWorkflow } from './workflows/run.js';
 import type { SurfaceInput, WorkflowIdentity } from './workflows/types.js';
@@ -30,6 +30,8 @@ export interface EngineContext {
 /** Everything one request knows after plans are resolved; shared by decide, access checks and handles. */
 export interface RequestState {
   identity: ResolvedIdentity;
+  /** Whose counters the store reads and writes. */
+  visitor: Visitor;
   /** Built on first use: only requests that run a workflow pay for the test-group hash. */
   workflowIdentity(): WorkflowIdentity;
   plans: readonly string[];
@@ -49,19 +51,23 @@ export async function prepareRequest(ctx: EngineContext, request: Omit<DecisionR
   let built: WorkflowIdentity | undefined;
   const workflowIdentity = (): WorkflowIdentity => (built ??= { ...identity, userType: visitor.userType, testGroup100: testGroup100(identity.identifier) });
   const { rules, workflows } = ctx.model.provisioning;
-  const provisioned = rules.length + workflows.length > 0 ? await provisionPlans(ctx.model, identity.jwtClaims, workflowIdentity, ctx.env, ctx.logger) : [];
-  const plans = ctx.resolver.plansFor(visitor.userType, provisioned);
+  let provisioned = rules.length > 0 ? plansFromRules(rules, identity.jwtClaims) : NONE;
+  if (workflows.length > 0) provisioned = [...provisioned, ...(await plansFromWorkflows(ctx.model, workflowIdentity, ctx.env, ctx.logger))];
+  const planSet = ctx.resolver.planSet(visitor.userType, provisioned);
   const resourceId = typeof request.resource?.id === 'string' ? request.resource.id : undefined;
   return {
     identity,
+    visitor,
     workflowIdentity,
-    plans: plans.map((p) => p.slug),
+    plans: planSet.slugs,
     customer: provisioned.length > 0 ? { isCustomer: true, hasProducts: true, customerIdentifiers: [] } : { ...NOT_A_CUSTOMER, customerIdentifiers: [] },
-    values: ctx.resolver.resolve(plans),
+    values: planSet.values,
     meters: new RequestMeters(ctx.model, now, resourceId),
     now,
   };
 }
+
+const NONE: readonly string[] = [];
 
 /**
  * The store could not answer: the consumption is granted or refused by the policy, records nothing.
@@ -85,7 +91,8 @@ export async function callStore(
     return applyFailurePolicy(state, call, open);
   }
   try {
-    const fullCall: MeterCall = { ...call, visitor: visitorOf(state.identity), now: state.now };
+    // Written out field by field, not spread: one object shape for every call.
+    const fullCall: MeterCall = { visitor: state.visitor, now: state.now, counters: call.counters, require: call.require, consume: call.consume, dryRun: call.dryRun };
     let result = await ctx.store.run(fullCall);
     if (call.dryRun && call.consume.length > 0) {
       // Judge again with this request's own dry consumption counted, as the real run would see it.
@@ -93,7 +100,9 @@ export async function callStore(
       result = { readings: result.readings, requirementMet, consumed };
     }
     state.meters.absorb(result, call.consume, call.dryRun);
-    return { requirementMet: result.requirementMet, granted: result.consumed.every((c) => c.granted) };
+    let granted = true;
+    for (const c of result.consumed) if (!c.granted) granted = false;
+    return { requirementMet: result.requirementMet, granted };
   } catch (err) {
     if (!(err instanceof StoreUnavailableError)) throw err;
     state.meters.degraded = true;
@@ -112,7 +121,7 @@ function meteredCounters(model: Model, values: ResolvedPlanValues): ReadonlySet<
   const counters = new Set<string>();
   for (const feature of model.features) {
     for (const property of feature.properties) {
-      if (property.type === 'meterable' && values.get(`${feature.slug}.${property.slug}`)?.value.kind === 'metered') counters.add(property.counterId);
+      if (property.type === 'meterable' && values.get(property.key)?.value.kind === 'metered') counters.add(property.counterId);
     }
   }
   meteredByValues.set(values, counters);
@@ -266,15 +275,29 @@ async function runSurface(
   return { behavior, componentsSkipped: false, components: ordered, failed };
 }
 
+const NO_CONSUMPTION: readonly DeclaredConsumption[] = [];
+
+function runsWorkflows(surface: CompiledSurface): boolean {
+  return surface.workflow !== undefined || surface.components.some((component) => component.workflow !== undefined);
+}
+
+/** A surface with no workflow anywhere: an empty behavior and each component's metadata (no await). */
+function withoutWorkflows(surface: CompiledSurface): Awaited<ReturnType<typeof runSurface>> {
+  const components: Record<string, ComponentBehavior> = {};
+  for (const component of surface.components) components[component.slug] = { metadata: { cssSelector: component.selector } };
+  return { behavior: {}, componentsSkipped: false, components, failed: false };
+}
+
 export async function decide(ctx: EngineContext, request: DecisionRequest): Promise<DecisionOutcome> {
   const surface = ctx.model.surfaces.get(request.surfaceSlug);
   if (surface === undefined) throw new EngineError('unknown-surface', `unknown surface '${String(request.surfaceSlug)}'`);
   const state = await prepareRequest(ctx, request);
   const dryRun = request.dryRun === true;
-  const declared = [...(request.route?.consume ?? []), ...surface.consume];
+  const routeConsume = request.route?.consume ?? NO_CONSUMPTION;
+  const declared = surface.consume.length === 0 ? routeConsume : [...routeConsume, ...surface.consume];
   const gate = await applyDeclared(ctx, state, declared, request.route?.require, dryRun);
   // A denied request never consumes: the workflows still run, dry.
-  const surfaceRun = await runSurface(ctx, state, surface, request, dryRun || !gate.allowed);
+  const surfaceRun = runsWorkflows(surface) ? await runSurface(ctx, state, surface, request, dryRun || !gate.allowed) : withoutWorkflows(surface);
   const decision: DecisionOutcome['decision'] = {
     status: 'success',
     eventId: randomUUID(),

@@ -13,7 +13,7 @@ export function propertyDecision(
   values: ResolvedPlanValues,
   meters: RequestMeters,
 ): PropertyDecision {
-  const resolved = values.get(`${feature.slug}.${property.slug}`);
+  const resolved = values.get(property.key);
   if (property.type === 'meterable') {
     return meters.property(property, resolved?.value as MeterableValue | undefined, resolved === undefined, model.store.failurePolicy === 'open');
   }

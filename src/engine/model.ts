@@ -9,6 +9,8 @@ export type Conflict = 'highest' | 'lowest';
 
 export interface CompiledProperty {
   slug: string;
+  /** `feature.property`: the key of plan values and resolved values. */
+  key: string;
   type: PropertyType;
   /** Non-meterable fallback (false, null, null by default); meterable fallback is always `off`. */
   fallback: boolean | number | string | null;

@@ -52,35 +52,48 @@ export function resolveProperty(key: string, plans: readonly CompiledPlan[], con
 
 export type ResolvedPlanValues = ReadonlyMap<string, ResolvedValue>;
 
-/** Resolves every property for a set of plans; memoised per distinct plan set (there are few). */
+/** A visitor's plans and what they resolve to; one object per distinct plan set, shared by requests. */
+export interface PlanSet {
+  /** In declaration order. */
+  plans: readonly CompiledPlan[];
+  slugs: readonly string[];
+  values: ResolvedPlanValues;
+}
+
+/** Resolves every property for a set of plans; memoised per user type and provisioned plans (there are few). */
 export class PlanResolver {
-  private readonly cache = new Map<string, ResolvedPlanValues>();
+  private readonly cache = new Map<string, PlanSet>();
   private static readonly MAX_CACHED = 1024;
 
   constructor(private readonly model: Model) {}
 
   /** Plans in effect: automatic for the user type plus provisioned, unique, in declaration order. */
-  plansFor(userType: 'anonymous' | 'authenticated', provisioned: readonly string[]): CompiledPlan[] {
+  planSet(userType: 'anonymous' | 'authenticated', provisioned: readonly string[]): PlanSet {
+    const cacheKey = provisioned.length === 0 ? userType : provisioned.length === 1 ? `${userType},${provisioned[0]}` : `${userType},${provisioned.join(',')}`;
+    const cached = this.cache.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const plans = this.plansFor(userType, provisioned);
+    const set: PlanSet = { plans, slugs: plans.map((p) => p.slug), values: this.resolve(plans) };
+    if (this.cache.size < PlanResolver.MAX_CACHED) this.cache.set(cacheKey, set);
+    return set;
+  }
+
+  private plansFor(userType: 'anonymous' | 'authenticated', provisioned: readonly string[]): readonly CompiledPlan[] {
     const auto = this.model.autoPlans[userType];
-    if (provisioned.length === 0) return auto as CompiledPlan[];
+    if (provisioned.length === 0) return auto;
     const slugs = new Set(auto.map((p) => p.slug));
     for (const slug of provisioned) slugs.add(slug);
     return this.model.plans.filter((p) => slugs.has(p.slug));
   }
 
-  resolve(plans: readonly CompiledPlan[]): ResolvedPlanValues {
-    const cacheKey = plans.map((p) => p.slug).join(',');
-    const cached = this.cache.get(cacheKey);
-    if (cached !== undefined) return cached;
+  private resolve(plans: readonly CompiledPlan[]): ResolvedPlanValues {
     const resolved = new Map<string, ResolvedValue>();
     for (const feature of this.model.features) {
       for (const property of feature.properties) {
-        const key = `${feature.slug}.${property.slug}`;
-        const value = resolveProperty(key, plans, property.conflict);
-        if (value !== undefined) resolved.set(key, value);
+        const value = resolveProperty(property.key, plans, property.conflict);
+        if (value !== undefined) resolved.set(property.key, value);
       }
     }
-    if (this.cache.size < PlanResolver.MAX_CACHED) this.cache.set(cacheKey, resolved);
     return resolved;
   }
 }

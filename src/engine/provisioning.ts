@@ -17,43 +17,47 @@ export function ruleMatches(rule: ProvisioningRuleConfig, claims: Record<string,
   return value === rule.equals;
 }
 
-export async function provisionPlans(
+/** Plan slugs the declarative rules assign from the claims (synchronous: no workflow runs). */
+export function plansFromRules(rules: readonly ProvisioningRuleConfig[], claims: Record<string, unknown>): string[] {
+  const slugs: string[] = [];
+  for (const rule of rules) if (ruleMatches(rule, claims)) slugs.push(...rule.plans);
+  return slugs;
+}
+
+/** Plan slugs the provisioning workflows return; a failing workflow or an unknown slug is logged and left out. */
+export async function plansFromWorkflows(
   model: Model,
-  claims: Record<string, unknown>,
   /** Built only when a provisioning workflow runs (rules need the claims alone). */
   workflowIdentity: () => WorkflowIdentity,
   env: Record<string, string | undefined>,
   logger?: EngineLogger,
 ): Promise<string[]> {
-  const { rules, workflows } = model.provisioning;
+  const { workflows } = model.provisioning;
   const slugs: string[] = [];
-  for (const rule of rules) if (ruleMatches(rule, claims)) slugs.push(...rule.plans);
-  if (workflows.length > 0) {
-    const identity = workflowIdentity();
-    const outcomes = await Promise.all(
-      workflows.map((wf) =>
-        runWorkflow(
-          wf.run,
-          { identity, env },
-          { file: wf.file, kind: 'provisioning', timeoutMs: model.workflowTimeoutMs, revocation: new Revocation(), logger },
-        ),
+  const identity = workflowIdentity();
+  const outcomes = await Promise.all(
+    workflows.map((wf) =>
+      runWorkflow(
+        wf.run,
+        { identity, env },
+        { file: wf.file, kind: 'provisioning', timeoutMs: model.workflowTimeoutMs, revocation: new Revocation(), logger },
       ),
-    );
-    outcomes.forEach((outcome, i) => {
-      if (!outcome.ok) return;
-      const value: unknown = outcome.value;
-      if (!Array.isArray(value)) {
-        logger?.event('error', 'provisioning-bad-result', {
-          workflow: workflows[i].file,
-          message: 'a provisioning workflow must return an array of plan slugs',
-        });
-        return;
-      }
-      for (const slug of value) {
-        if (typeof slug === 'string' && model.planBySlug.has(slug)) slugs.push(slug);
-        else logger?.event('warn', 'provisioning-unknown-plan', { workflow: workflows[i].file, plan: String(slug) });
-      }
-    });
-  }
+    ),
+  );
+  outcomes.forEach((outcome, i) => {
+    if (!outcome.ok) return;
+    const value: unknown = outcome.value;
+    if (!Array.isArray(value)) {
+      logger?.event('error', 'provisioning-bad-result', {
+        workflow: workflows[i].file,
+        message: 'a provisioning workflow must return an array of plan slugs',
+      });
+      return;
+    }
+    for (const slug of value) {
+      if (typeof slug === 'string' && model.planBySlug.has(slug)) slugs.push(slug);
+      else logger?.event('warn', 'provisioning-unknown-plan', { workflow: workflows[i].file, plan: String(slug) });
+    }
+  });
   return slugs;
 }
