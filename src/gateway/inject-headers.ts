@@ -29,16 +29,18 @@ export interface InjectOptions {
 
 export type InjectedHeaders = Record<string, string>;
 
-/** Builds the injector once (header names are cached per feature property). */
-export function createHeaderInjector(options: InjectOptions): (outcome: DecisionOutcome, forwardedDenial: boolean) => InjectedHeaders {
+/** Builds the injector once (header names are cached per feature property). It writes into `into` (a fresh record by default) and returns it. */
+export function createHeaderInjector(options: InjectOptions): (outcome: DecisionOutcome, forwardedDenial: boolean, into?: InjectedHeaders) => InjectedHeaders {
   const { prefix } = options;
-  const names = new Map<string, string>();
+  // Per feature, per property: no key string is built per request.
+  const names = new Map<string, Map<string, string>>();
   const nameFor = (feature: string, property: string): string => {
-    const key = `${feature}\u0000${property}`;
-    let name = names.get(key);
+    let ofFeature = names.get(feature);
+    if (ofFeature === undefined) names.set(feature, (ofFeature = new Map()));
+    let name = ofFeature.get(property);
     if (name === undefined) {
       name = `${prefix}${feature}--${property}`.toLowerCase();
-      names.set(key, name);
+      ofFeature.set(property, name);
     }
     return name;
   };
@@ -53,21 +55,21 @@ export function createHeaderInjector(options: InjectOptions): (outcome: Decision
   const DENIED = `${prefix}denied`;
   const DECISION = `${prefix}decision`;
 
-  return (outcome, forwardedDenial) => {
+  return (outcome, forwardedDenial, headers = {}) => {
     const { decision } = outcome;
-    const headers: InjectedHeaders = {
-      [ID]: percentEncode(decision.identity.identifier),
-      [AUTH_TYPE]: decision.identity.authType,
-      [AUTHENTICATED]: String(decision.identity.isAuthenticated),
-      [PLANS]: outcome.plans.join(','),
-    };
+    headers[ID] = percentEncode(decision.identity.identifier);
+    headers[AUTH_TYPE] = decision.identity.authType;
+    headers[AUTHENTICATED] = decision.identity.isAuthenticated ? 'true' : 'false';
+    headers[PLANS] = outcome.plans.join(',');
     const features = decision.features;
     for (const featureSlug in features) {
       const properties = features[featureSlug].properties;
       for (const propertySlug in properties) headers[nameFor(featureSlug, propertySlug)] = propertyValue(properties[propertySlug]);
     }
-    headers[SURFACE_PROPERTIES] = base64urlJson(decision.surfaceBehavior.properties ?? {}, options.logger, 'surface-properties') ?? EMPTY_OBJECT;
-    headers[DEGRADED] = String(decision.degraded === true);
+    const surfaceProperties = decision.surfaceBehavior.properties;
+    headers[SURFACE_PROPERTIES] =
+      surfaceProperties === undefined ? EMPTY_OBJECT : (base64urlJson(surfaceProperties, options.logger, 'surface-properties') ?? EMPTY_OBJECT);
+    headers[DEGRADED] = decision.degraded === true ? 'true' : 'false';
     if (forwardedDenial && outcome.denied) headers[DENIED] = outcome.denialReason ?? 'requirement';
     if (options.injectDecision) {
       const encoded = base64urlJson(decision, options.logger, 'decision');

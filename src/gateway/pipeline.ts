@@ -192,7 +192,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
 
     // 7. inject, 8. sign (the head is merged as the upstream's response passes)
-    Object.assign(headers, inject(outcome, enforcement.forwardedDenial));
+    inject(outcome, enforcement.forwardedDenial, headers as Record<string, string>);
     sign?.({ method, target, requestId: trace.requestId, headers, defaultHost: deps.upstreamHost });
     const http = enforcement.http;
     return {

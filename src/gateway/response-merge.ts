@@ -106,15 +106,17 @@ export function bodyAnswer(http: HttpBehavior, problem: BehaviorProblem): { head
 
 /** The gateway's own additions, applied last so a workflow cannot make a per-visitor answer public. */
 export function addGatewayHeaders(head: ResponseHead, additions: GatewayAdditions): ResponseHead {
-  const headers = { ...head.headers };
+  const headers: HeaderRecord = {};
+  for (const name in head.headers) headers[name] = head.headers[name];
   if (additions.setCookies.length > 0) headers['set-cookie'] = [...asList(headers['set-cookie']), ...additions.setCookies];
   if (additions.privateCache) headers['cache-control'] = privateCacheControl(headers['cache-control']);
-  return { ...head, headers };
+  return head.statusText === undefined ? { status: head.status, headers } : { status: head.status, statusText: head.statusText, headers };
 }
 
 /** `Cache-Control` with `private` and without `public` and `s-maxage` (other directives kept, in order). */
 export function privateCacheControl(value: string | string[] | undefined): string {
   // An upstream sends the same few values again and again: each is rewritten once.
+  if (value === undefined) return 'private';
   if (typeof value !== 'string') return rewriteCacheControl(value);
   let rewritten = privateCacheControls.get(value);
   if (rewritten === undefined) {

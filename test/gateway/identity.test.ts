@@ -74,5 +74,23 @@ describe('bearerToken', () => {
     ['Bearer', undefined],
     ['Bearer a b', undefined],
     [undefined, undefined],
+    ['BEARER\tabc \t', 'abc'],
+    ['bEaReR x', 'x'],
+    ['Bearerabc', undefined],
+    ['Bearer    ', undefined],
+    ['Bearer a\tb', undefined],
+    [' Bearer abc', undefined],
+    ['Bearex abc', undefined],
+    ['', undefined],
   ])('%j → %j', (header, token) => expect(bearerToken(header)).toBe(token));
+
+  it('agrees with the regex it replaced on every short header over a small alphabet', () => {
+    const reference = (header: string) => /^bearer[ \t]+([^ \t]+)[ \t]*$/i.exec(header)?.[1];
+    const alphabet = [' ', '\t', 'a', '.'];
+    const tails = [''];
+    for (let length = 1; length <= 5; length++) for (const tail of tails.filter((t) => t.length === length - 1)) for (const c of alphabet) tails.push(tail + c);
+    for (const scheme of ['Bearer', 'bearer', 'BEARER', 'Bearer ', 'Basic ']) {
+      for (const tail of tails) expect(bearerToken(scheme + tail), JSON.stringify(scheme + tail)).toBe(reference(scheme + tail));
+    }
+  });
 });
