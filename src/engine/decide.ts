@@ -92,7 +92,14 @@ export async function callStore(
   }
   try {
     // Written out field by field, not spread: one object shape for every call.
-    const fullCall: MeterCall = { visitor: state.visitor, now: state.now, counters: call.counters, require: call.require, consume: call.consume, dryRun: call.dryRun };
+    const fullCall: MeterCall = {
+      visitor: state.visitor,
+      now: state.now,
+      counters: call.counters,
+      require: call.require,
+      consume: call.consume,
+      dryRun: call.dryRun,
+    };
     let result = await ctx.store.run(fullCall);
     if (call.dryRun && call.consume.length > 0) {
       // Judge again with this request's own dry consumption counted, as the real run would see it.

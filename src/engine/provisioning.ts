@@ -37,11 +37,7 @@ export async function plansFromWorkflows(
   const identity = workflowIdentity();
   const outcomes = await Promise.all(
     workflows.map((wf) =>
-      runWorkflow(
-        wf.run,
-        { identity, env },
-        { file: wf.file, kind: 'provisioning', timeoutMs: model.workflowTimeoutMs, revocation: new Revocation(), logger },
-      ),
+      runWorkflow(wf.run, { identity, env }, { file: wf.file, kind: 'provisioning', timeoutMs: model.workflowTimeoutMs, revocation: new Revocation(), logger }),
     ),
   );
   outcomes.forEach((outcome, i) => {
