@@ -1,49 +1,81 @@
-// The gateway pipeline's own cost, in process and without sockets: `createPipeline(...).run()` for
-// a decided request (plangate-anon's config: anonymous cookie, uniqueResources meter, memory store)
-// and `engine.decide` alone, in microseconds per call. `npx tsx bench/pipeline.ts`
+// The gateway pipeline's own cost, in process and without sockets, in microseconds per call:
+// - `createPipeline(...).run()` for a decided request on plangate-anon's config (anonymous cookie,
+//   uniqueResources meter, memory store), and `engine.decide` alone;
+// - the same for plangate-full's config with the in-memory store (a cached RS256 JWT, provisioning,
+//   a consume), plus the response head the gateway writes (`shapeHead`).
+// `npx tsx bench/pipeline.ts` (through tsx, which adds 20–30 % over the build: compare runs of this file with each other).
 import type { IncomingMessage } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
 import { loadConfig } from '../src/config/load.js';
 import { createPipeline } from '../src/gateway/pipeline.js';
 import { createLogger } from '../src/ops/logger.js';
 import { createRuntime } from '../src/runtime.js';
+import { benchJwt } from './candidates/plangate.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const model = await loadConfig(join(ROOT, 'bench/configs/plangate-anon.yaml'));
-const runtime = await createRuntime(model, { logger: createLogger({ level: 'silent' }) });
-const gateway = model.gateway!;
-const pipeline = createPipeline({ model, gateway, engine: runtime.engine, upstreamHost: '127.0.0.1:1', logger: { event() {} } });
-
-const anon = '3f1e2d3c-4b5a-4697-8a1b-2c3d4e5f6a7b';
-const rawHeaders = ['Host', 'bench.local', 'User-Agent', 'wrk', 'Cookie', `plangate_anon=${anon}`];
-const request = () =>
-  ({
-    method: 'GET',
-    url: '/articles/bench-article',
-    headers: { host: 'bench.local', 'user-agent': 'wrk', cookie: `plangate_anon=${anon}` },
-    rawHeaders,
-    socket: { remoteAddress: '127.0.0.1' },
-  }) as unknown as IncomingMessage;
+const silent = { event() {} };
 
 async function measure(name: string, fn: () => Promise<unknown>, count = 50_000): Promise<void> {
   for (let i = 0; i < 5_000; i++) await fn();
   const started = process.hrtime.bigint();
   for (let i = 0; i < count; i++) await fn();
-  console.log(`${name.padEnd(28)} ${(Number(process.hrtime.bigint() - started) / count / 1000).toFixed(1)} µs`);
+  console.log(`${name.padEnd(44)} ${(Number(process.hrtime.bigint() - started) / count / 1000).toFixed(1)} µs`);
 }
 
-await measure('pipeline.run (decided route)', async () => {
-  const verdict = await pipeline.run(request(), { requestId: 'bench', route: '-' });
-  if (verdict.kind !== 'forward') throw new Error(`expected a forward verdict, got ${verdict.kind}`);
-});
-await measure('engine.decide alone', () =>
-  runtime.engine.decide({
-    surfaceSlug: 'article-page',
-    identity: { resolved: { authType: 'anonymous', identifier: anon, isAuthenticated: false, jwtClaims: {} } },
-    trusted: false,
-    resource: { id: '/articles/bench-article' },
-    route: { consume: gateway.compiledRoutes[0].consumeRefs },
-  }),
-);
-await runtime.close();
+function request(url: string, headers: Record<string, string>): IncomingMessage {
+  const rawHeaders = Object.entries(headers).flat();
+  return { method: 'GET', url, headers: { ...headers }, rawHeaders, socket: { remoteAddress: '127.0.0.1' } } as unknown as IncomingMessage;
+}
+
+// ---- plangate-anon ------------------------------------------------------------------------------
+{
+  const model = await loadConfig(join(ROOT, 'bench/configs/plangate-anon.yaml'));
+  const runtime = await createRuntime(model, { logger: createLogger({ level: 'silent' }) });
+  const gateway = model.gateway!;
+  const pipeline = createPipeline({ model, gateway, engine: runtime.engine, upstreamHost: '127.0.0.1:1', logger: silent });
+  const anon = '3f1e2d3c-4b5a-4697-8a1b-2c3d4e5f6a7b';
+  const headers = { host: 'bench.local', 'user-agent': 'wrk', cookie: `plangate_anon=${anon}` };
+  await measure('plangate-anon: pipeline.run (decided route)', async () => {
+    const verdict = await pipeline.run(request('/articles/bench-article', headers), { requestId: 'bench', route: '-' });
+    if (verdict.kind !== 'forward') throw new Error(`expected a forward verdict, got ${verdict.kind}`);
+  });
+  await measure('plangate-anon: engine.decide alone', () =>
+    runtime.engine.decide({
+      surfaceSlug: 'article-page',
+      identity: { resolved: { authType: 'anonymous', identifier: anon, isAuthenticated: false, jwtClaims: {} } },
+      trusted: false,
+      resource: { id: '/articles/bench-article' },
+      route: { consume: gateway.compiledRoutes[0].consumeRefs },
+    }),
+  );
+  await runtime.close();
+}
+
+// ---- plangate-full, in-memory store -------------------------------------------------------------
+{
+  const dir = mkdtempSync(join(tmpdir(), 'plangate-pipeline-bench-'));
+  try {
+    const { token, publicPem } = await benchJwt();
+    mkdirSync(join(dir, 'keys'));
+    writeFileSync(join(dir, 'keys/bench-jwt.pub.pem'), publicPem);
+    const config = parse(readFileSync(join(ROOT, 'bench/configs/plangate-full.yaml'), 'utf8')) as Record<string, unknown>;
+    delete config.store; // in-memory: this measures the JavaScript, not a Redis round trip
+    writeFileSync(join(dir, 'plangate.yaml'), stringify(config));
+    const model = await loadConfig(join(dir, 'plangate.yaml'));
+    const runtime = await createRuntime(model, { logger: createLogger({ level: 'silent' }) });
+    const pipeline = createPipeline({ model, gateway: model.gateway!, engine: runtime.engine, upstreamHost: '127.0.0.1:1', logger: silent });
+    const headers = { host: 'bench.local', 'user-agent': 'wrk', authorization: `Bearer ${token}` };
+    await measure('plangate-full (memory): run + response head', async () => {
+      const verdict = await pipeline.run(request('/articles/bench-article', headers), { requestId: 'bench', route: '-' });
+      if (verdict.kind !== 'forward') throw new Error(`expected a forward verdict, got ${verdict.kind}`);
+      verdict.shapeHead({ status: 200, statusText: 'OK', headers: { 'content-type': 'text/html', 'content-length': '2141' } });
+    });
+    await runtime.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

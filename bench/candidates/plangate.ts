@@ -63,7 +63,11 @@ function plangateCandidate(name: string, description: string, prepared: Prepared
 
 // ---- plangate-full: a key pair made for this run, one token signed with it --------------------
 let fullToken: Promise<{ token: string; publicPem: string }> | undefined;
-function benchJwt(): Promise<{ token: string; publicPem: string }> {
+/**
+ * The run's RS256 key pair (public half as PEM) and the one token signed with it (`sub`, `tier: pro`,
+ * 1 day); also used by the engine and pipeline benchmarks, which decide for the same token.
+ */
+export function benchJwt(): Promise<{ token: string; publicPem: string }> {
   fullToken ??= (async () => {
     const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
     const token = await new SignJWT({ tier: 'pro' })
@@ -94,5 +98,3 @@ export const plangateCandidates: readonly Candidate[] = [
   }),
 ];
 
-/** Exposed for the engine benchmark, which decides for the same token shape. */
-export { benchJwt };
