@@ -215,13 +215,15 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-async function runSurface(
-  ctx: EngineContext,
-  state: RequestState,
-  surface: CompiledSurface,
-  request: DecisionRequest,
-  dryRun: boolean,
-): Promise<{ behavior: SurfaceBehavior; componentsSkipped: boolean; components: Record<string, ComponentBehavior>; failed: boolean }> {
+/** What the surface and component workflows made of the request (or an empty behavior without any). */
+interface SurfaceRun {
+  behavior: SurfaceBehavior;
+  componentsSkipped: boolean;
+  components: Record<string, ComponentBehavior>;
+  failed: boolean;
+}
+
+async function runSurface(ctx: EngineContext, state: RequestState, surface: CompiledSurface, request: DecisionRequest, dryRun: boolean): Promise<SurfaceRun> {
   const timeoutMs = ctx.model.workflowTimeoutMs;
   let failed = false;
   const inputFor = (revocation: Revocation): SurfaceInput => ({
@@ -257,7 +259,7 @@ async function runSurface(
   if (behavior.http !== undefined && 'body' in behavior.http) return { behavior, componentsSkipped: true, components, failed };
   await Promise.all(
     surface.components.map(async (component) => {
-      const result: ComponentBehavior = { metadata: { cssSelector: component.selector } };
+      const result = componentMetadata(component);
       if (component.workflow !== undefined) {
         const revocation = new Revocation();
         const input = { ...inputFor(revocation), surfaceProperties: behavior.properties ?? {} };
@@ -284,14 +286,19 @@ async function runSurface(
 
 const NO_CONSUMPTION: readonly DeclaredConsumption[] = [];
 
+/** What every component's behavior carries, workflow or not. */
+function componentMetadata(component: CompiledSurface['components'][number]): ComponentBehavior {
+  return { metadata: { cssSelector: component.selector } };
+}
+
 function runsWorkflows(surface: CompiledSurface): boolean {
   return surface.workflow !== undefined || surface.components.some((component) => component.workflow !== undefined);
 }
 
 /** A surface with no workflow anywhere: an empty behavior and each component's metadata (no await). */
-function withoutWorkflows(surface: CompiledSurface): Awaited<ReturnType<typeof runSurface>> {
+function withoutWorkflows(surface: CompiledSurface): SurfaceRun {
   const components: Record<string, ComponentBehavior> = {};
-  for (const component of surface.components) components[component.slug] = { metadata: { cssSelector: component.selector } };
+  for (const component of surface.components) components[component.slug] = componentMetadata(component);
   return { behavior: {}, componentsSkipped: false, components, failed: false };
 }
 

@@ -1,18 +1,12 @@
 // Feature properties: the decision's `features` (every feature, every property, fallbacks marked)
 // and the handles workflows receive for them.
-import type { CompiledFeature, CompiledProperty, Model, MeterableValue } from './model.js';
+import type { CompiledProperty, Model, MeterableValue } from './model.js';
 import type { RequestMeters } from './meters/request-meters.js';
 import type { ResolvedPlanValues } from './plans.js';
 import type { FeatureDecision, MeterableProperty, PropertyDecision } from './types.js';
 import type { WorkflowFeatures } from './workflows/types.js';
 
-export function propertyDecision(
-  model: Model,
-  feature: CompiledFeature,
-  property: CompiledProperty,
-  values: ResolvedPlanValues,
-  meters: RequestMeters,
-): PropertyDecision {
+export function propertyDecision(model: Model, property: CompiledProperty, values: ResolvedPlanValues, meters: RequestMeters): PropertyDecision {
   const resolved = values.get(property.key);
   if (property.type === 'meterable') {
     return meters.property(property, resolved?.value as MeterableValue | undefined, resolved === undefined, model.store.failurePolicy === 'open');
@@ -25,7 +19,7 @@ export function buildFeatures(model: Model, values: ResolvedPlanValues, meters: 
   const features: Record<string, FeatureDecision> = {};
   for (const feature of model.features) {
     const properties: Record<string, PropertyDecision> = {};
-    for (const property of feature.properties) properties[property.slug] = propertyDecision(model, feature, property, values, meters);
+    for (const property of feature.properties) properties[property.slug] = propertyDecision(model, property, values, meters);
     features[feature.slug] = { featureId: feature.featureId, featureSlug: feature.slug, properties };
   }
   return features;
@@ -42,7 +36,7 @@ export function workflowFeatures(model: Model, values: ResolvedPlanValues, meter
   for (const feature of model.features) {
     const handles: Record<string, unknown> = {};
     for (const property of feature.properties) {
-      const current = propertyDecision(model, feature, property, values, meters);
+      const current = propertyDecision(model, property, values, meters);
       if (current.type !== 'meterable') {
         handles[property.slug] = current;
         continue;

@@ -54,8 +54,7 @@ export type ResolvedPlanValues = ReadonlyMap<string, ResolvedValue>;
 
 /** A visitor's plans and what they resolve to; one object per distinct plan set, shared by requests. */
 export interface PlanSet {
-  /** In declaration order. */
-  plans: readonly CompiledPlan[];
+  /** Plan slugs in declaration order. */
   slugs: readonly string[];
   values: ResolvedPlanValues;
 }
@@ -69,11 +68,11 @@ export class PlanResolver {
 
   /** Plans in effect: automatic for the user type plus provisioned, unique, in declaration order. */
   planSet(userType: 'anonymous' | 'authenticated', provisioned: readonly string[]): PlanSet {
-    const cacheKey = provisioned.length === 0 ? userType : provisioned.length === 1 ? `${userType},${provisioned[0]}` : `${userType},${provisioned.join(',')}`;
+    const cacheKey = provisioned.length === 0 ? userType : `${userType},${provisioned.join(',')}`;
     const cached = this.cache.get(cacheKey);
     if (cached !== undefined) return cached;
     const plans = this.plansFor(userType, provisioned);
-    const set: PlanSet = { plans, slugs: plans.map((p) => p.slug), values: this.resolve(plans) };
+    const set: PlanSet = { slugs: plans.map((p) => p.slug), values: this.resolve(plans) };
     if (this.cache.size < PlanResolver.MAX_CACHED) this.cache.set(cacheKey, set);
     return set;
   }
