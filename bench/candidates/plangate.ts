@@ -3,9 +3,10 @@
 // Until the gateway exists (src/cli.ts `gateway --config <file>`), they are skipped, loudly.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
 import { parse, stringify } from 'yaml';
+import { AnonymousIds, type AnonymousIdKey } from '../../src/engine/identity/anonymous-ids.js';
 import { freePort } from '../../test/support/redis-server.js';
 import { BENCH_PATH } from './baselines.js';
 import { launchOnPort, retryOnPortRace, tsEntry } from './launch.js';
@@ -34,6 +35,8 @@ async function writeConfig(ctx: BenchContext, name: string, prepared: Prepared):
   config.gateway.upstream = ctx.upstreamUrl;
   config.gateway.listen = { host: '127.0.0.1', port };
   if (config.store?.redis) config.store.redis.url = ctx.redisUrl;
+  // Production-like: a configured anonymous-id secret (the CLI refuses to run without one).
+  config.anonymousIds = { keys: [BENCH_ANONYMOUS_ID_KEY] };
   // Ephemeral API and ops ports: candidates run side by side and must not collide with each other or 3100/9090.
   const opsPort = await freePort();
   config.server = { api: { host: '127.0.0.1', port: 0 }, ops: { host: '127.0.0.1', port: opsPort } };
@@ -81,12 +84,14 @@ export function benchJwt(): Promise<{ token: string; publicPem: string }> {
   return fullToken;
 }
 
-const ANON_ID = randomUUID();
+/** The run's anonymous-id key, and the one visitor's cookie signed with it. */
+const BENCH_ANONYMOUS_ID_KEY: AnonymousIdKey = { id: 'bench', secret: randomBytes(48).toString('base64') };
+const ANON_COOKIE = new AnonymousIds([BENCH_ANONYMOUS_ID_KEY]).sign(randomUUID());
 
 export const plangateCandidates: readonly Candidate[] = [
   plangateCandidate('plangate-bypass', 'plangate, a bypass route'),
   plangateCandidate('plangate-anon', 'plangate, fixed anonymous cookie re-reading one article (uniqueResources), memory store', {
-    headers: async () => ({ cookie: `plangate_anon=${ANON_ID}` }),
+    headers: async () => ({ cookie: `plangate_anon=${ANON_COOKIE}` }),
   }),
   plangateCandidate('plangate-anon-fresh', 'plangate, no cookie: a new anonymous id per request, Redis store'),
   plangateCandidate('plangate-full', 'plangate, cached RS256 JWT, provisioning, consume 1 unit, Redis, headers injected', {
@@ -97,4 +102,3 @@ export const plangateCandidates: readonly Candidate[] = [
     headers: async () => ({ cookie: `plangate_jwt=${(await benchJwt()).token}` }),
   }),
 ];
-

@@ -31,6 +31,7 @@ export function crossCheck(config: ConfigFile, issues: IssueCollector): void {
   config.jwt?.integrations.forEach((integration, i) => checkJwtIntegration(integration, ['jwt', 'integrations', i], issues));
   checkUniqueNames(config, issues);
   checkStore(config, issues);
+  checkAnonymousIds(config, issues);
 }
 
 function checkSlugKeys(map: Record<string, unknown> | undefined, path: KeyPath, what: string, issues: IssueCollector): void {
@@ -213,11 +214,7 @@ function checkGateway(config: ConfigFile, types: Map<string, Map<string, Propert
     if (route.deny?.action === 'redirect' && route.deny.url === undefined)
       issues.add([...at, 'deny'], "deny.action redirect needs a 'url' to redirect to", { expected: 'url' });
   });
-  const keyIds = new Set<string>();
-  config.gateway?.signing?.keys.forEach((key, i) => {
-    if (keyIds.has(key.id)) issues.add(['gateway', 'signing', 'keys', i, 'id'], `signing key id '${key.id}' is used twice: each key needs its own id`);
-    keyIds.add(key.id);
-  });
+  checkKeyIds(config.gateway?.signing?.keys, ['gateway', 'signing', 'keys'], 'signing', issues);
   const last = routes.length - 1;
   if (routes[last].path !== '/**') {
     issues.add(
@@ -304,4 +301,24 @@ function checkStore(config: ConfigFile, issues: IssueCollector): void {
   if (redis.name !== undefined && !redis.sentinels) issues.add([...at, 'name'], "'name' is the Sentinel master name and needs sentinels");
   if (redis.url && !/^rediss?:\/\//.test(redis.url))
     issues.add([...at, 'url'], 'expected a redis:// or rediss:// URL (or an empty string for no Redis)', { expected: 'redis:// or rediss:// URL' });
+}
+
+function checkKeyIds(keys: readonly { id: string }[] | undefined, at: KeyPath, what: string, issues: IssueCollector): void {
+  const ids = new Set<string>();
+  keys?.forEach((key, i) => {
+    if (ids.has(key.id)) issues.add([...at, i, 'id'], `${what} key id '${key.id}' is used twice: each key needs its own id`);
+    ids.add(key.id);
+  });
+}
+
+function checkAnonymousIds(config: ConfigFile, issues: IssueCollector): void {
+  checkKeyIds(config.anonymousIds?.keys, ['anonymousIds', 'keys'], 'anonymous-id', issues);
+  if (config.api?.anonymousIds === 'signed' && config.anonymousIds === undefined)
+    issues.add(
+      ['api', 'anonymousIds'],
+      'signed anonymous ids need the secret they are signed with: add anonymousIds.keys (or run with --dev for a local one)',
+      {
+        expected: 'anonymousIds.keys',
+      },
+    );
 }

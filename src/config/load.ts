@@ -1,29 +1,44 @@
 // Loading a config file, top to bottom: read → parse YAML (keeping source ranges) → ${ENV} in
 // values → schema (with defaults) → cross-references → workflow and key files → compiled Model.
-// Every stage collects all its problems; the load throws one ConfigError listing them.
+// Every stage collects all its problems; the load throws one ConfigError listing them. Warnings
+// (a config that loads but probably does not do what was meant) come back beside the model.
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
+import type { AnonymousIdKey } from '../engine/identity/anonymous-ids.js';
 import type { LoadedWorkflow, Model } from '../engine/model.js';
 import { loadWorkflow } from '../engine/workflows/load.js';
 import { compile } from './compile.js';
 import { crossCheck } from './cross-check.js';
 import { substituteEnv, type Env } from './env.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, type ConfigIssue } from './errors.js';
 import { resolvePemKeys, type PemKey } from './jwt-keys.js';
 import { formatPath, IssueCollector, pathAtOffset, type KeyPath } from './locate.js';
 import type { ConfigFile } from './schema.js';
 import { validateConfig } from './validate.js';
+import { configWarnings } from './warnings.js';
 
 export interface LoadOptions {
   /** Variables for `${VAR}`; defaults to process.env. */
   env?: Env;
+  /** The anonymous-id key to use when the file declares no `anonymousIds` (the CLI's `--dev`). */
+  devAnonymousIdKey?: AnonymousIdKey;
 }
 
 /** Sections whose schema defaults apply even when the section is left out. */
-const DEFAULTED_SECTIONS = ['store', 'workflows', 'server'] as const;
+const DEFAULTED_SECTIONS = ['store', 'workflows', 'server', 'api'] as const;
+
+export interface LoadReport {
+  model: Model;
+  /** Located like errors; `plangate validate` prints them (docs/configuration.md "Warnings"). */
+  warnings: readonly ConfigIssue[];
+}
 
 export async function loadConfig(file: string, options: LoadOptions = {}): Promise<Model> {
+  return (await loadConfigReport(file, options)).model;
+}
+
+export async function loadConfigReport(file: string, options: LoadOptions = {}): Promise<LoadReport> {
   const path = resolve(file);
   let text: string;
   try {
@@ -53,17 +68,26 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   const fail = (): ConfigError => new ConfigError(issues.issues.filter((i, n) => n < envIssueCount || !envFailed.has(i.path)));
 
   const data: unknown = doc.toJS();
+  let devAnonymousIdKey = false;
   if (data !== null && typeof data === 'object' && !Array.isArray(data)) {
-    for (const section of DEFAULTED_SECTIONS) (data as Record<string, unknown>)[section] ??= {};
+    const sections = data as Record<string, unknown>;
+    for (const section of DEFAULTED_SECTIONS) sections[section] ??= {};
+    if (sections.anonymousIds === undefined && options.devAnonymousIdKey !== undefined) {
+      const { id, secret } = options.devAnonymousIdKey;
+      sections.anonymousIds = { keys: [{ id, secret }] };
+      devAnonymousIdKey = true;
+    }
   }
   if (!validateConfig(data, issues)) throw fail();
   const config = data as ConfigFile;
   crossCheck(config, issues);
+  const warnings = new IssueCollector(path, doc, lines);
+  configWarnings(config, warnings);
 
   const baseDir = dirname(path);
   const [workflows, pemKeys] = await Promise.all([loadWorkflows(config, baseDir, issues), loadPemKeys(config, baseDir, issues)]);
   if (issues.issues.length > 0) throw fail();
-  return compile(config, path, { baseDir, workflows, pemKeys });
+  return { model: compile(config, path, { baseDir, workflows, pemKeys, devAnonymousIdKey }), warnings: warnings.issues };
 }
 
 /** Every workflow file the config names, with the key that names it. */

@@ -24,6 +24,27 @@ export const ApiKeySchema = Type.Object(
   strict,
 );
 
+// ---- Secrets with rotation (header signing, anonymous ids) ---------------------------------------
+const secretKeys = (description: string) =>
+  Type.Array(
+    Type.Object(
+      {
+        id: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'a key id of letters, digits, dot, underscore or hyphen' }),
+        secret: Type.String({ minLength: 32, description: 'at least 32 bytes of random text, e.g. from `openssl rand -base64 48`' }),
+      },
+      strict,
+    ),
+    { minItems: 1, description },
+  );
+
+/** Signs the anonymous ids the gateway and the API hand out (docs/gateway.md "Anonymous ids"). */
+export const AnonymousIdsSchema = Type.Object(
+  {
+    keys: secretKeys('the current key first, then the previous key, accepted (and re-issued under the current one) during rotation'),
+  },
+  strict,
+);
+
 // ---- JWT integrations --------------------------------------------------------------------------
 const Algorithm = Type.Union(
   ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512'].map((a) => Type.Literal(a)),
@@ -66,6 +87,12 @@ export const JwtIntegrationSchema = Type.Object(
     clockToleranceSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30 }),
     requiredClaims: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true })),
     maxTokenAgeSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+    identifierNamespace: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9._-]{1,64}$',
+        description: 'letters, digits, dot, underscore or hyphen; the identifier becomes <namespace>:<claim value>',
+      }),
+    ),
   },
   strict,
 );
@@ -237,21 +264,20 @@ export const GatewaySchema = Type.Object(
     signing: Type.Optional(
       Type.Object(
         {
-          keys: Type.Array(
-            Type.Object(
-              {
-                id: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'a key id of letters, digits, dot, underscore or hyphen' }),
-                secret: Type.String({ minLength: 32, description: 'at least 32 bytes of random text, e.g. from `openssl rand -base64 48`' }),
-              },
-              strict,
-            ),
-            { minItems: 1, description: 'the current key first, then previous keys still accepted by upstreams during rotation' },
-          ),
+          keys: secretKeys('the current key first, then previous keys still accepted by upstreams during rotation'),
           header: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$', description: 'a lowercase header name' })),
         },
         strict,
       ),
     ),
+  },
+  strict,
+);
+
+/** The decision API's rules (its listener is `server.api`). */
+export const ApiSchema = Type.Object(
+  {
+    anonymousIds: Type.Union([Type.Literal('unsigned'), Type.Literal('signed')], { default: 'unsigned', description: 'unsigned or signed' }),
   },
   strict,
 );
@@ -280,6 +306,8 @@ export const ConfigSchema = Type.Object(
   {
     version: Type.Literal(1, { description: 'the number 1' }),
     apiKeys: Type.Optional(Type.Array(ApiKeySchema)),
+    api: Type.Optional(ApiSchema),
+    anonymousIds: Type.Optional(AnonymousIdsSchema),
     cors: Type.Optional(Type.Object({ origins: Type.Array(Type.String({ minLength: 1 })) }, strict)),
     jwt: Type.Optional(Type.Object({ integrations: Type.Array(JwtIntegrationSchema) }, strict)),
     features: Type.Record(Type.String(), FeatureSchema),
@@ -310,5 +338,7 @@ export type RedisConfig = Static<typeof RedisSchema>;
 export type RouteConfig = Static<typeof RouteSchema>;
 export type GatewayConfig = Static<typeof GatewaySchema>;
 export type ServerConfig = Static<typeof ServerSchema>;
+export type ApiConfig = Static<typeof ApiSchema>;
+export type AnonymousIdsConfig = Static<typeof AnonymousIdsSchema>;
 export type PeriodName = Static<typeof Period>;
 export type AnySchema = TSchema;
