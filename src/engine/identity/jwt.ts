@@ -1,7 +1,8 @@
 // JWT verification for the engine: picks the integration (by `iss`, else each in order), checks the
 // token's shape and size before any crypto, verifies it locally with jose against that integration's
 // own keys and allow-listed algorithms, and caches the result until the token expires or its key
-// rotates away. Every rejection carries a stable reason code (see docs/jwt.md).
+// rotates away. Every rejection carries a stable reason code (see docs/jwt.md). The identifier is
+// the claim-key value, behind the integration's `identifierNamespace` when it has one.
 import { jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { EngineLogger } from '../engine.js';
 import type { ResolvedJwtIntegration } from '../model.js';
@@ -33,6 +34,8 @@ interface CompiledIntegration {
   allowed: ReadonlySet<string>;
   keys: KeySource;
   claimKey: string;
+  /** `<identifierNamespace>:`, or '' without one. */
+  identifierPrefix: string;
   tolerance: number;
   joseOptions: Omit<JWTVerifyOptions, 'currentDate'>;
 }
@@ -77,8 +80,9 @@ export function createJwtVerifier(
         return { ok: false, reason };
       }
       // jose's payload is JSON.parse output: handed on as is, so `__proto__` stays a plain own claim.
-      const identifier = Object.hasOwn(payload, integration.claimKey) ? payload[integration.claimKey] : undefined;
-      if (typeof identifier !== 'string' || identifier.length === 0) return { ok: false, reason: 'missing-claim' };
+      const claim = Object.hasOwn(payload, integration.claimKey) ? payload[integration.claimKey] : undefined;
+      if (typeof claim !== 'string' || claim.length === 0) return { ok: false, reason: 'missing-claim' };
+      const identifier = integration.identifierPrefix + claim;
       cache.set(token, {
         payloadJson,
         identifier,
@@ -155,6 +159,7 @@ function compile(config: ResolvedJwtIntegration, index: number, deps: Parameters
     allowed: new Set(config.algorithms),
     keys: createKeySource(config, deps),
     claimKey: config.claimKey ?? 'sub',
+    identifierPrefix: config.identifierNamespace === undefined ? '' : `${config.identifierNamespace}:`,
     tolerance,
     joseOptions,
   };
