@@ -1,6 +1,7 @@
 // The JSON Schema of plangate.yaml, written with TypeBox so that the same object is the ajv schema
 // and the source of the config's TypeScript types (`Static<typeof X>`). Nothing else declares them.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { MAX_COUNTER_VALUE, MAX_UNITS_PER_CALL } from '../engine/meters/store.js';
 
 const strict = { additionalProperties: false } as const;
 const slugPattern = '^[a-z0-9]+(-[a-z0-9]+)*$';
@@ -122,7 +123,7 @@ export const FeatureSchema = Type.Object(
 // ---- Plans -------------------------------------------------------------------------------------
 export const MeterSchema = Type.Object(
   {
-    limit: Type.Integer({ minimum: 0, description: 'a whole number of units, 0 or more' }),
+    limit: Type.Integer({ minimum: 0, maximum: MAX_COUNTER_VALUE, description: `a whole number of units, 0 to ${MAX_COUNTER_VALUE}` }),
     period: Period,
     // Optional, not `default: false`: ajv applies no defaults inside a union (plan values are one);
     // compile.ts fills in false.
@@ -169,7 +170,13 @@ const ConsumeRef = Type.String({ pattern: '^[a-z0-9-]+\\.[a-z0-9-]+$', descripti
 export const ConsumeItemSchema = Type.Union([
   ConsumeRef,
   // `units` is optional (compile.ts makes it 1): ajv applies no defaults inside a union.
-  Type.Object({ property: ConsumeRef, units: Type.Optional(Type.Integer({ minimum: 1, description: 'a whole number, 1 or more (default 1)' })) }, strict),
+  Type.Object(
+    {
+      property: ConsumeRef,
+      units: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_UNITS_PER_CALL, description: `a whole number, 1 to ${MAX_UNITS_PER_CALL} (default 1)` })),
+    },
+    strict,
+  ),
 ]);
 export const ComponentSchema = Type.Object(
   {

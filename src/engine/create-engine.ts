@@ -5,7 +5,7 @@ import { EngineError } from './errors.js';
 import { buildFeatures } from './features.js';
 import { AnonymousIds } from './identity/anonymous-ids.js';
 import { resolveIdentity, type IdentityDeps } from './identity/resolve.js';
-import { StoreUnavailableError } from './meters/store.js';
+import { MAX_UNITS_PER_CALL, StoreUnavailableError } from './meters/store.js';
 import { RequestMeters } from './meters/request-meters.js';
 import { PlanResolver } from './plans.js';
 import { randomUUID } from 'node:crypto';
@@ -20,6 +20,9 @@ export class CountingLogger implements EngineLogger {
     this.inner?.event(level, code, fields);
   }
 }
+
+/** What counter-updates accept as `update` (docs/api.md). */
+export const UPDATE_RANGE = `a non-zero integer from -${MAX_UNITS_PER_CALL} to ${MAX_UNITS_PER_CALL}`;
 
 export interface Engine extends EngineApi {
   /** Engine events so far, by code (workflow-error, workflow-timeout, store-*, jwt-fallback-anonymous, ...). */
@@ -58,7 +61,8 @@ export function createEngine(options: EngineOptions): Engine {
 
     async updateCounter({ identity: input, counterId, update, resourceId, now }) {
       if (!model.counterPeriods.has(counterId)) throw new EngineError('unknown-counter', `unknown counterId '${counterId}'`);
-      if (!Number.isInteger(update) || update === 0) throw new EngineError('invalid-request', 'update must be a non-zero integer');
+      if (!Number.isInteger(update) || update === 0 || Math.abs(update) > MAX_UNITS_PER_CALL)
+        throw new EngineError('invalid-request', `update must be ${UPDATE_RANGE}`);
       // Only the visitor is needed: no plans, no provisioning workflows for a counter update.
       const { visitor } = await resolveIdentity(input, true, identity);
       const at = now ?? Date.now();

@@ -9,7 +9,7 @@ import { resolved, resolveIdentity, testGroup100, type IdentityDeps } from './id
 import { RequestMeters } from './meters/request-meters.js';
 import { evaluateCall } from './meters/semantics.js';
 import type { ConsumeSpec, MeterCall, MeterStore, Visitor } from './meters/store.js';
-import { StoreUnavailableError } from './meters/store.js';
+import { MAX_UNITS_PER_CALL, StoreUnavailableError } from './meters/store.js';
 import type { CompiledSurface, DeclaredConsumption, Model } from './model.js';
 import type { PlanResolver, ResolvedPlanValues } from './plans.js';
 import { plansFromRules, plansFromWorkflows } from './provisioning.js';
@@ -189,7 +189,8 @@ function meterOperations(ctx: EngineContext, state: RequestState, dryRun: boolea
   const { model } = ctx;
   const operate = async (featureSlug: string, propertySlug: string, units: number, limited: boolean): Promise<MeterableProperty> => {
     revocation.check();
-    if (!Number.isInteger(units) || units < 1) throw new TypeError(`units must be a positive whole number, got ${String(units)}`);
+    if (!Number.isInteger(units) || units < 1 || units > MAX_UNITS_PER_CALL)
+      throw new TypeError(`units must be a whole number from 1 to ${MAX_UNITS_PER_CALL}, got ${String(units)}`);
     const feature = model.featureBySlug.get(featureSlug)!;
     const property = feature.properties.find((p) => p.slug === propertySlug)!;
     const resolved = state.values.get(`${featureSlug}.${propertySlug}`);

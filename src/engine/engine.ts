@@ -60,7 +60,7 @@ export interface EngineApi {
   readonly store: MeterStore;
   decide(request: DecisionRequest): Promise<DecisionOutcome>;
   checkAccess(request: Omit<DecisionRequest, 'surfaceSlug' | 'route'>): Promise<AccessCheck>;
-  /** counter-updates: `update` is a non-zero integer; counters never go below 0. Throws `unknown-counter`. */
+  /** counter-updates: `update` is a non-zero integer within ±MAX_UNITS_PER_CALL; counters stay within 0..MAX_COUNTER_VALUE. Throws `unknown-counter`. */
   updateCounter(request: { identity: IdentityInput; counterId: string; update: number; resourceId?: string; now?: number }): Promise<void>;
   resolveIdentity(input: IdentityInput, trusted: boolean): Promise<ResolvedIdentity>;
 }
