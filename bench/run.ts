@@ -103,6 +103,17 @@ async function collectProfile(name: string, run: Running | undefined, dir: strin
   return { candidate: name, file: newest.slice(ROOT.length), summary: summarizeProfile(newest) };
 }
 
+/** The same candidate with its gateway from another checkout (`--baseline`): before and after, side by side. */
+function fromBaseline(candidate: Candidate, dir: string): Candidate {
+  return {
+    ...candidate,
+    name: `${candidate.name}@baseline`,
+    description: `${candidate.description} (the checkout in ${dir})`,
+    // Its own temp dir: the two copies of a candidate write configs of the same name.
+    start: (ctx) => candidate.start({ ...ctx, root: dir, tmpDir: mkdtempSync(join(ctx.tmpDir, 'baseline-')) }),
+  };
+}
+
 async function main(): Promise<number> {
   const started = Date.now();
   installExitHandlers();
@@ -132,7 +143,8 @@ async function main(): Promise<number> {
   if (isSkipped(upstream)) throw new Error(upstream.skipped);
   ctx.upstreamUrl = new URL(upstream.target.url).origin;
 
-  const chosen = CANDIDATES.filter((c) => !options.only || options.only.includes(c.name));
+  const picked = CANDIDATES.filter((c) => !options.only || options.only.includes(c.name));
+  const chosen = options.baseline === null ? picked : picked.flatMap((c) => (c.name.startsWith('plangate-') ? [fromBaseline(c, options.baseline!), c] : [c]));
   const skipped: Record<string, string> = {};
   console.log(`starting ${chosen.length} candidates (upstream ${ctx.upstreamUrl}, redis ${redis.url})`);
   const running = await startCandidates(ctx, chosen, skipped);
@@ -192,7 +204,7 @@ async function main(): Promise<number> {
       chosen.map((c) => c.name),
     )}\n`,
   );
-  for (const c of chosen) console.log(`  ${c.name.padEnd(20)} ${c.description}`);
+  for (const c of chosen) console.log(`  ${c.name.padEnd(Math.max(20, ...chosen.map((x) => x.name.length)))} ${c.description}`);
   if (engine) console.log(`\nengine decisions/s: anonymous (memory) ${engine.anonMemory}, cached JWT ${engine.cachedJwt}, uncached JWT ${engine.uncachedJwt}`);
   if (cpuProfile) console.log(`\nCPU profile of ${cpuProfile.candidate} (${cpuProfile.file}):\n${formatProfile(cpuProfile.summary)}`);
   console.log(
@@ -203,7 +215,7 @@ async function main(): Promise<number> {
 
   const failed = Object.entries(result.candidates).filter(([name, s]) => s.errors || s.non2xx || statusFailures[name]);
   const missingRequired = chosen.filter((c) => c.required && skipped[c.name]);
-  const complete = !options.quick && !options.only && failed.length === 0 && missingRequired.length === 0;
+  const complete = !options.quick && !options.only && !options.baseline && failed.length === 0 && missingRequired.length === 0;
   const files = writeResult(join(ROOT, 'bench/results'), result, complete);
   console.log(`\nfinished in ${Math.round((Date.now() - started) / 1000)} s; wrote ${files.map((f) => f.slice(ROOT.length)).join(', ')}`);
 
