@@ -50,6 +50,8 @@ function unverifiedAnonymous(input: IdentityInput, value: string, trusted: boole
   const signed = deps.signedAnonymousIds;
   if (signed === undefined) return anonymous(value, undefined);
   const verified = signed.verify(value);
+  // Signed with the current key: the value is what signing would give again, so it is answered as is.
+  if (verified !== undefined && !verified.stale) return { identity: anonymousIdentity(value), visitor: { userType: 'anonymous', identifier: verified.id } };
   if (verified !== undefined) return anonymous(verified.id, signed);
   // Secret-key callers are trusted with any identifier (they may send userIdentifier too): theirs is kept as sent.
   if (trusted) return { identity: anonymousIdentity(value), visitor: { userType: 'anonymous', identifier: value } };
