@@ -78,6 +78,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       target: verdict.target,
       headers: verdict.headers,
       shapeHead: verdict.shapeHead,
+      bodyless: verdict.bodyless,
       errorHeaders: verdict.setCookies.length > 0 ? { 'set-cookie': [...verdict.setCookies] } : undefined,
       timeouts: current.timeouts,
       timing: exchange,

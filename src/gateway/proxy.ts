@@ -37,6 +37,8 @@ export interface ForwardRequest {
   headers: IncomingHttpHeaders;
   /** Turns the upstream's head into what the client gets (surface behavior, cookie, caching). */
   shapeHead: (head: ResponseHead) => ResponseHead;
+  /** Never write the upstream's body to the client (a HEAD, a CORS preflight), whatever the upstream sends. */
+  bodyless?: boolean;
   /** Headers to add to a gateway error page (the anonymous cookie, once a decision consumed under it). */
   errorHeaders?: Record<string, string | string[]>;
   /** Per request (they follow config reloads); the proxy's settings otherwise. */
@@ -226,7 +228,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     const { res } = this.request;
-    if (!this.headWritten || res.destroyed) return;
+    if (!this.headWritten || res.destroyed || this.request.bodyless === true) return;
     if (!res.write(chunk)) {
       controller.pause();
       res.once('drain', () => controller.resume());
