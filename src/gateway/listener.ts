@@ -13,9 +13,10 @@ import { createApiMount, type ApiMountOptions } from './api-mount.js';
 import { errorResponse, ERRORS } from './error-pages.js';
 import type { GatewayObserver, RequestSummary } from './observer.js';
 import { createPipeline, type Pipeline, type RequestOutcome, type RequestTrace, type Verdict } from './pipeline.js';
-import { createUpstreamProxy, writeSocketStatus, type UpstreamTiming } from './proxy.js';
+import { createUpstreamProxy, type UpstreamTiming } from './proxy.js';
 import { routeIssues } from './routes.js';
 import { sendAnswer } from './send.js';
+import { writeSocketStatus } from './websocket-proxy.js';
 
 export interface GatewayOptions {
   model: Model;
@@ -109,7 +110,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     whenDecided({ req, res, exchange, current: pipeline }, decide, carryOut, failed);
   });
 
-  // Websockets: decided and gated exactly like a request, then proxied with http-proxy's ws().
+  // Open websockets (handshakes included) per client network, against `gateway.websockets.maxPerClient`.
+  const openWebsockets = new Map<string, number>();
+
+  // Websockets: decided and gated exactly like a request, then relayed (websocket-proxy.ts).
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const started = performance.now();
     const trace: RequestTrace = { requestId: randomUUID(), route: '-' };
@@ -145,6 +149,21 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       return;
     }
     const current = pipeline;
+    // Counted from the handshake on, before any decision is spent on it; released when the socket closes.
+    const network = current.clientNetwork(req);
+    const open = openWebsockets.get(network) ?? 0;
+    if (open >= current.websockets.maxPerClient) {
+      logger.event('warn', 'websocket-limit', { limit: current.websockets.maxPerClient, websocket: true });
+      writeSocketStatus(socket, 429, 'too many open websockets from this network');
+      done('rejected', 429);
+      return;
+    }
+    openWebsockets.set(network, open + 1);
+    socket.once('close', () => {
+      const left = (openWebsockets.get(network) ?? 1) - 1;
+      if (left <= 0) openWebsockets.delete(network);
+      else openWebsockets.set(network, left);
+    });
     whenDecided(
       undefined,
       () => current.run(req, trace),
@@ -161,12 +180,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         }
         const forwardedAt = performance.now();
         proxy.upgrade({
-          req,
           socket,
           head,
           target: verdict.target,
           headers: verdict.headers,
           headerTimeoutMs: current.timeouts.headerTimeoutMs,
+          idleTimeoutMs: current.websockets.idleTimeoutMs,
+          shapeHead: verdict.shapeHead,
           setCookies: verdict.setCookies,
           settled: (status) => done(status === 101 || status === 0 ? verdict.outcome : 'error', status, performance.now() - forwardedAt),
         });

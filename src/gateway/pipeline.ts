@@ -8,7 +8,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { DecisionOutcome, EngineApi, EngineLogger } from '../engine/engine.js';
 import type { CompiledRoute, Model } from '../engine/model.js';
 import { canonicalizeTarget, type CanonicalPathOptions } from './canonical-path.js';
-import { cameOverHttps, clientAddress, compileTrust } from './client-ip.js';
+import { cameOverHttps, clientAddress, compileTrust, meteringNetwork } from './client-ip.js';
 import { readCookies, withoutCookie } from './cookies.js';
 import { compileDenial, compileTemplate, defaultTemplateFile, type Denial, type Template } from './deny.js';
 import { enforce } from './enforce.js';
@@ -84,6 +84,10 @@ export interface Pipeline {
    */
   run(req: IncomingMessage, trace: RequestTrace): Verdict | Promise<Verdict>;
   timeouts: ProxyTimeouts;
+  /** This config's limits on open websockets (they follow reloads). */
+  websockets: { maxPerClient: number; idleTimeoutMs: number };
+  /** The network a client's websockets are counted under: its trustProxy-aware address, IPv6 by /56. */
+  clientNetwork(req: IncomingMessage): string;
 }
 
 /** Builds everything once (routes, denials, templates, injector, signer); returns the per-request stages. */
@@ -219,7 +223,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     };
   }
 
-  return { run, timeouts: { headerTimeoutMs: gateway.headerTimeoutMs, idleTimeoutMs: gateway.idleTimeoutMs } };
+  return {
+    run,
+    timeouts: { headerTimeoutMs: gateway.headerTimeoutMs, idleTimeoutMs: gateway.idleTimeoutMs },
+    websockets: gateway.websockets,
+    clientNetwork: (req) => meteringNetwork(clientAddress(req, trust)),
+  };
 }
 
 const unchanged = (head: ResponseHead): ResponseHead => head;
