@@ -69,6 +69,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const carryOut = (verdict: Verdict, { req, res, exchange, current }: HttpRequest) => {
     exchange.outcome = verdict.outcome;
     if (verdict.kind === 'answer') {
+      if (!req.complete) drainAtMost(req, UNREAD_BODY_LIMIT_BYTES);
       sendAnswer(res, verdict);
       return;
     }
@@ -88,14 +89,20 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   /** A bug, never the visitor's fault: answer 500 without details and keep serving. */
   const failed = (error: unknown, { req, res }: HttpRequest) => {
     logger.event('error', 'gateway-internal-error', { error: (error as Error)?.message });
+    if (!req.complete && !req.readableFlowing) drainAtMost(req, UNREAD_BODY_LIMIT_BYTES);
     if (!res.headersSent) sendAnswer(res, errorResponse(ERRORS.decisionFailed(), req.headers.accept));
     else res.destroy();
   };
   const decide = ({ req, exchange, current }: HttpRequest) => current.run(req, exchange);
 
+  // The newest response on each connection: responses go out in order, so once it is written, every
+  // earlier one is too (a malformed pipelined request's 400 waits for it).
+  const lastResponse = new WeakMap<Duplex, ServerResponse>();
+
   const server = createServer((req, res) => {
     const exchange = new Exchange(randomUUID(), req.method ?? '', performance.now());
     inFlight?.begin(res);
+    lastResponse.set(req.socket, res);
     res.once('close', () => {
       inFlight?.end(res);
       report(exchange.finish(res));
@@ -199,9 +206,22 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     );
   });
 
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    else socket.destroy();
+  // A request Node's parser refuses: its error answer goes after the responses still owed on the
+  // connection (pipelined requests before it), then the connection closes.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    const answer = () => {
+      if (socket.writable) socket.end(`HTTP/1.1 ${clientErrorStatus(error)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      else socket.destroy();
+    };
+    const pending = lastResponse.get(socket);
+    if (pending === undefined || pending.writableFinished) {
+      answer();
+      return;
+    }
+    pending.once('finish', answer);
+    pending.once('close', () => {
+      if (!pending.writableFinished) socket.destroy(); // it never completed: nothing more can follow it
+    });
   });
 
   const host = options.listen?.host ?? gateway.listen.host;
@@ -251,6 +271,32 @@ function notReloadable(before: GatewayModel, after: GatewayModel): string | unde
   }
   if (before.upstream !== after.upstream) return `gateway.upstream (${before.upstream} → ${after.upstream})`;
   return undefined;
+}
+
+/** Bytes of a request body still read after its response was sent; past them the connection closes (docs/gateway.md). */
+export const UNREAD_BODY_LIMIT_BYTES = 64 * 1024;
+
+/**
+ * The gateway answers a request whose body it never read (a paywall, an error page): left alone, Node
+ * would read the rest to keep the connection, however large. The body is read here instead, up to
+ * `limit` bytes (a client sending a small body keeps its connection; one still sending can read the
+ * answer first), and past them the connection is cut.
+ */
+function drainAtMost(req: IncomingMessage, limit: number): void {
+  let left = limit;
+  const count = (chunk: Buffer) => {
+    left -= chunk.length;
+    if (left < 0) req.socket.destroy();
+  };
+  req.on('data', count);
+  req.once('end', () => req.off('data', count));
+}
+
+/** The status for a request Node's parser refused: 431 for oversized headers, 408 for a request too slow to arrive, else 400. */
+function clientErrorStatus(error: NodeJS.ErrnoException): string {
+  if (error.code === 'HPE_HEADER_OVERFLOW') return '431 Request Header Fields Too Large';
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return '408 Request Timeout';
+  return '400 Bad Request';
 }
 
 function isWebsocketUpgrade(req: IncomingMessage): boolean {
