@@ -5,7 +5,7 @@
 // each request holds the pipeline it started on, so in-flight requests finish on the old one.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { EngineApi, EngineLogger } from '../engine/engine.js';
 import type { Model } from '../engine/model.js';
@@ -144,6 +144,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       });
     };
     socket.on('error', () => socket.destroy());
+    // Silent both ways that long, the connection closes: an open websocket, and a refused handshake
+    // whose client never closes its side (it would hold its place under maxPerClient).
+    (socket as Socket).setTimeout(pipeline.websockets.idleTimeoutMs, () => socket.destroy());
     if (!isWebsocketUpgrade(req)) {
       writeSocketStatus(socket, 400, 'only websocket upgrades are supported');
       done('rejected', 400);

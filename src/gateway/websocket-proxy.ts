@@ -46,6 +46,8 @@ export function createWebsocketRelay(settings: { upstream: URL; logger: EngineLo
 
   return {
     upgrade({ socket, head, target, headers, headerTimeoutMs, idleTimeoutMs, shapeHead, setCookies, settled }) {
+      // The listener's idle timeout waits while the upstream handshakes (headerTimeoutMs bounds that).
+      (socket as Socket).setTimeout(0);
       let done = false;
       const settle = (status: number) => {
         if (done) return;

@@ -2,6 +2,7 @@
 // echo upstream. Allowed paths echo; denied paths (also for a first visit with no anonymous cookie)
 // never reach the upstream; spoofed prefix headers are stripped from the upgrade request.
 import { createServer, request, type IncomingHttpHeaders } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { ConfigError } from '../../src/config/errors.js';
@@ -225,6 +226,31 @@ describe('limits on open websockets', () => {
     clearInterval(ticker);
     talking.close();
     await closed(talking);
+  });
+
+  it('refused handshakes whose clients never close their side hold their places only until idleTimeoutMs', async () => {
+    const { hostname, port } = new URL(limited.url);
+    // allowHalfOpen: the client keeps its side open after the gateway's answer and end.
+    const refused = () =>
+      new Promise<{ answer: string; socket: Socket }>((resolve, reject) => {
+        const socket = connect({ port: Number(port), host: hostname, allowHalfOpen: true });
+        let text = '';
+        socket.on('data', (c) => (text += c.toString('latin1')));
+        socket.on('end', () => resolve({ answer: text, socket }));
+        socket.on('error', reject);
+        socket.write(
+          `GET /members/chat HTTP/1.1\r\nHost: ${hostname}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        );
+      });
+    const held = await Promise.all([refused(), refused(), refused()]);
+    expect(held.map((h) => h.answer.slice(0, 12))).toEqual(['HTTP/1.1 302', 'HTTP/1.1 302', 'HTTP/1.1 302']);
+    expect((await open('/while-held')).status).toBe(429);
+    await new Promise((r) => setTimeout(r, 1_600));
+    const after = await open('/after-idle');
+    expect(after.ws).toBeDefined();
+    after.ws!.close();
+    await closed(after.ws!);
+    for (const h of held) h.socket.destroy();
   });
 
   it('the config refuses limits out of range, with their key paths', async () => {
