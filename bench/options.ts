@@ -1,5 +1,4 @@
 // Command-line options of `npm run bench`.
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 export interface BenchOptions {
@@ -14,7 +13,7 @@ export interface BenchOptions {
   engine: boolean;
   /** A candidate to run under `node --cpu-prof`; its profile is summarized at the end. */
   cpuProf: string | null;
-  /** Another checkout whose gateway runs each chosen plangate candidate too, as `<name>@baseline`. */
+  /** Another checkout (built the same way): each chosen plangate candidate also runs from it, as `<name>@baseline`. */
   baseline: string | null;
 }
 
@@ -28,8 +27,8 @@ export const USAGE = `npm run bench -- [options]
   --count-statuses   count every non-2xx status with a wrk response() hook (slows wrk; default: wrk's own >= 400 count)
   --no-engine        skip the in-process engine benchmark
   --cpu-prof NAME    run candidate NAME (a Node server) under node --cpu-prof; profile in bench/results/profiles/
-  --baseline DIR     also run each chosen plangate candidate from the checkout in DIR (with its node_modules),
-                     as <name>@baseline, alternating with this one (does not write latest.json)`;
+  --baseline DIR     also run each chosen plangate candidate from the checkout in DIR (e.g. a worktree
+                     of the commit before a change), as NAME@baseline, in the same alternating rounds`;
 
 function positiveInt(value: string | undefined, fallback: number, flag: string): number {
   if (value === undefined) return fallback;
@@ -74,6 +73,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     countStatuses: values['count-statuses'],
     engine: !values['no-engine'],
     cpuProf: values['cpu-prof'] ?? null,
-    baseline: values.baseline === undefined ? null : resolve(values.baseline),
+    baseline: values.baseline ?? null,
   };
 }

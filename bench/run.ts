@@ -4,7 +4,7 @@
 // stopped at the end, on errors and on Ctrl-C. See docs/performance.md.
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CANDIDATES } from './candidates/index.js';
 import { launchNodeServer, tsEntry } from './candidates/launch.js';
@@ -103,14 +103,15 @@ async function collectProfile(name: string, run: Running | undefined, dir: strin
   return { candidate: name, file: newest.slice(ROOT.length), summary: summarizeProfile(newest) };
 }
 
-/** The same candidate with its gateway from another checkout (`--baseline`): before and after, side by side. */
-function fromBaseline(candidate: Candidate, dir: string): Candidate {
+/** The same candidate started from another checkout (its code, its configs), for before/after runs side by side. */
+function fromCheckout(candidate: Candidate, root: string): Candidate {
+  const dir = resolve(root);
   return {
     ...candidate,
     name: `${candidate.name}@baseline`,
-    description: `${candidate.description} (the checkout in ${dir})`,
-    // Its own temp dir: the two copies of a candidate write configs of the same name.
-    start: (ctx) => candidate.start({ ...ctx, root: dir, tmpDir: mkdtempSync(join(ctx.tmpDir, 'baseline-')) }),
+    description: `${candidate.description} (from ${dir})`,
+    // Its own temp dir: the candidate writes its config under <tmpDir>/<name>.
+    start: (ctx) => candidate.start({ ...ctx, root: dir, tmpDir: join(ctx.tmpDir, 'baseline') }),
   };
 }
 
@@ -143,8 +144,8 @@ async function main(): Promise<number> {
   if (isSkipped(upstream)) throw new Error(upstream.skipped);
   ctx.upstreamUrl = new URL(upstream.target.url).origin;
 
-  const picked = CANDIDATES.filter((c) => !options.only || options.only.includes(c.name));
-  const chosen = options.baseline === null ? picked : picked.flatMap((c) => (c.name.startsWith('plangate-') ? [fromBaseline(c, options.baseline!), c] : [c]));
+  const chosen = CANDIDATES.filter((c) => !options.only || options.only.includes(c.name));
+  if (options.baseline !== null) chosen.push(...chosen.filter((c) => c.name.startsWith('plangate')).map((c) => fromCheckout(c, options.baseline!)));
   const skipped: Record<string, string> = {};
   console.log(`starting ${chosen.length} candidates (upstream ${ctx.upstreamUrl}, redis ${redis.url})`);
   const running = await startCandidates(ctx, chosen, skipped);
@@ -215,7 +216,7 @@ async function main(): Promise<number> {
 
   const failed = Object.entries(result.candidates).filter(([name, s]) => s.errors || s.non2xx || statusFailures[name]);
   const missingRequired = chosen.filter((c) => c.required && skipped[c.name]);
-  const complete = !options.quick && !options.only && !options.baseline && failed.length === 0 && missingRequired.length === 0;
+  const complete = !options.quick && !options.only && options.baseline === null && failed.length === 0 && missingRequired.length === 0;
   const files = writeResult(join(ROOT, 'bench/results'), result, complete);
   console.log(`\nfinished in ${Math.round((Date.now() - started) / 1000)} s; wrote ${files.map((f) => f.slice(ROOT.length)).join(', ')}`);
 

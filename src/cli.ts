@@ -2,8 +2,8 @@
 // The plangate command line: validate, decide, token, serve, start.
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { ConfigError, formatIssue, missingAnonymousIdSecret } from './config/errors.js';
-import { loadConfigReport, type LoadOptions } from './config/load.js';
+import { ConfigError, formatIssue, missingAnonymousIdSecret, type ConfigIssue } from './config/errors.js';
+import { loadConfig, type LoadOptions } from './config/load.js';
 import { ensureDevAnonymousIdKey, ensureTestKeys, mintTestToken, DEFAULT_KEY_DIR, DEV_ANONYMOUS_ID_SECRET_FILE } from './cli/keys.js';
 import type { Model } from './engine/model.js';
 import { createRuntime } from './runtime.js';
@@ -42,6 +42,11 @@ function fail(message: string, code = 2): never {
   process.exit(code);
 }
 
+/** Warnings never stop a command: each goes to stderr as one `warning: file:line:col  key.path: message` line. */
+function printWarning(warning: ConfigIssue): void {
+  process.stderr.write(`warning: ${formatIssue(warning)}\n`);
+}
+
 /** Load options for `--dev`: the development anonymous-id key, used when the config declares none. */
 async function devOptions(dev: boolean | undefined): Promise<LoadOptions> {
   return dev === true ? { devAnonymousIdKey: await ensureDevAnonymousIdKey() } : {};
@@ -50,9 +55,7 @@ async function devOptions(dev: boolean | undefined): Promise<LoadOptions> {
 /** Loads a config or exits 1 with every problem; warnings go to stderr. */
 async function loadOrExit(file: string, options: LoadOptions = {}): Promise<Model> {
   try {
-    const { model, warnings } = await loadConfigReport(file, options);
-    for (const warning of warnings) process.stderr.write(`warning: ${formatIssue(warning)}\n`);
-    return model;
+    return await loadConfig(file, { onWarning: printWarning, ...options });
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, 1);
     throw err;
@@ -79,8 +82,14 @@ async function loadForServing(file: string, dev: boolean | undefined): Promise<{
 async function validate(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { dev: { type: 'boolean' } } });
   const file = positionals[0] ?? fail(`validate needs a config file\n\n${USAGE}`);
-  const model = await loadOrExit(file, await devOptions(values.dev));
-  process.stdout.write(`ok: ${resolve(file)} (${model.features.length} features, ${model.plans.length} plans, ${model.surfaces.size} surfaces)\n`);
+  let warnings = 0;
+  const onWarning = (warning: ConfigIssue) => {
+    warnings++;
+    printWarning(warning);
+  };
+  const model = await loadOrExit(file, { ...(await devOptions(values.dev)), onWarning });
+  const counts = `${model.features.length} features, ${model.plans.length} plans, ${model.surfaces.size} surfaces`;
+  process.stdout.write(`ok: ${resolve(file)} (${counts}${warnings === 0 ? '' : `; ${warnings} warning${warnings === 1 ? '' : 's'}`})\n`);
 }
 
 function identityFromFlags(values: Record<string, unknown>): IdentityInput {

@@ -4,6 +4,7 @@
 // Every problem is reported at the exact key; nothing stops at the first.
 import type { ConfigFile, ConsumeItemConfig, FeatureConfig, JwtIntegrationConfig, PlanValueConfig, PropertyConfig } from './schema.js';
 import type { IssueCollector, KeyPath } from './locate.js';
+import { checkDeeperPaths } from './route-guards.js';
 
 const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const SLUG_HINT = 'use lowercase letters, digits and single hyphens, like my-feature';
@@ -29,6 +30,7 @@ export function crossCheck(config: ConfigFile, issues: IssueCollector): void {
   checkSurfaces(config, types, issues);
   checkGateway(config, types, issues);
   config.jwt?.integrations.forEach((integration, i) => checkJwtIntegration(integration, ['jwt', 'integrations', i], issues));
+  warnSharedIdentifiers(config, issues);
   checkUniqueNames(config, issues);
   checkStore(config, issues);
   checkAnonymousIds(config, issues);
@@ -215,6 +217,7 @@ function checkGateway(config: ConfigFile, types: Map<string, Map<string, Propert
       issues.add([...at, 'deny'], "deny.action redirect needs a 'url' to redirect to", { expected: 'url' });
   });
   checkKeyIds(config.gateway?.signing?.keys, ['gateway', 'signing', 'keys'], 'signing', issues);
+  checkDeeperPaths(routes, config.surfaces, config.gateway?.caseSensitive === true, issues);
   const last = routes.length - 1;
   if (routes[last].path !== '/**') {
     issues.add(
@@ -266,6 +269,25 @@ function checkJwtIntegration(integration: JwtIntegrationConfig, at: KeyPath, iss
       expected: 'public-key algorithms',
     });
   }
+}
+
+/**
+ * Two JWT integrations in one identifier space: a token from either with the same claim value is the
+ * same visitor (same counters). Declaring the same `identifierNamespace` on both says that is meant.
+ */
+function warnSharedIdentifiers(config: ConfigFile, issues: IssueCollector): void {
+  const integrations = config.jwt?.integrations ?? [];
+  const first = integrations.findIndex((integration) => integration.identifierNamespace === undefined);
+  if (first === -1) return;
+  integrations.forEach((integration, i) => {
+    if (i <= first || integration.identifierNamespace !== undefined) return;
+    issues.warn(
+      ['jwt', 'integrations', i],
+      `integration '${integration.name}' shares its identifiers with '${integrations[first].name}' (jwt.integrations[${first}]): ` +
+        `a token from either whose ${integration.claimKey} is the same value is the same visitor, with the same counters. ` +
+        'If they identify different people, give the one added later an identifierNamespace (its identifiers become <namespace>:<value>; see docs/jwt.md)',
+    );
+  });
 }
 
 function checkUniqueNames(config: ConfigFile, issues: IssueCollector): void {

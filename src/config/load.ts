@@ -1,7 +1,6 @@
 // Loading a config file, top to bottom: read → parse YAML (keeping source ranges) → ${ENV} in
 // values → schema (with defaults) → cross-references → workflow and key files → compiled Model.
-// Every stage collects all its problems; the load throws one ConfigError listing them. Warnings
-// (a config that loads but probably does not do what was meant) come back beside the model.
+// Every stage collects all its problems; the load throws one ConfigError listing them.
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
@@ -16,11 +15,12 @@ import { resolvePemKeys, type PemKey } from './jwt-keys.js';
 import { formatPath, IssueCollector, pathAtOffset, type KeyPath } from './locate.js';
 import type { ConfigFile } from './schema.js';
 import { validateConfig } from './validate.js';
-import { configWarnings } from './warnings.js';
 
 export interface LoadOptions {
   /** Variables for `${VAR}`; defaults to process.env. */
   env?: Env;
+  /** Gets each warning (a config that loads but likely does not do what was meant), after a successful load. */
+  onWarning?: (warning: ConfigIssue) => void;
   /** The anonymous-id key to use when the file declares no `anonymousIds` (the CLI's `--dev`). */
   devAnonymousIdKey?: AnonymousIdKey;
 }
@@ -28,17 +28,7 @@ export interface LoadOptions {
 /** Sections whose schema defaults apply even when the section is left out. */
 const DEFAULTED_SECTIONS = ['store', 'workflows', 'server', 'api'] as const;
 
-export interface LoadReport {
-  model: Model;
-  /** Located like errors; `plangate validate` prints them (docs/configuration.md "Warnings"). */
-  warnings: readonly ConfigIssue[];
-}
-
 export async function loadConfig(file: string, options: LoadOptions = {}): Promise<Model> {
-  return (await loadConfigReport(file, options)).model;
-}
-
-export async function loadConfigReport(file: string, options: LoadOptions = {}): Promise<LoadReport> {
   const path = resolve(file);
   let text: string;
   try {
@@ -81,13 +71,13 @@ export async function loadConfigReport(file: string, options: LoadOptions = {}):
   if (!validateConfig(data, issues)) throw fail();
   const config = data as ConfigFile;
   crossCheck(config, issues);
-  const warnings = new IssueCollector(path, doc, lines);
-  configWarnings(config, warnings);
 
   const baseDir = dirname(path);
   const [workflows, pemKeys] = await Promise.all([loadWorkflows(config, baseDir, issues), loadPemKeys(config, baseDir, issues)]);
   if (issues.issues.length > 0) throw fail();
-  return { model: compile(config, path, { baseDir, workflows, pemKeys, devAnonymousIdKey }), warnings: warnings.issues };
+  const model = compile(config, path, { baseDir, workflows, pemKeys, devAnonymousIdKey });
+  for (const warning of issues.warnings) options.onWarning?.(warning);
+  return model;
 }
 
 /** Every workflow file the config names, with the key that names it. */

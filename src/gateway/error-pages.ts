@@ -1,6 +1,7 @@
 // The gateway's own error answers: 400 (a rejected request target), 401 (invalidJwt: reject), 500
-// (the decision failed), 502 (upstream unreachable) and 504 (upstream too slow to answer). HTML for
-// browsers, JSON for API clients; never a stack trace or an internal message.
+// (the decision failed), 502 (upstream unreachable), 503 (a prefetch of a metered page, refused) and
+// 504 (upstream too slow to answer). HTML for browsers, JSON for API clients; never a stack trace or
+// an internal message.
 import type { ResponseHead } from './response-merge.js';
 
 export interface ErrorAnswer {
@@ -15,6 +16,13 @@ export const ERRORS = {
   invalidToken: (): ErrorAnswer => ({ status: 401, code: 'invalid-token', message: 'The login token was rejected. Sign in again.' }),
   decisionFailed: (): ErrorAnswer => ({ status: 500, code: 'decision-failed', message: 'The request could not be decided. Try again later.' }),
   upstreamUnreachable: (): ErrorAnswer => ({ status: 502, code: 'upstream-unreachable', message: 'The site behind this gateway could not be reached.' }),
+  // 503 is what browsers and CDNs already use to refuse a prefetch: the browser drops it and fetches
+  // again when the reader opens the page (docs/gateway.md#dry-runs).
+  prefetchRefused: (): ErrorAnswer => ({
+    status: 503,
+    code: 'prefetch-refused',
+    message: 'This page is not prefetched: it loads when you open it.',
+  }),
   upstreamTimeout: (): ErrorAnswer => ({ status: 504, code: 'upstream-timeout', message: 'The site behind this gateway did not answer in time.' }),
 };
 
@@ -31,7 +39,14 @@ export function escapeHtml(value: string): string {
   return value.replace(HTML_SPECIAL, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-const STATUS_TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 500: 'Internal Error', 502: 'Bad Gateway', 504: 'Gateway Timeout' };
+const STATUS_TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  500: 'Internal Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
 
 export function errorResponse(error: ErrorAnswer, accept: string | undefined): { head: ResponseHead; body: string } {
   const json = wantsJson(accept);

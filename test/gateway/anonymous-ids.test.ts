@@ -27,7 +27,7 @@ gateway:
   trustProxy: true
   anonymousMetering: ${metering}
   routes:
-    - path: /articles/*
+    - path: /articles/**
       surface: article
       consume: [articles.enabled]
     - path: /**
