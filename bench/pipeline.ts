@@ -38,7 +38,7 @@ function request(url: string, headers: Record<string, string>): IncomingMessage 
   const model = await loadConfig(join(ROOT, 'bench/configs/plangate-anon.yaml'), { devAnonymousIdKey: KEY });
   const runtime = await createRuntime(model, { logger: createLogger({ level: 'silent' }) });
   const gateway = model.gateway!;
-  const pipeline = createPipeline({ model, gateway, engine: runtime.engine, upstreamHost: '127.0.0.1:1', logger: silent });
+  const pipeline = createPipeline({ gateway, engine: runtime.engine, upstreamHost: '127.0.0.1:1', logger: silent });
   const anon = '3f1e2d3c-4b5a-4697-8a1b-2c3d4e5f6a7b';
   const headers = { host: 'bench.local', 'user-agent': 'wrk', cookie: `plangate_anon=${new AnonymousIds([KEY]).sign(anon)}` };
   await measure('plangate-anon: pipeline.run (decided route)', async () => {
@@ -51,7 +51,7 @@ function request(url: string, headers: Record<string, string>): IncomingMessage 
       identity: { resolved: { authType: 'anonymous', identifier: anon, isAuthenticated: false, jwtClaims: {} } },
       trusted: false,
       resource: { id: '/articles/bench-article' },
-      route: { consume: gateway.compiledRoutes[0].consumeRefs },
+      route: { consume: gateway.routes[0].consumeRefs },
     }),
   );
   await runtime.close();
@@ -69,7 +69,7 @@ function request(url: string, headers: Record<string, string>): IncomingMessage 
     writeFileSync(join(dir, 'plangate.yaml'), stringify(config));
     const model = await loadConfig(join(dir, 'plangate.yaml'), { devAnonymousIdKey: KEY });
     const runtime = await createRuntime(model, { logger: createLogger({ level: 'silent' }) });
-    const pipeline = createPipeline({ model, gateway: model.gateway!, engine: runtime.engine, upstreamHost: '127.0.0.1:1', logger: silent });
+    const pipeline = createPipeline({ gateway: model.gateway!, engine: runtime.engine, upstreamHost: '127.0.0.1:1', logger: silent });
     const headers = { host: 'bench.local', 'user-agent': 'wrk', authorization: `Bearer ${token}` };
     await measure('plangate-full (memory): run + response head', async () => {
       const verdict = await pipeline.run(request('/articles/bench-article', headers), { requestId: 'bench', route: '-' });

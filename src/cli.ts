@@ -2,10 +2,10 @@
 // The plangate command line: validate, decide, token, serve, start.
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { ConfigError, formatIssue, missingAnonymousIdSecret, type ConfigIssue } from './config/errors.js';
-import { loadConfig, type LoadOptions } from './config/load.js';
+import { ConfigError, formatIssue, type ConfigIssue } from './config/errors.js';
+import { missingAnonymousIdSecret } from './engine/identity/anonymous-ids.js';
+import { loadConfig, type LoadedConfig, type LoadOptions } from './config/load.js';
 import { ensureDevAnonymousIdKey, ensureTestKeys, mintTestToken, DEFAULT_KEY_DIR, DEV_ANONYMOUS_ID_SECRET_FILE } from './cli/keys.js';
-import type { Model } from './engine/model.js';
 import { createRuntime } from './runtime.js';
 import { createApiApp } from './api/app.js';
 import { listen } from './api/server.js';
@@ -19,7 +19,7 @@ const DEMO_CONFIG = 'config/plangate.yaml';
 const USAGE = `plangate — a self-hosted monetization gateway
 
 Usage:
-  plangate validate <config.yaml> [--dev]
+  plangate validate <config.yaml>... [--dev]
   plangate decide --config <file> --surface <slug> (--anonymous <id> | --user <id> | --jwt <token> | --new-anonymous)
                   [--resource <id>] [--dry-run] [--repeat <n>] [--dev]
   plangate token [--email <address>] [--premium | --no-premium] [--claim key=value ...] [--exp 1h] [--key-dir <dir>]
@@ -53,7 +53,7 @@ async function devOptions(dev: boolean | undefined): Promise<LoadOptions> {
 }
 
 /** Loads a config or exits 1 with every problem; warnings go to stderr. */
-async function loadOrExit(file: string, options: LoadOptions = {}): Promise<Model> {
+async function loadOrExit(file: string, options: LoadOptions = {}): Promise<LoadedConfig> {
   try {
     return await loadConfig(file, { onWarning: printWarning, ...options });
   } catch (err) {
@@ -66,7 +66,7 @@ async function loadOrExit(file: string, options: LoadOptions = {}): Promise<Mode
  * The config of a serving command (serve, gateway, start): refused without an anonymous-id secret
  * unless `--dev` filled one in, which is said loudly.
  */
-async function loadForServing(file: string, dev: boolean | undefined): Promise<{ model: Model; options: LoadOptions }> {
+async function loadForServing(file: string, dev: boolean | undefined): Promise<{ model: LoadedConfig; options: LoadOptions }> {
   const options = await devOptions(dev);
   const model = await loadOrExit(file, options);
   if (model.anonymousIds === undefined) fail(missingAnonymousIdSecret(resolve(file)), 1);
@@ -79,17 +79,31 @@ async function loadForServing(file: string, dev: boolean | undefined): Promise<{
   return { model, options };
 }
 
+/** Validates each file given; every problem of every file is printed, and the exit code is 1 when any file failed. */
 async function validate(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { dev: { type: 'boolean' } } });
-  const file = positionals[0] ?? fail(`validate needs a config file\n\n${USAGE}`);
-  let warnings = 0;
-  const onWarning = (warning: ConfigIssue) => {
-    warnings++;
-    printWarning(warning);
-  };
-  const model = await loadOrExit(file, { ...(await devOptions(values.dev)), onWarning });
-  const counts = `${model.features.length} features, ${model.plans.length} plans, ${model.surfaces.size} surfaces`;
-  process.stdout.write(`ok: ${resolve(file)} (${counts}${warnings === 0 ? '' : `; ${warnings} warning${warnings === 1 ? '' : 's'}`})\n`);
+  if (positionals.length === 0) fail(`validate needs a config file\n\n${USAGE}`);
+  const options = await devOptions(values.dev);
+  let failed = 0;
+  for (const file of positionals) {
+    let warnings = 0;
+    const onWarning = (warning: ConfigIssue) => {
+      warnings++;
+      printWarning(warning);
+    };
+    let model: LoadedConfig;
+    try {
+      model = await loadConfig(file, { ...options, onWarning });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      process.stderr.write(`${err.message}\n`);
+      failed++;
+      continue;
+    }
+    const counts = `${model.features.length} features, ${model.plans.length} plans, ${model.surfaces.size} surfaces`;
+    process.stdout.write(`ok: ${resolve(file)} (${counts}${warnings === 0 ? '' : `; ${warnings} warning${warnings === 1 ? '' : 's'}`})\n`);
+  }
+  if (failed > 0) process.exitCode = 1;
 }
 
 function identityFromFlags(values: Record<string, unknown>): IdentityInput {

@@ -1,15 +1,14 @@
 // Assembles a running engine from a config file: model → store → JWT verifier → engine. The CLI's
 // commands and the end-to-end tests start from here.
-import { loadConfig, type LoadOptions } from './config/load.js';
+import { loadConfig, type LoadedConfig, type LoadOptions } from './config/load.js';
 import { createEngine, type Engine } from './engine/create-engine.js';
 import type { EngineLogger } from './engine/engine.js';
 import { createJwtVerifier } from './engine/identity/jwt.js';
 import { createMeterStore, type MonitoredMeterStore } from './engine/meters/create-store.js';
-import type { Model } from './engine/model.js';
 import { createLogger, engineLogger, type Logger } from './ops/logger.js';
 
 export interface Runtime {
-  model: Model;
+  model: LoadedConfig;
   engine: Engine;
   store: MonitoredMeterStore;
   logger: Logger;
@@ -27,7 +26,7 @@ export interface RuntimeOptions {
   sharedStore?: MonitoredMeterStore;
 }
 
-export async function createRuntime(model: Model, options: RuntimeOptions = {}): Promise<Runtime> {
+export async function createRuntime(model: LoadedConfig, options: RuntimeOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? createLogger();
   const events = options.events ?? engineLogger(logger);
   const store = options.sharedStore ?? options.store ?? createMeterStore(model.store, events);

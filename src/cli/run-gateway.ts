@@ -5,8 +5,7 @@
 import type { Server } from 'node:http';
 import { createApiApp } from '../api/app.js';
 import { listen, close } from '../api/server.js';
-import type { LoadOptions } from '../config/load.js';
-import type { Model } from '../engine/model.js';
+import type { LoadedConfig, LoadOptions } from '../config/load.js';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../gateway/listener.js';
 import { InFlight } from '../ops/in-flight.js';
 import { createLogger, engineLogger, type Logger } from '../ops/logger.js';
@@ -19,7 +18,7 @@ import { createRuntime, type Runtime } from '../runtime.js';
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 
 export interface RunGatewayOptions {
-  model: Model;
+  model: LoadedConfig;
   /** `${VAR}` values for reloads (default process.env). */
   env?: Record<string, string | undefined>;
   /** Further options for reloads (the `--dev` anonymous-id key), as the first load had them. */

@@ -1,13 +1,12 @@
-// The validated, cross-checked config → the runtime Model, once per load. Everything the engine
-// needs per request is precomputed here (lookups by slug, counter periods, route segments) and
-// frozen, so a decision never re-reads the config.
+// The validated, cross-checked config → the engine's Model, once per load. Everything the engine
+// needs per request is precomputed here (lookups by slug, counter periods) and frozen, so a decision
+// never re-reads the config. The gateway section compiles in compile-gateway.ts.
 import { resolve } from 'node:path';
 import { PERIODS, type Period } from '../engine/meters/store.js';
 import type {
   CompiledFeature,
   CompiledPlan,
   CompiledProperty,
-  CompiledRoute,
   CompiledSurface,
   DeclaredConsumption,
   LoadedWorkflow,
@@ -17,7 +16,6 @@ import type {
 } from '../engine/model.js';
 import type { ComponentWorkflow, ProvisioningWorkflow, SurfaceWorkflow } from '../engine/workflows/types.js';
 import type { PemKey } from './jwt-keys.js';
-import { routeGuards } from './route-guards.js';
 import type { ConfigFile, ConsumeItemConfig, FeatureConfig, MeterConfig, PlanValueConfig } from './schema.js';
 
 export interface LoadedResources {
@@ -32,7 +30,7 @@ export interface LoadedResources {
 }
 
 /** Freezes plain objects and arrays all the way down (Maps and functions are left as they are). */
-function deepFreeze<T>(value: T): T {
+export function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value) && !(value instanceof Map) && !(value instanceof Set)) {
     Object.freeze(value);
     for (const v of Object.values(value)) deepFreeze(v);
@@ -73,7 +71,7 @@ function compilePlanValue(value: PlanValueConfig, meterable: boolean): PlanValue
   return { kind: 'scalar', value: value as boolean | number | string | null };
 }
 
-function toConsumption(item: ConsumeItemConfig): DeclaredConsumption {
+export function toConsumption(item: ConsumeItemConfig): DeclaredConsumption {
   const [ref, units] = typeof item === 'string' ? [item, 1] : [item.property, item.units ?? 1];
   const [feature, property] = ref.split('.');
   return { feature, property, units };
@@ -146,24 +144,6 @@ export function compile(config: ConfigFile, file: string, resources: LoadedResou
   const store = { ...config.store! };
   if (store.redis && !store.redis.url && !store.redis.sentinels && !store.redis.cluster) delete store.redis;
 
-  let gateway: Model['gateway'];
-  if (config.gateway) {
-    const caseSensitive = config.gateway.caseSensitive;
-    const compiledRoutes: CompiledRoute[] = config.gateway.routes.map((route, index) => {
-      const pattern = caseSensitive ? route.path : route.path.toLowerCase();
-      const compiled: CompiledRoute = {
-        ...route,
-        index,
-        segments: pattern === '/' ? [] : pattern.slice(1).split('/'),
-        consumeRefs: (route.consume ?? []).map(toConsumption),
-        guarded: routeGuards(route, config.surfaces),
-      };
-      if (route.require !== undefined) compiled.requireRef = toConsumption(route.require);
-      return compiled;
-    });
-    gateway = { ...config.gateway, compiledRoutes };
-  }
-
   const model: Model = {
     file,
     features,
@@ -186,7 +166,6 @@ export function compile(config: ConfigFile, file: string, resources: LoadedResou
     store: store as Model['store'],
     workflowTimeoutMs: config.workflows!.timeoutMs,
     server: config.server!,
-    gateway,
   };
   for (const feature of features) deepFreeze(feature);
   for (const surface of surfaces.values()) deepFreeze(surface);

@@ -4,6 +4,7 @@
 // Every problem is reported at the exact key; nothing stops at the first.
 import type { ConfigFile, ConsumeItemConfig, FeatureConfig, JwtIntegrationConfig, PlanValueConfig, PropertyConfig } from './schema.js';
 import type { IssueCollector, KeyPath } from './locate.js';
+import { routeIssues } from './route-rules.js';
 import { checkDeeperPaths } from './route-guards.js';
 
 const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
@@ -194,38 +195,17 @@ function checkGateway(config: ConfigFile, types: Map<string, Map<string, Propert
   const routes = config.gateway?.routes;
   if (!routes) return;
   const surfaces = Object.keys(config.surfaces);
+  for (const issue of routeIssues({ routes, caseSensitive: config.gateway?.caseSensitive })) issues.add(issue.at, issue.message, { expected: issue.expected });
   routes.forEach((route, i) => {
     const at = ['gateway', 'routes', i];
-    const segments = route.path.slice(1).split('/');
-    const deep = segments.indexOf('**');
-    if (deep >= 0 && deep !== segments.length - 1)
-      issues.add([...at, 'path'], "'**' matches the rest of the path: it can only be the last segment", { expected: 'literal segments, *, and ** last' });
-    if (segments.slice(0, -1).includes('')) issues.add([...at, 'path'], 'empty segment (//) in the path', { expected: 'literal segments, *, and ** last' });
-    if (route.bypass === true) {
-      if (route.surface !== undefined) issues.add([...at, 'surface'], 'a bypass route has no surface: remove surface or bypass');
-      for (const key of ['require', 'consume', 'deny'] as const) {
-        if (route[key] !== undefined) issues.add([...at, key], `a bypass route is not decided, so '${key}' has no effect: remove it or the bypass`);
-      }
-    } else if (route.surface === undefined) {
-      issues.add(at, 'a route needs a surface, or bypass: true to forward without a decision', { expected: 'surface or bypass: true' });
-    } else if (!Object.hasOwn(config.surfaces, route.surface)) {
+    if (route.bypass !== true && route.surface !== undefined && !Object.hasOwn(config.surfaces, route.surface)) {
       issues.add([...at, 'surface'], `unknown surface '${route.surface}'; declared surfaces: ${surfaces.join(', ')}`, { expected: surfaces.join(', ') });
     }
     if (route.require !== undefined) checkRef(route.require, [...at, 'require'], ['meterable', 'boolean'], types, issues);
     checkConsumeList(route.consume, [...at, 'consume'], types, issues);
-    if (route.deny?.action === 'redirect' && route.deny.url === undefined)
-      issues.add([...at, 'deny'], "deny.action redirect needs a 'url' to redirect to", { expected: 'url' });
   });
   checkKeyIds(config.gateway?.signing?.keys, ['gateway', 'signing', 'keys'], 'signing', issues);
   checkDeeperPaths(routes, config.surfaces, config.gateway?.caseSensitive === true, issues);
-  const last = routes.length - 1;
-  if (routes[last].path !== '/**') {
-    issues.add(
-      ['gateway', 'routes', last, 'path'],
-      "the last route must be the catch-all '/**' (with a surface or bypass: true), so that no path goes undecided",
-      { expected: '/**' },
-    );
-  }
 }
 
 const HMAC_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };

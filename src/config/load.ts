@@ -1,5 +1,6 @@
 // Loading a config file, top to bottom: read → parse YAML (keeping source ranges) → ${ENV} in
-// values → schema (with defaults) → cross-references → workflow and key files → compiled Model.
+// values → schema (with defaults) → cross-references (route rules included) → workflow, key and
+// template files → the engine's Model and the gateway's model, compiled once.
 // Every stage collects all its problems; the load throws one ConfigError listing them.
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -7,7 +8,9 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { AnonymousIdKey } from '../engine/identity/anonymous-ids.js';
 import type { LoadedWorkflow, Model } from '../engine/model.js';
 import { loadWorkflow } from '../engine/workflows/load.js';
-import { compile } from './compile.js';
+import type { GatewayModel } from '../gateway/model.js';
+import { compile, deepFreeze } from './compile.js';
+import { compileGateway, readTemplates } from './compile-gateway.js';
 import { crossCheck } from './cross-check.js';
 import { substituteEnv, type Env } from './env.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
@@ -25,10 +28,15 @@ export interface LoadOptions {
   devAnonymousIdKey?: AnonymousIdKey;
 }
 
+/** A loaded config: the engine's model, plus the gateway's when the file has a `gateway` section. */
+export interface LoadedConfig extends Model {
+  readonly gateway?: GatewayModel;
+}
+
 /** Sections whose schema defaults apply even when the section is left out. */
 const DEFAULTED_SECTIONS = ['store', 'workflows', 'server', 'api'] as const;
 
-export async function loadConfig(file: string, options: LoadOptions = {}): Promise<Model> {
+export async function loadConfig(file: string, options: LoadOptions = {}): Promise<LoadedConfig> {
   const path = resolve(file);
   let text: string;
   try {
@@ -73,11 +81,16 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   crossCheck(config, issues);
 
   const baseDir = dirname(path);
-  const [workflows, pemKeys] = await Promise.all([loadWorkflows(config, baseDir, issues), loadPemKeys(config, baseDir, issues)]);
+  const [workflows, pemKeys, templates] = await Promise.all([
+    loadWorkflows(config, baseDir, issues),
+    loadPemKeys(config, baseDir, issues),
+    readTemplates(config, baseDir, issues),
+  ]);
   if (issues.issues.length > 0) throw fail();
   const model = compile(config, path, { baseDir, workflows, pemKeys, devAnonymousIdKey });
+  const gateway = compileGateway(config, path, templates);
   for (const warning of issues.warnings) options.onWarning?.(warning);
-  return model;
+  return gateway === undefined ? model : deepFreeze({ ...model, gateway });
 }
 
 /** Every workflow file the config names, with the key that names it. */

@@ -1,6 +1,6 @@
 // The runtime model: the config compiled once into immutable, ready-to-use structures. Built by
 // src/config/compile.ts; read by the engine on every decision, never re-parsed.
-import type { ApiKeyConfig, GatewayConfig, JwtIntegrationConfig, ProvisioningRuleConfig, RouteConfig, ServerConfig, StoreConfig } from '../config/schema.js';
+import type { ApiKeyConfig, JwtIntegrationConfig, ProvisioningRuleConfig, ServerConfig, StoreConfig } from '../config/schema.js';
 import type { ComponentWorkflow, ProvisioningWorkflow, SurfaceWorkflow } from './workflows/types.js';
 import type { MeterLimit, Period } from './meters/store.js';
 import type { AnonymousIdKey } from './identity/anonymous-ids.js';
@@ -65,16 +65,6 @@ export interface CompiledSurface {
   components: readonly CompiledComponent[];
 }
 
-export interface CompiledRoute extends RouteConfig {
-  index: number;
-  /** Pattern segments, lowercased unless matching is case-sensitive. */
-  segments: readonly string[];
-  requireRef?: DeclaredConsumption;
-  consumeRefs: readonly DeclaredConsumption[];
-  /** The route requires or consumes something (declared on it or its surface): prefetches of it are refused. */
-  guarded: boolean;
-}
-
 export interface Model {
   /** Absolute path of the YAML file. */
   file: string;
@@ -99,7 +89,6 @@ export interface Model {
   store: StoreConfig & { failurePolicy: 'open' | 'closed'; anonymousRetentionDays: number; memoryMaxVisitors: number };
   workflowTimeoutMs: number;
   server: ServerConfig;
-  gateway?: GatewayConfig & { compiledRoutes: readonly CompiledRoute[] };
 }
 
 /** A JWT integration with its key material read from files and checked at load time. */

@@ -3,7 +3,8 @@
 // contacting the upstream; any other behavior is applied to the upstream's response as it passes.
 import type { DecisionOutcome } from '../engine/engine.js';
 import type { HttpBehavior } from '../engine/types.js';
-import { paywallResponse, redirectResponse, type DeniedRequest, type Denial } from './deny.js';
+import { paywallResponse, redirectResponse, type DeniedRequest } from './deny.js';
+import type { Denial } from './model.js';
 import { bodyAnswer, type BehaviorProblem, type ResponseHead } from './response-merge.js';
 
 export type Enforcement =

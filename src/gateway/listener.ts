@@ -8,18 +8,19 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { EngineApi, EngineLogger } from '../engine/engine.js';
-import type { Model } from '../engine/model.js';
 import { createApiMount, type ApiMountOptions } from './api-mount.js';
 import { errorResponse, ERRORS } from './error-pages.js';
 import type { GatewayObserver, RequestSummary } from './observer.js';
+import type { GatewayModel, GatewaySource } from './model.js';
 import { createPipeline, type Pipeline, type RequestOutcome, type RequestTrace, type Verdict } from './pipeline.js';
 import { createUpstreamProxy, type UpstreamTiming } from './proxy.js';
-import { routeIssues } from './routes.js';
+import { gatewayChanges } from './reloadable.js';
 import { sendAnswer } from './send.js';
 import { writeSocketStatus } from './websocket-proxy.js';
 
 export interface GatewayOptions {
-  model: Model;
+  /** The loaded config (its `gateway` section compiled by src/config/load.ts). */
+  model: GatewaySource;
   engine: EngineApi;
   /** Engine-style events (`gateway-path-rejected`, `upstream-unreachable`, ...); JSON lines on stderr by default. */
   logger?: EngineLogger;
@@ -41,15 +42,13 @@ export interface RunningGateway {
   url: string;
   /**
    * Switches to a new model and engine between requests (a config reload). Throws, and keeps the
-   * running pipeline, when the new gateway section is unusable or changes `listen` or `upstream`.
+   * running pipeline, when the new config has no gateway section or changes `listen` or `upstream`.
    */
-  swap(next: { model: Model; engine: EngineApi }): void;
+  swap(next: { model: GatewaySource; engine: EngineApi }): void;
   close(): Promise<void>;
 }
 
-type GatewayModel = NonNullable<Model['gateway']>;
-
-/** Throws when the model has no `gateway` section or its routes are unusable (with key paths). */
+/** Throws when the config has no `gateway` section (its rules were checked when it was loaded). */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   let gateway = usableGateway(options.model);
   const api = options.api === undefined ? undefined : createApiMount(options.api);
@@ -57,9 +56,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const inFlight = options.inFlight;
   const upstream = new URL(options.upstream ?? gateway.upstream);
   const proxy = createUpstreamProxy({ upstream: upstream.href, headerTimeoutMs: gateway.headerTimeoutMs, idleTimeoutMs: gateway.idleTimeoutMs, logger });
-  const build = (model: Model, engine: EngineApi): Pipeline =>
-    createPipeline({ model, gateway: usableGateway(model), engine, upstreamHost: upstream.host, logger });
-  let pipeline = build(options.model, options.engine);
+  const build = (gateway: GatewayModel, engine: EngineApi): Pipeline => createPipeline({ gateway, engine, upstreamHost: upstream.host, logger });
+  let pipeline = build(gateway, options.engine);
   const report = (summary: RequestSummary) => {
     if (options.observer) options.observer.requestDone(summary);
     else logger.event('info', 'request', { ...summary });
@@ -243,10 +241,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     url: `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${address.port}`,
     swap({ model, engine }) {
       const next = usableGateway(model);
-      const refused = notReloadable(gateway, next);
-      if (refused !== undefined)
-        throw new Error(`${model.file}: ${refused} is not reloadable; restart plangate to apply it (the running config keeps serving)`);
-      pipeline = build(model, engine); // throws (a missing template, ...) before anything is switched
+      const refused = gatewayChanges(gateway, next);
+      if (refused.length > 0) throw new Error(`${model.file}: ${refused.join('; ')} (the running config keeps serving)`);
+      pipeline = build(next, engine); // throws (no anonymous-id secret, ...) before anything is switched
       gateway = next;
     },
     async close() {
@@ -259,21 +256,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   };
 }
 
-function usableGateway(model: Model): GatewayModel {
+function usableGateway(model: GatewaySource): GatewayModel {
   const gateway = model.gateway;
   if (gateway === undefined) throw new Error(`${model.file}: no 'gateway' section; add gateway.upstream and gateway.routes to run the gateway`);
-  const issues = routeIssues(gateway);
-  if (issues.length > 0) throw new Error(`${model.file}: invalid gateway config:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
   return gateway;
-}
-
-/** The listener address and the upstream are fixed for the process's life. */
-function notReloadable(before: GatewayModel, after: GatewayModel): string | undefined {
-  if (before.listen.host !== after.listen.host || before.listen.port !== after.listen.port) {
-    return `gateway.listen (${before.listen.host}:${before.listen.port} → ${after.listen.host}:${after.listen.port})`;
-  }
-  if (before.upstream !== after.upstream) return `gateway.upstream (${before.upstream} → ${after.upstream})`;
-  return undefined;
 }
 
 /** Bytes of a request body still read after its response was sent; past them the connection closes (docs/gateway.md). */

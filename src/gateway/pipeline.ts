@@ -4,29 +4,24 @@
 // an answer the gateway gives itself, or what to forward. The listener carries the verdict out over
 // HTTP (send or proxy) or over a websocket upgrade (the same verdict, written to the socket).
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { dirname, isAbsolute, resolve } from 'node:path';
-import { missingAnonymousIdSecret } from '../config/errors.js';
 import type { DecisionOutcome, EngineApi, EngineLogger } from '../engine/engine.js';
-import type { CompiledRoute, Model } from '../engine/model.js';
+import { missingAnonymousIdSecret } from '../engine/identity/anonymous-ids.js';
 import { canonicalizeTarget, type CanonicalPathOptions } from './canonical-path.js';
 import { cameOverHttps, clientAddress, compileTrust, meteringNetwork } from './client-ip.js';
 import { readCookies, withoutCookie } from './cookies.js';
-import { compileDenial, compileTemplate, defaultTemplateFile, type Denial, type Template } from './deny.js';
 import { enforce } from './enforce.js';
 import { dryRunOf, type DryRun } from './dry-run.js';
 import { errorResponse, ERRORS } from './error-pages.js';
 import { resolveGatewayIdentity, type IdentitySettings } from './identity.js';
 import { createHeaderInjector } from './inject-headers.js';
+import type { GatewayModel, GatewayRoute } from './model.js';
 import type { ProxyTimeouts } from './proxy.js';
 import { addGatewayHeaders, applyHttpBehavior, statusAllowsBody, type GatewayAdditions, type ResponseHead } from './response-merge.js';
-import { compileRoutes, matchRoute, type MatchableRoute } from './routes.js';
+import { matchRoute } from './routes.js';
 import { createHeaderSigner } from './sign-headers.js';
 import { setForwardedHeaders, stripClientHeaders } from './strip-headers.js';
 
-type GatewayModel = NonNullable<Model['gateway']>;
-
 export interface PipelineDeps {
-  model: Model;
   gateway: GatewayModel;
   engine: EngineApi;
   /** The upstream's `host:port`, sent as `Host` on a signed request that came without one. */
@@ -54,7 +49,7 @@ interface RoutedRequest {
   method: string;
   canonical: Extract<ReturnType<typeof canonicalizeTarget>, { ok: true }>;
   target: string;
-  matched: MatchableRoute<CompiledRoute>;
+  route: GatewayRoute;
   headers: IncomingHttpHeaders;
   clientIp: string;
   https: boolean;
@@ -91,25 +86,14 @@ export interface Pipeline {
   clientNetwork(req: IncomingMessage): string;
 }
 
-/** Builds everything once (routes, denials, templates, injector, signer); returns the per-request stages. */
+/** Builds the injector and signer once (routes, denials and templates come compiled); returns the per-request stages. */
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const { gateway, engine, logger } = deps;
   const pathOptions: CanonicalPathOptions = { caseSensitive: gateway.caseSensitive, allowPathParameters: gateway.allowPathParameters };
-  const routes = compileRoutes<CompiledRoute>(gateway.compiledRoutes, { caseSensitive: gateway.caseSensitive });
-  const configDir = dirname(deps.model.file);
-  const defaultTemplate = compileTemplate(
-    gateway.paywallTemplate === undefined
-      ? defaultTemplateFile()
-      : isAbsolute(gateway.paywallTemplate)
-        ? gateway.paywallTemplate
-        : resolve(configDir, gateway.paywallTemplate),
-  );
-  const templates = new Map<string, Template>();
-  const denials = new Map<MatchableRoute<CompiledRoute>, Denial>(routes.map((r) => [r, compileDenial(r.route, defaultTemplate, configDir, templates)]));
   const trust = compileTrust(gateway.trustProxy);
   const prefix = gateway.headerPrefix.toLowerCase();
   const inject = createHeaderInjector({ prefix, injectDecision: gateway.injectDecision, logger });
-  if (engine.anonymousIds === undefined) throw new Error(missingAnonymousIdSecret(deps.model.file));
+  if (engine.anonymousIds === undefined) throw new Error(missingAnonymousIdSecret(gateway.file));
   const identitySettings: IdentitySettings = { ...gateway, verifier: engine.verifier, anonymousIds: engine.anonymousIds, logger };
   const requestIdHeader = `${prefix}request-id`;
   const sign = gateway.signing === undefined ? undefined : createHeaderSigner(gateway.signing, prefix);
@@ -127,9 +111,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const target = canonical.path + canonical.query;
 
     // 2. route (the config guarantees a final catch-all)
-    const matched = matchRoute(routes, canonical.segments, method);
-    if (matched === undefined) return { kind: 'answer', outcome: 'rejected', ...errorResponse(ERRORS.badPath('no-route'), req.headers.accept) };
-    const route = matched.route;
+    const route = matchRoute(gateway.routes, canonical.segments, method);
+    if (route === undefined) return { kind: 'answer', outcome: 'rejected', ...errorResponse(ERRORS.badPath('no-route'), req.headers.accept) };
     trace.route = route.path;
 
     // 3. strip headers (every request, bypass included), then X-Forwarded-*
@@ -150,13 +133,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (dryRun === 'prefetch' && route.guarded) return prefetchRefused(req.headers.accept);
     const clientIp = clientAddress(req, trust);
     const https = cameOverHttps(req, trust);
-    return decideAndEnforce(req, trace, { accept: req.headers.accept, method, canonical, target, matched, headers, clientIp, https, dryRun });
+    return decideAndEnforce(req, trace, { accept: req.headers.accept, method, canonical, target, route, headers, clientIp, https, dryRun });
   }
 
   /** Steps 5 to 9, for routes with a surface. */
   async function decideAndEnforce(req: IncomingMessage, trace: RequestTrace, at: RoutedRequest): Promise<Verdict> {
-    const { accept, method, canonical, target, matched, headers, clientIp, https, dryRun } = at;
-    const route = matched.route;
+    const { accept, method, canonical, target, route, headers, clientIp, https, dryRun } = at;
 
     // 5. identity
     const decisionStarted = performance.now();
@@ -202,7 +184,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
     // 7. enforce
     const problem = (what: string) => logger.event('warn', 'invalid-http-behavior', { problem: what, route: route.index });
-    const enforcement = enforce(denials.get(matched)!, outcome, { target, accept }, problem);
+    const enforcement = enforce(route.denial, outcome, { target, accept }, problem);
     if (enforcement.kind === 'answer') {
       return { kind: 'answer', outcome: enforcement.outcome, head: addGatewayHeaders(enforcement.head, additions), body: enforcement.body };
     }

@@ -3,10 +3,10 @@
 // with the current key (the first configured). Previous keys are only for verifiers during rotation.
 import { createSecretKey } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { GatewayConfig } from '../config/schema.js';
+import type { GatewayModel } from './model.js';
 import { formatSignature, signatureMac } from '../verify/canonical.js';
 
-export type SigningConfig = NonNullable<GatewayConfig['signing']>;
+export type SigningConfig = NonNullable<GatewayModel['signing']>;
 
 export interface SignInput {
   method: string;

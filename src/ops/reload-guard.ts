@@ -2,20 +2,16 @@
 // built for, and the store connection (a reload keeps the running one). Each change found is one
 // message that says what changed and what to do instead.
 import { isDeepStrictEqual } from 'node:util';
+import type { LoadedConfig } from '../config/load.js';
 import type { Model } from '../engine/model.js';
+import { gatewayChanges, unreloadable } from '../gateway/reloadable.js';
 
-const RESTART = 'restart plangate to apply it';
-
-export function unreloadableChanges(running: Model, next: Model): string[] {
-  const problems: string[] = [];
+/** Every change `next` makes that a reload cannot apply; the gateway's part is the gateway's own rule. */
+export function unreloadableChanges(running: LoadedConfig, next: LoadedConfig): string[] {
+  const problems = gatewayChanges(running.gateway, next.gateway);
   const changed = (what: string, before: unknown, after: unknown, why: string) => {
-    if (!isDeepStrictEqual(before, after)) problems.push(`${what} changed: ${why}; ${RESTART}`);
+    if (!isDeepStrictEqual(before, after)) problems.push(unreloadable(what, why));
   };
-  changed('gateway', running.gateway === undefined, next.gateway === undefined, 'a gateway section cannot be added or removed by a reload');
-  if (running.gateway && next.gateway) {
-    changed('gateway.listen', running.gateway.listen, next.gateway.listen, 'listener addresses are not reloadable');
-    changed('gateway.upstream', running.gateway.upstream, next.gateway.upstream, 'the upstream is fixed when the proxy starts');
-  }
   changed('server.api', running.server.api, next.server.api, 'listener addresses are not reloadable');
   changed('server.ops', running.server.ops, next.server.ops, 'listener addresses are not reloadable');
   changed('server.maxBodyBytes', running.server.maxBodyBytes, next.server.maxBodyBytes, 'the API body limit is set when the API starts');
@@ -36,12 +32,13 @@ export function unreloadableChanges(running: Model, next: Model): string[] {
 }
 
 /** The files a change to which should trigger a reload: the YAML and every workflow and template it names. */
-export function watchedFiles(model: Model): string[] {
+export function watchedFiles(model: LoadedConfig): string[] {
   const files = new Set<string>([model.file]);
   for (const surface of model.surfaces.values()) {
     if (surface.workflow) files.add(surface.workflow.file);
     for (const component of surface.components) if (component.workflow) files.add(component.workflow.file);
   }
   for (const workflow of model.provisioning.workflows) files.add(workflow.file);
+  for (const route of model.gateway?.routes ?? []) if (route.denial.action === 'paywall') files.add(route.denial.template.file);
   return [...files];
 }

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, type ConfigIssue } from '../../src/config/errors.js';
-import { loadConfig } from '../../src/config/load.js';
-import type { Model } from '../../src/engine/model.js';
+import { loadConfig, type LoadedConfig } from '../../src/config/load.js';
+import type { PatternSegment } from '../../src/gateway/model.js';
 
 const broken = (name: string) => resolve('test/fixtures/configs/broken', name);
 const good = (name: string) => resolve('test/fixtures/configs/good', name);
@@ -178,7 +178,7 @@ describe('loadConfig refuses broken configs', () => {
 describe('loadConfig compiles good configs', () => {
   let env: Record<string, string>;
   let publicPem: string;
-  let model: Model;
+  let model: LoadedConfig;
 
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'plangate-config-'));
@@ -274,8 +274,9 @@ describe('loadConfig compiles good configs', () => {
   });
 
   it('compiles gateway routes', async () => {
-    const routes = model.gateway!.compiledRoutes;
-    expect(routes.map((r) => [r.index, r.segments, r.surface, r.bypass])).toEqual([
+    const routes = model.gateway!.routes;
+    const text = (s: PatternSegment) => (s.kind === 'literal' ? s.text : s.kind === 'one' ? '*' : '**');
+    expect(routes.map((r) => [r.index, r.pattern.map(text), r.surface, r.bypass])).toEqual([
       [0, ['articles', '*', '**'], 'articles', undefined],
       [1, ['static', '**'], undefined, true],
       [2, ['**'], 'hello-world', undefined],

@@ -2,20 +2,28 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileDenial, compileTemplate, defaultTemplateFile, paywallResponse, redirectResponse, type Template } from '../../src/gateway/deny.js';
+import { stringify } from 'yaml';
+import { loadConfig } from '../../src/config/load.js';
+import type { RouteConfig } from '../../src/config/schema.js';
+import { paywallResponse, redirectResponse } from '../../src/gateway/deny.js';
 import { errorResponse, ERRORS, wantsJson } from '../../src/gateway/error-pages.js';
+import type { Denial } from '../../src/gateway/model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'plangate-deny-'));
 writeFileSync(join(dir, 'custom.html'), '<p>{{ path }} / {{reason}} / {{status}} / {{unknown}}</p>');
-const defaultTemplate = compileTemplate(defaultTemplateFile());
+let configs = 0;
 
-function denial(route: Parameters<typeof compileDenial>[0]) {
-  return compileDenial(route, defaultTemplate, dir, new Map<string, Template>());
+/** The route's denial as the config loader compiles it (templates are read at load, relative to the config file). */
+async function denial(route: RouteConfig): Promise<Denial> {
+  const file = join(dir, `plangate-${configs++}.yaml`);
+  const routes = [route, { path: '/**', surface: 's' }];
+  writeFileSync(file, stringify({ version: 1, features: {}, plans: {}, surfaces: { s: {} }, gateway: { upstream: 'http://127.0.0.1:1', routes } }));
+  return (await loadConfig(file, { env: {} })).gateway!.routes[0].denial;
 }
 
 describe('paywall', () => {
-  it('renders the shipped template as HTML for browsers, escaping the path', () => {
-    const d = denial({ path: '/premium/**', surface: 's' });
+  it('renders the shipped template as HTML for browsers, escaping the path', async () => {
+    const d = await denial({ path: '/premium/**', surface: 's' });
     if (d.action !== 'paywall') throw new Error('expected paywall');
     const { head, body } = paywallResponse(d, { target: '/premium/<x>?a="1"', reason: 'requirement', accept: 'text/html,application/xhtml+xml,*/*;q=0.8' });
     expect(head.status).toBe(402);
@@ -25,22 +33,24 @@ describe('paywall', () => {
     expect(body).toContain('return=%2Fpremium%2F');
   });
 
-  it('answers JSON to API clients', () => {
-    const d = denial({ path: '/a', surface: 's', deny: { action: 'paywall', status: 403 } });
+  it('answers JSON to API clients', async () => {
+    const d = await denial({ path: '/a', surface: 's', deny: { action: 'paywall', status: 403 } });
     if (d.action !== 'paywall') throw new Error('expected paywall');
     const { head, body } = paywallResponse(d, { target: '/a', reason: 'consumption', accept: 'application/json' });
     expect(head.status).toBe(403);
     expect(JSON.parse(body)).toMatchObject({ status: 'denied', statusCode: 403, reason: 'consumption', path: '/a' });
   });
 
-  it('uses a route template relative to the config file', () => {
-    const d = denial({ path: '/a', surface: 's', deny: { action: 'paywall', template: 'custom.html' } });
+  it('uses a route template relative to the config file', async () => {
+    const d = await denial({ path: '/a', surface: 's', deny: { action: 'paywall', template: 'custom.html' } });
     if (d.action !== 'paywall') throw new Error('expected paywall');
     expect(paywallResponse(d, { target: '/a&b', reason: 'requirement', accept: undefined }).body).toBe('<p>/a&#38;b / requirement / 402 / </p>');
   });
 
-  it('names the file when a template cannot be read', () => {
-    expect(() => denial({ path: '/a', surface: 's', deny: { action: 'paywall', template: 'missing.html' } })).toThrow(/missing\.html: cannot be read \(ENOENT\)/);
+  it('names the file when a template cannot be read', async () => {
+    await expect(denial({ path: '/a', surface: 's', deny: { action: 'paywall', template: 'missing.html' } })).rejects.toThrow(
+      /missing\.html: cannot be read \(ENOENT\)/,
+    );
   });
 });
 
@@ -48,8 +58,8 @@ describe('redirect', () => {
   it.each([
     ['/subscribe', undefined, '/premium/x?a=1', '/subscribe?return=%2Fpremium%2Fx%3Fa%3D1'],
     ['https://shop.example/plans?from=gw', 'next', '/p', 'https://shop.example/plans?from=gw&next=%2Fp'],
-  ])('%s', (url, returnParam, target, location) => {
-    const d = denial({ path: '/a', surface: 's', deny: { action: 'redirect', url, returnParam } });
+  ])('%s', async (url, returnParam, target, location) => {
+    const d = await denial({ path: '/a', surface: 's', deny: { action: 'redirect', url, returnParam } });
     if (d.action !== 'redirect') throw new Error('expected redirect');
     const { head } = redirectResponse(d, { target, reason: 'requirement', accept: undefined });
     expect(head).toMatchObject({ status: 302, headers: { location } });

@@ -3,7 +3,8 @@
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalizeTarget } from '../../src/gateway/canonical-path.js';
-import { compileRoutes, matchRoute } from '../../src/gateway/routes.js';
+import { compilePattern } from '../../src/config/route-rules.js';
+import { matchRoute } from '../../src/gateway/routes.js';
 import { rawRequest, startStack, type Stack } from './harness.js';
 
 let stack: Stack;
@@ -57,10 +58,10 @@ const VARIANTS = [
   '/premium/investigation#/static/x.css',
 ];
 
-const routes = compileRoutes([{ path: '/static/**' }, { path: '/favicon.ico' }, { path: '/articles/*' }, { path: '/premium/**' }, { path: '/**' }], { caseSensitive: false });
+const routes = ['/static/**', '/favicon.ico', '/articles/*', '/premium/**', '/**'].map((path) => ({ path, pattern: compilePattern(path, false) }));
 function routeOf(target: string): string | undefined {
   const c = canonicalizeTarget(target, { caseSensitive: false, allowPathParameters: false });
-  return c.ok ? matchRoute(routes, c.segments, 'GET')?.route.path : undefined;
+  return c.ok ? matchRoute(routes, c.segments, 'GET')?.path : undefined;
 }
 
 describe('path variants of a protected path', () => {

@@ -104,3 +104,18 @@ function uuidFromBytes(bytes: Buffer): string {
   const h = b.toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
+
+/**
+ * Why `gateway`, `serve` and `start` refuse a config without `anonymousIds.keys`, and how to fix it.
+ * One message for the CLI and the gateway library.
+ */
+export function missingAnonymousIdSecret(file: string): string {
+  return `${file}: no anonymous-id secret configured (anonymousIds.keys).
+plangate signs the anonymous ids it hands out (the plangate_anon cookie, signed API ids) so that nobody can forge one or spend another visitor's meter; it will not run without the secret.
+Fix: generate a secret (openssl rand -base64 48), give the same one to every instance, and add to the config:
+  anonymousIds:
+    keys:
+      - id: anon-1
+        secret: \${PLANGATE_ANONYMOUS_ID_SECRET}
+For local development only, start with --dev instead: it generates a secret in .plangate/ (see docs/operations.md).`;
+}
