@@ -40,4 +40,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PLANGATE_OPS_PORT || 9090) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM (docker stop) drains in-flight requests for up to PLANGATE_SHUTDOWN_TIMEOUT_MS (10 s by
 # default; keep docker stop's --time above it). SIGHUP (docker kill -s HUP) reloads the config.
-CMD ["node", "dist/cli.js", "gateway", "--config", "/etc/plangate/plangate.yaml"]
+CMD ["node", "dist/cli/main.js", "gateway", "--config", "/etc/plangate/plangate.yaml"]

@@ -14,7 +14,7 @@ import { loadConfig } from '../src/config/load.js';
 import { AnonymousIds } from '../src/engine/identity/anonymous-ids.js';
 import { createPipeline } from '../src/gateway/pipeline.js';
 import { createLogger } from '../src/ops/logger.js';
-import { createRuntime } from '../src/runtime.js';
+import { createRuntime } from '../src/ops/runtime.js';
 import { benchJwt } from './candidates/plangate.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

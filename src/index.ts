@@ -31,7 +31,7 @@ export { MemoryMeterStore } from './engine/meters/memory.js';
 export { createMeterStore } from './engine/meters/create-store.js';
 export { StoreUnavailableError } from './engine/meters/store.js';
 export { createJwtVerifier } from './engine/identity/jwt.js';
-export { createRuntime, loadRuntime } from './runtime.js';
+export { createRuntime, loadRuntime } from './ops/runtime.js';
 export { createApiApp } from './api/app.js';
 export { verifyPlangateHeaders, plangateVerifier, canonicalString } from './verify/index.js';
 export type { VerifyOptions, VerifyInput, VerifyResult, VerifiedHeaders, VerifyFailure, VerifyKey, PlangateRequest } from './verify/index.js';

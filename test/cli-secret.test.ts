@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { spawnGateway } from './ops/harness.js';
 import { startUpstream, upstreamFromEnvConfig } from './gateway/harness.js';
 
-const CLI = resolve('src/cli.ts');
+const CLI = resolve('src/cli/main.ts');
 const TSX = import.meta.resolve('tsx');
 const run = promisify(execFile);
 

@@ -11,7 +11,7 @@ import { HELLO_WORLD, helloWorld, SECRET_KEY, type HelloWorld } from './support/
 
 const run = promisify(execFile);
 const cli = (args: string[], env: Record<string, string | undefined> = process.env) =>
-  run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env, timeout: 60_000 }).then(
+  run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env, timeout: 60_000 }).then(
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
   );
@@ -63,7 +63,7 @@ describe('config warnings', () => {
   });
 
   it('the gateway prints them at start-up and serves', async () => {
-    const child = await spawnGateway(['--import', 'tsx', 'src/cli.ts', 'gateway', '--config', file, '--port', '0', '--ops-port', '0', '--no-watch'], {
+    const child = await spawnGateway(['--import', 'tsx', 'src/cli/main.ts', 'gateway', '--config', file, '--port', '0', '--ops-port', '0', '--no-watch'], {
       env: { ...process.env, PLANGATE_LOG_LEVEL: 'warn' },
     });
     try {

@@ -1,5 +1,5 @@
 // The production install the Dockerfile makes, without Docker: the built output (dist/) and the
-// config in a temp copy, `npm ci --omit=dev --ignore-scripts` there, then `node dist/cli.js gateway`
+// config in a temp copy, `npm ci --omit=dev --ignore-scripts` there, then `node dist/cli/main.js gateway`
 // on the demo config (with an anonymous-id secret, as production needs) as an unprivileged user (nobody, when the tests run as root): a request through
 // it is decided (plangate's headers reach the upstream) and the ops port's /healthz answers.
 import { execFile } from 'node:child_process';
@@ -39,7 +39,7 @@ describe('production install', () => {
 
     upstream = await startEchoUpstream();
     const asRoot = process.getuid?.() === 0;
-    const child = await spawnGateway(['dist/cli.js', 'gateway', '--config', 'config/production.yaml', '--port', '0', '--ops-port', '0', '--no-watch'], {
+    const child = await spawnGateway(['dist/cli/main.js', 'gateway', '--config', 'config/production.yaml', '--port', '0', '--ops-port', '0', '--no-watch'], {
       cwd: dir,
       env: {
         PATH: process.env.PATH,

@@ -1,6 +1,6 @@
 // The plangate candidates: each starts a gateway process from a config under bench/configs/, with the
 // addresses, the Redis URL and (for plangate-full) a fresh RS256 key filled in by the harness.
-// Until the gateway exists (src/cli.ts `gateway --config <file>`), they are skipped, loudly.
+// Until the gateway exists (src/cli/main.ts `gateway --config <file>`), they are skipped, loudly.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -15,8 +15,9 @@ import type { BenchContext, Candidate, StartResult } from './types.js';
 /** The built CLI when present (no loader in the measured process), else the TypeScript source via tsx. */
 function gatewayCommand(root: string, configFile: string): string[] | null {
   const args = ['gateway', '--config', configFile];
-  if (existsSync(join(root, 'dist/cli.js'))) return ['dist/cli.js', ...args];
-  if (existsSync(join(root, 'src/cli.ts'))) return [...tsEntry('src/cli.ts'), ...args];
+  // Both layouts, so a --baseline checkout from before the CLI moved to src/cli/main.ts runs too.
+  for (const built of ['dist/cli/main.js', 'dist/cli.js']) if (existsSync(join(root, built))) return [built, ...args];
+  for (const source of ['src/cli/main.ts', 'src/cli.ts']) if (existsSync(join(root, source))) return [...tsEntry(source), ...args];
   return null;
 }
 
@@ -59,7 +60,7 @@ function plangateCandidate(name: string, description: string, prepared: Prepared
       retryOnPortRace(async () => {
         const { file, port, opsPort } = await writeConfig(ctx, name, prepared);
         const command = gatewayCommand(ctx.root, file);
-        if (command === null) return { skipped: 'NOT MEASURED: neither dist/cli.js nor src/cli.ts exists yet (the gateway has not landed)' };
+        if (command === null) return { skipped: 'NOT MEASURED: neither dist/cli/main.js nor src/cli/main.ts exists yet (the gateway has not landed)' };
         const headers = (await (signsAnonymousIds(ctx.root) ? prepared.headers : (prepared.unsignedHeaders ?? prepared.headers))?.()) ?? {};
         const started = await launchOnPort(ctx, { name, nodeArgs: command, path: BENCH_PATH, headers }, port);
         if ('target' in started) started.target.metricsUrl = `http://127.0.0.1:${opsPort}/metrics`;

@@ -13,7 +13,7 @@ import { Metrics } from '../ops/metrics.js';
 import { createOpsApp } from '../ops/ops-app.js';
 import { Reloader } from '../ops/reload.js';
 import { observers, requestLog } from '../ops/request-log.js';
-import { createRuntime, type Runtime } from '../runtime.js';
+import { createRuntime, type Runtime } from '../ops/runtime.js';
 
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 

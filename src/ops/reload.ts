@@ -9,7 +9,7 @@ import { loadConfig, type LoadOptions } from '../config/load.js';
 import { ConfigError, formatIssue } from '../config/errors.js';
 import type { EngineLogger } from '../engine/engine.js';
 import type { MonitoredMeterStore } from '../engine/meters/create-store.js';
-import { createRuntime, type Runtime } from '../runtime.js';
+import { createRuntime, type Runtime } from './runtime.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { unreloadableChanges, watchedFiles } from './reload-guard.js';

@@ -8,7 +8,7 @@ import { createApiApp } from '../../src/api/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { AnonymousIds, type AnonymousIdKey } from '../../src/engine/identity/anonymous-ids.js';
 import { createLogger } from '../../src/ops/logger.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { createRuntime, type Runtime } from '../../src/ops/runtime.js';
 import { writeConfig } from '../gateway/harness.js';
 import { anonymousReadsYaml } from '../support/anonymous-ids.js';
 

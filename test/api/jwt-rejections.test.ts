@@ -10,7 +10,7 @@ import { createApiApp } from '../../src/api/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { JwtRejectReason } from '../../src/engine/identity/jwt-verifier.js';
 import { createLogger } from '../../src/ops/logger.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { createRuntime, type Runtime } from '../../src/ops/runtime.js';
 import { craft, nowSeconds, sign, testKey, type TestKey } from '../engine/identity/fixtures.js';
 import { HELLO_WORLD, SECRET_KEY } from '../support/hello-world.js';
 

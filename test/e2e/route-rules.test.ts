@@ -68,7 +68,7 @@ const problemLines = (text: string) => text.split('\n').filter((line) => line.st
 
 /** `plangate validate` over several files (one process: each costs a second or more to start). */
 async function validate(files: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'validate', ...files], { timeout: 60_000 }).then(
+  return run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'validate', ...files], { timeout: 60_000 }).then(
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
   );

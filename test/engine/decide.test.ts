@@ -9,7 +9,7 @@ import type { DecisionRequest, IdentityInput } from '../../src/engine/engine.js'
 import { StoreUnavailableError, type MeterStore } from '../../src/engine/meters/store.js';
 import type { DeclaredConsumption } from '../../src/engine/model.js';
 import type { SurfaceDecision } from '../../src/engine/types.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/ops/runtime.js';
 import { keysUnder } from './meters/redis-helpers.js';
 import { loadFixture, testSigner, type TestSigner } from '../fixtures/engine/harness.js';
 import { testKeyPrefix, testRedisUrl } from '../support/env.js';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompiledPlan, PlanValue } from '../../src/engine/model.js';
 import type { Period } from '../../src/engine/meters/store.js';
 import { compareValues, resolveProperty } from '../../src/engine/plans.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/ops/runtime.js';
 import { loadFixture } from '../fixtures/engine/harness.js';
 
 const off: PlanValue = { kind: 'off' };

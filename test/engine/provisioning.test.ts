@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProvisioningRuleConfig } from '../../src/config/schema.js';
 import { ruleMatches } from '../../src/engine/provisioning.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/ops/runtime.js';
 import { loadFixture, testSigner, type TestSigner } from '../fixtures/engine/harness.js';
 
 type RuleCase = { name: string; r: Omit<ProvisioningRuleConfig, 'plans'>; claims: Record<string, unknown>; match: boolean };

@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnonymousIds, type AnonymousIdKey } from '../../src/engine/identity/anonymous-ids.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/ops/runtime.js';
 import { anonymousReadsYaml } from '../support/anonymous-ids.js';
 import { loadTestRuntime, rawRequest, startStack, writeConfig, type Stack } from './harness.js';
 

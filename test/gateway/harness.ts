@@ -12,7 +12,7 @@ import type { EngineLogger } from '../../src/engine/engine.js';
 import type { Model } from '../../src/engine/model.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/listener.js';
 import { createLogger } from '../../src/ops/logger.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { createRuntime, type Runtime } from '../../src/ops/runtime.js';
 import { TEST_ANONYMOUS_ID_KEY } from '../support/anonymous-ids.js';
 import { testKeyPrefix, testRedisUrl } from '../support/env.js';
 

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway } from '../../src/gateway/listener.js';
-import { loadRuntime, type Runtime } from '../../src/runtime.js';
+import { loadRuntime, type Runtime } from '../../src/ops/runtime.js';
 import { TEST_ANONYMOUS_ID_KEY } from '../support/anonymous-ids.js';
 import { recordingLogger, upstreamFromEnvConfig, writeConfig } from './harness.js';
 

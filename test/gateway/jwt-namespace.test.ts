@@ -119,7 +119,7 @@ describe('the collision warning', () => {
 
   it('plangate validate prints it and still exits 0', async () => {
     const file = config(undefined);
-    const result = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'validate', file], { env: { ...process.env, ...env } });
+    const result = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'validate', file], { env: { ...process.env, ...env } });
     expect(result.stdout).toMatch(/^ok: .*; 1 warning\)$/m);
     expect(result.stderr).toMatch(new RegExp(`^warning: ${file}:10:7  jwt\\.integrations\\[1\\]: integration 'Partner' shares its identifiers with 'Primary'`));
   });

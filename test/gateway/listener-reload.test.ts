@@ -2,7 +2,7 @@
 // flight finish on the pipeline they started on, a load running across the swap sees no failure, and
 // a change to gateway.listen or gateway.upstream is refused while the old config keeps serving.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/ops/runtime.js';
 import { behaveConfig } from './behave-config.js';
 import { loadTestRuntime, startStack, type Stack } from './harness.js';
 

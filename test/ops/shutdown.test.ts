@@ -19,7 +19,7 @@ afterEach(async () => {
 async function startCli(scope: string, extraArgs: string[] = []): Promise<{ child: GatewayChild; dir: string }> {
   const setup = await prepareOps(scope);
   upstream = setup.upstream;
-  const args = ['--import', 'tsx', 'src/cli.ts', 'gateway', '--config', setup.file, '--no-watch', ...extraArgs];
+  const args = ['--import', 'tsx', 'src/cli/main.ts', 'gateway', '--config', setup.file, '--no-watch', ...extraArgs];
   return { child: await spawnGateway(args, { env: { ...setup.env, PLANGATE_LOG_LEVEL: 'warn' } }), dir: setup.dir };
 }
 

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { exportSPKI, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { createApiApp } from '../../src/api/app.js';
 import { loadConfig } from '../../src/config/load.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { createRuntime, type Runtime } from '../../src/ops/runtime.js';
 import { createLogger } from '../../src/ops/logger.js';
 
 export const HELLO_WORLD = resolve('config/examples/hello-world.yaml');

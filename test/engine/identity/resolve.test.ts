@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IdentityInput } from '../../../src/engine/engine.js';
 import { EngineError } from '../../../src/engine/errors.js';
 import { testGroup100 } from '../../../src/engine/identity/resolve.js';
-import type { Runtime } from '../../../src/runtime.js';
+import type { Runtime } from '../../../src/ops/runtime.js';
 import { loadFixture, testSigner, type TestSigner } from '../../fixtures/engine/harness.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

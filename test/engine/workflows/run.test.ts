@@ -2,7 +2,7 @@
 // parallel, and components skipped under a blocking `http.body`. The fixture's budget is 30 ms.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Revocation, RevokedHandleError, runWorkflow } from '../../../src/engine/workflows/run.js';
-import type { Runtime } from '../../../src/runtime.js';
+import type { Runtime } from '../../../src/ops/runtime.js';
 import { loadFixture } from '../../fixtures/engine/harness.js';
 
 // Liveness bound for waiting on a workflow that outlives its decision: far above its 120 ms sleep.

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
 import { startGateway, type RunningGateway } from '../../../src/gateway/listener.js';
 import { createLogger } from '../../../src/ops/logger.js';
-import { createRuntime, type Runtime } from '../../../src/runtime.js';
+import { createRuntime, type Runtime } from '../../../src/ops/runtime.js';
 import { TEST_ANONYMOUS_ID_KEY } from '../../support/anonymous-ids.js';
 import { startDemoSite } from '../../../examples/demo-site/server.js';
 import { testKeys } from '../../gateway/harness.js';

@@ -1,17 +1,16 @@
-#!/usr/bin/env node
-// The plangate command line: validate, decide, token, serve, start.
+// The plangate command line (bin/plangate.js runs it): validate, decide, token, serve, gateway, start.
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { ConfigError, formatIssue, type ConfigIssue } from './config/errors.js';
-import { missingAnonymousIdSecret } from './engine/identity/anonymous-ids.js';
-import { loadConfig, type LoadedConfig, type LoadOptions } from './config/load.js';
-import { ensureDevAnonymousIdKey, ensureTestKeys, mintTestToken, DEFAULT_KEY_DIR, DEV_ANONYMOUS_ID_SECRET_FILE } from './cli/keys.js';
-import { createRuntime } from './runtime.js';
-import { createApiApp } from './api/app.js';
-import { listen } from './api/server.js';
-import { EngineError } from './engine/errors.js';
-import type { IdentityInput } from './engine/engine.js';
-import { DEFAULT_SHUTDOWN_TIMEOUT_MS, runGateway, type RunGatewayOptions, type RunningServers } from './cli/run-gateway.js';
+import { ConfigError, formatIssue, type ConfigIssue } from '../config/errors.js';
+import { missingAnonymousIdSecret } from '../engine/identity/anonymous-ids.js';
+import { loadConfig, type LoadedConfig, type LoadOptions } from '../config/load.js';
+import { ensureDevAnonymousIdKey, ensureTestKeys, mintTestToken, DEFAULT_KEY_DIR, DEV_ANONYMOUS_ID_SECRET_FILE } from './keys.js';
+import { createRuntime } from '../ops/runtime.js';
+import { createApiApp } from '../api/app.js';
+import { listen } from '../api/server.js';
+import { EngineError } from '../engine/errors.js';
+import type { IdentityInput } from '../engine/engine.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, runGateway, type RunGatewayOptions, type RunningServers } from './run-gateway.js';
 
 const HELLO_WORLD = 'config/examples/hello-world.yaml';
 const DEMO_CONFIG = 'config/plangate.yaml';
@@ -317,7 +316,7 @@ async function start(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: SERVE_OPTIONS });
   const keys = await ensureTestKeys();
   const { model, options } = await loadForServing(values.config ?? DEMO_CONFIG, values.dev);
-  const demo = new URL('../examples/demo-site/server.ts', import.meta.url).href;
+  const demo = new URL('../../examples/demo-site/server.ts', import.meta.url).href;
   const { startDemoSite } = (await import(demo)) as DemoSiteModule;
   const site = await startDemoSite({ port: Number.parseInt(process.env.PLANGATE_DEMO_PORT ?? '3001', 10) });
   // The gateway forwards to the demo site wherever it listens (PLANGATE_DEMO_PORT may move it).

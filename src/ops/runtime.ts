@@ -1,11 +1,11 @@
 // Assembles a running engine from a config file: model → store → JWT verifier → engine. The CLI's
 // commands and the end-to-end tests start from here.
-import { loadConfig, type LoadedConfig, type LoadOptions } from './config/load.js';
-import { createEngine, type Engine } from './engine/create-engine.js';
-import type { EngineLogger } from './engine/engine.js';
-import { createJwtVerifier } from './engine/identity/jwt.js';
-import { createMeterStore, type MonitoredMeterStore } from './engine/meters/create-store.js';
-import { createLogger, engineLogger, type Logger } from './ops/logger.js';
+import { loadConfig, type LoadedConfig, type LoadOptions } from '../config/load.js';
+import { createEngine, type Engine } from '../engine/create-engine.js';
+import type { EngineLogger } from '../engine/engine.js';
+import { createJwtVerifier } from '../engine/identity/jwt.js';
+import { createMeterStore, type MonitoredMeterStore } from '../engine/meters/create-store.js';
+import { createLogger, engineLogger, type Logger } from './logger.js';
 
 export interface Runtime {
   model: LoadedConfig;
