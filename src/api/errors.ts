@@ -1,4 +1,4 @@
-// The one error shape of the decision API (PRODUCT.md §4), and the mapping of every failure to it.
+// The one error shape of the decision API (docs/api.md "Errors"), and the mapping of every failure to it.
 import type { ErrorRequestHandler, Response } from 'express';
 import { EngineError } from '../engine/errors.js';
 import type { Logger } from '../ops/logger.js';

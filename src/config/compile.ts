@@ -11,12 +11,13 @@ import type {
   DeclaredConsumption,
   LoadedWorkflow,
   Model,
+  PemKey,
   PlanValue,
   ResolvedJwtIntegration,
+  StoreSettings,
 } from '../engine/model.js';
 import type { ComponentWorkflow, ProvisioningWorkflow, SurfaceWorkflow } from '../engine/workflows/types.js';
-import type { PemKey } from './jwt-keys.js';
-import type { ConfigFile, ConsumeItemConfig, FeatureConfig, MeterConfig, PlanValueConfig } from './schema.js';
+import type { ConfigFile, ConsumeItemConfig, FeatureConfig, JwtIntegrationConfig, MeterConfig, PlanValueConfig, StoreConfig } from './schema.js';
 
 export interface LoadedResources {
   /** Directory of the YAML file: workflow paths are relative to it. */
@@ -99,6 +100,20 @@ function counterUsage(features: readonly CompiledFeature[], plans: readonly Comp
   return { periods, unique };
 }
 
+/** The key sources collapse into `pemKeys` (read and checked by the loader), `secret` and `jwksUrl`. */
+function jwtIntegration(integration: JwtIntegrationConfig, pemKeys: readonly PemKey[]): ResolvedJwtIntegration {
+  const { publicKey: _inline, publicKeyFile: _file, publicKeys: _list, ...settings } = integration;
+  return { ...settings, pemKeys };
+}
+
+/** An empty url (`url: "${REDIS_URL:-}"`) means no Redis: the store section then describes memory only. */
+function storeSettings(store: StoreConfig): StoreSettings {
+  const { redis, failurePolicy, anonymousRetentionDays, memoryMaxVisitors } = store;
+  const settings: StoreSettings = { failurePolicy, anonymousRetentionDays, memoryMaxVisitors };
+  if (redis && (redis.url || redis.sentinels || redis.cluster)) settings.redis = redis;
+  return settings;
+}
+
 export function compile(config: ConfigFile, file: string, resources: LoadedResources): Model {
   const workflow = <F>(path: string | undefined): LoadedWorkflow<F> | undefined => {
     if (path === undefined) return undefined;
@@ -135,14 +150,7 @@ export function compile(config: ConfigFile, file: string, resources: LoadedResou
     });
   }
 
-  const jwtIntegrations: ResolvedJwtIntegration[] = (config.jwt?.integrations ?? []).map((integration, i) => ({
-    ...integration,
-    pemKeys: resources.pemKeys[i] ?? [],
-  }));
-
-  // An empty url (`url: "${REDIS_URL:-}"`) means no Redis: the store section then describes memory only.
-  const store = { ...config.store! };
-  if (store.redis && !store.redis.url && !store.redis.sentinels && !store.redis.cluster) delete store.redis;
+  const jwtIntegrations = (config.jwt?.integrations ?? []).map((integration, i) => jwtIntegration(integration, resources.pemKeys[i] ?? []));
 
   const model: Model = {
     file,
@@ -163,7 +171,7 @@ export function compile(config: ConfigFile, file: string, resources: LoadedResou
     api: config.api!,
     anonymousIds: config.anonymousIds && { keys: config.anonymousIds.keys, dev: resources.devAnonymousIdKey },
     corsOrigins: config.cors?.origins ?? [],
-    store: store as Model['store'],
+    store: storeSettings(config.store!),
     workflowTimeoutMs: config.workflows!.timeoutMs,
     server: config.server!,
   };

@@ -1,6 +1,7 @@
 // The JSON Schema of plangate.yaml, written with TypeBox so that the same object is the ajv schema
 // and the source of the config's TypeScript types (`Static<typeof X>`). Nothing else declares them.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { JWKS_DEFAULTS } from '../engine/identity/jwt-keys.js';
 import { MAX_COUNTER_VALUE, MAX_UNITS_PER_CALL } from '../engine/meters/store.js';
 
 const strict = { additionalProperties: false } as const;
@@ -74,9 +75,9 @@ export const JwtIntegrationSchema = Type.Object(
     jwks: Type.Optional(
       Type.Object(
         {
-          cooldownMs: Millis(30_000, 86_400_000),
-          maxAgeMs: Millis(600_000, 604_800_000),
-          timeoutMs: Millis(5_000),
+          cooldownMs: Millis(JWKS_DEFAULTS.cooldownMs, 86_400_000),
+          maxAgeMs: Millis(JWKS_DEFAULTS.maxAgeMs, 604_800_000),
+          timeoutMs: Millis(JWKS_DEFAULTS.timeoutMs),
         },
         strict,
       ),
@@ -364,5 +365,4 @@ export type GatewayConfig = Static<typeof GatewaySchema>;
 export type ServerConfig = Static<typeof ServerSchema>;
 export type ApiConfig = Static<typeof ApiSchema>;
 export type AnonymousIdsConfig = Static<typeof AnonymousIdsSchema>;
-export type PeriodName = Static<typeof Period>;
 export type AnySchema = TSchema;

@@ -34,7 +34,7 @@ export function createEngine(options: EngineOptions): Engine {
   const logger = new CountingLogger(options.logger);
   const anonymousIds = model.anonymousIds === undefined ? undefined : new AnonymousIds(model.anonymousIds.keys);
   const identity: IdentityDeps = { verifier, logger, signedAnonymousIds: model.api.anonymousIds === 'signed' ? anonymousIds : undefined };
-  const ctx: EngineContext = { model, store, identity, resolver: new PlanResolver(model), logger, env: process.env };
+  const ctx: EngineContext = { model, store, identity, resolver: new PlanResolver(model), logger, env: options.env ?? {} };
 
   return {
     model,

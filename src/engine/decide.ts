@@ -1,4 +1,4 @@
-// The decision pipeline of PRODUCT.md §2, one request:
+// The decision pipeline (docs/concepts.md "The decision pipeline"), one request:
 // identity → plans → features → one store call (declared consumption) → surface workflow →
 // component workflows → the decision. Enforcement is the caller's (gateway or API).
 import { randomUUID } from 'node:crypto';

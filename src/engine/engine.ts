@@ -6,7 +6,7 @@ import type { MeterStore } from './meters/store.js';
 import type { JwtVerifier } from './identity/jwt-verifier.js';
 import type { AnonymousIds } from './identity/anonymous-ids.js';
 
-/** Exactly one of the identity modes (PRODUCT.md §2); the API passes the request body's object as is. */
+/** Exactly one of the identity modes (docs/concepts.md "Identity"); the API passes the request body's object as is. */
 export interface IdentityInput {
   anonymousIdentifier?: string;
   userJwt?: string;
@@ -49,6 +49,8 @@ export interface EngineOptions {
   store: MeterStore;
   verifier: JwtVerifier;
   logger?: EngineLogger;
+  /** What workflows get as `env`. Nothing is read from the process: the caller passes it (the runtime passes process.env). */
+  env?: Record<string, string | undefined>;
 }
 
 /** Structured events with stable codes (`workflow-error`, `workflow-timeout`, `provisioning-unknown-plan`, `store-unavailable`, `jwt-rejected`, ...). */

@@ -1,4 +1,4 @@
-// Which plans a visitor has, and how stacked plans resolve each property (PRODUCT.md §2).
+// Which plans a visitor has, and how stacked plans resolve each property (docs/concepts.md "Plans and how stacked plans resolve").
 import type { CompiledPlan, Conflict, Model, PlanValue } from './model.js';
 import type { Period } from './meters/store.js';
 

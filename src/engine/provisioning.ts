@@ -1,14 +1,13 @@
 // Provisioning: plans assigned from the identity by declarative rules and by workflows. Runs after
 // identity and before features; unknown slugs, errors and timeouts are logged and counted, and the
 // decision uses the rest.
-import type { ProvisioningRuleConfig } from '../config/schema.js';
 import type { EngineLogger } from './engine.js';
-import type { Model } from './model.js';
+import type { Model, ProvisioningRule } from './model.js';
 import type { WorkflowIdentity } from './workflows/types.js';
 import { Revocation, runWorkflow } from './workflows/run.js';
 
 /** A rule matches on the claim's own value only: never through the prototype chain. */
-export function ruleMatches(rule: ProvisioningRuleConfig, claims: Record<string, unknown>): boolean {
+export function ruleMatches(rule: ProvisioningRule, claims: Record<string, unknown>): boolean {
   const present = Object.hasOwn(claims, rule.claim);
   const value = present ? claims[rule.claim] : undefined;
   if (rule.exists !== undefined) return rule.exists === (present && value !== undefined);
@@ -18,7 +17,7 @@ export function ruleMatches(rule: ProvisioningRuleConfig, claims: Record<string,
 }
 
 /** Plan slugs the declarative rules assign from the claims (synchronous: no workflow runs). */
-export function plansFromRules(rules: readonly ProvisioningRuleConfig[], claims: Record<string, unknown>): string[] {
+export function plansFromRules(rules: readonly ProvisioningRule[], claims: Record<string, unknown>): string[] {
   const slugs: string[] = [];
   for (const rule of rules) if (ruleMatches(rule, claims)) slugs.push(...rule.plans);
   return slugs;

@@ -1,4 +1,4 @@
-// The decision as it goes on the wire (MonetizationOS surface-decisions format, PRODUCT.md §7).
+// The decision as it goes on the wire (MonetizationOS surface-decisions format, docs/concepts.md "The decision on the wire").
 
 export type AuthType = 'anonymous' | 'jwt' | 'provided';
 

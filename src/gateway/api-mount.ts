@@ -1,4 +1,4 @@
-// The decision API on the gateway port (PRODUCT.md §3): requests under the mount path go to the API
+// The decision API on the gateway port (docs/gateway.md "The decision API on the gateway port"): requests under the mount path go to the API
 // app instead of the pipeline. The match is on the raw target at a segment boundary (`/plangate-api`
 // matches `/plangate-api`, `/plangate-api/...` and `/plangate-api?...`, never `/plangate-apix`), and
 // the prefix is removed from `req.url` the way express mounts a sub-app, so the app sees its own paths.

@@ -1,4 +1,4 @@
-// The one canonical form of a request target (PRODUCT.md §3). It is computed once per request and is
+// The one canonical form of a request target (docs/gateway.md "The canonical path"). It is computed once per request and is
 // both what routes match and what the upstream receives, so no spelling of a protected path can be
 // matched as one thing and served as another.
 //

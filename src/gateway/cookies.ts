@@ -1,4 +1,4 @@
-// Cookies the gateway reads (the JWT cookie, its anonymous id) and the one it sets (PRODUCT.md §3).
+// Cookies the gateway reads (the JWT cookie, its anonymous id) and the one it sets (docs/gateway.md "Identity at the gateway").
 import { parseCookie, stringifySetCookie } from 'cookie';
 
 /** 400 days: the longest lifetime current browsers honour for a cookie. */

@@ -1,4 +1,4 @@
-// Enforcement (PRODUCT.md §2 step 7, §3, §7): a route's denial wins over the workflow's
+// Enforcement (docs/concepts.md "The decision pipeline", step 7): a route's denial wins over the workflow's
 // surfaceBehavior.http; a behavior with a `body` (even "" or null) is answered by the gateway without
 // contacting the upstream; any other behavior is applied to the upstream's response as it passes.
 import type { DecisionOutcome } from '../engine/engine.js';

@@ -1,4 +1,4 @@
-// Who the visitor is, at the gateway (PRODUCT.md §3). Precedence: the JWT cookie, then (unless the
+// Who the visitor is, at the gateway (docs/gateway.md "Identity at the gateway"). Precedence: the JWT cookie, then (unless the
 // route sets `bearer: false`) `Authorization: Bearer`; the first token that verifies wins. A token
 // that fails verification is logged (`gateway-jwt-invalid`, with where it came from and the
 // verifier's reason) and, by default, the visitor continues as anonymous; with `invalidJwt: reject`

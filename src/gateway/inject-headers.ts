@@ -1,4 +1,4 @@
-// The headers the upstream receives with a decided request (PRODUCT.md §3), all under one prefix.
+// The headers the upstream receives with a decided request (docs/gateway.md "Headers the upstream receives"), all under one prefix.
 // Every value is plain ASCII: scalars are percent-encoded exactly like encodeURIComponent (decode with
 // decodeURIComponent or any URL decoder that does not turn `+` into a space), objects are base64url
 // JSON. CR, LF and non-ASCII characters therefore can never reach the upstream as raw bytes.

@@ -1,4 +1,4 @@
-// What the gateway does to a response head (PRODUCT.md §3 and §7): applied to the upstream's head as
+// What the gateway does to a response head (docs/gateway.md "What the gateway changes in a response"): applied to the upstream's head as
 // it passes (the body then streams through untouched) or to a fresh head when the surface behavior
 // answers with a body itself. Pure functions over plain header records; nothing here writes.
 import { validateHeaderName, validateHeaderValue, type IncomingHttpHeaders } from 'node:http';

@@ -1,4 +1,4 @@
-// Signs what the upstream receives (PRODUCT.md §3, docs/upstream.md): one HMAC-SHA256 per forwarded
+// Signs what the upstream receives (docs/gateway.md "Signed headers", docs/upstream.md): one HMAC-SHA256 per forwarded
 // request, over the timestamp, method, Host, request target, request id and every `<prefix>*` header,
 // with the current key (the first configured). Previous keys are only for verifiers during rotation.
 import { createSecretKey } from 'node:crypto';

@@ -1,4 +1,4 @@
-// What the client sent, minus everything it must not be able to tell the upstream (PRODUCT.md §3).
+// What the client sent, minus everything it must not be able to tell the upstream (docs/gateway.md "Headers the upstream receives").
 // Runs on every request, bypass routes included, before anything is injected: a client that names an
 // injected header in `Connection` or sends it itself cannot affect what the gateway adds afterwards.
 import type { IncomingHttpHeaders } from 'node:http';

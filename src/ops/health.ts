@@ -1,4 +1,4 @@
-// Readiness per PRODUCT.md §3: the config is loaded, every JWK Set has been fetched at least once,
+// Readiness (docs/operations.md "Health and readiness"): the config is loaded, every JWK Set has been fetched at least once,
 // and the meter store answers — the store only counts when the policy is fail-closed (fail-open
 // serves degraded decisions without it, so the instance stays in rotation and says `degraded`).
 import type { EngineApi } from '../engine/engine.js';

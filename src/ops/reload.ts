@@ -1,4 +1,4 @@
-// Config reload without restart (PRODUCT.md §5), on SIGHUP and on file change. A reload loads the
+// Config reload without restart (docs/operations.md "Reload"), on SIGHUP and on file change. A reload loads the
 // file again (workflows are compiled fresh on every load), refuses invalid configs and changes to
 // what cannot move at runtime (reload-guard.ts), builds a new engine on the SAME store connection,
 // and hands it to `apply` (which swaps the gateway and the API between requests). The old JWT

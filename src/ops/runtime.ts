@@ -32,7 +32,8 @@ export async function createRuntime(model: LoadedConfig, options: RuntimeOptions
   const store = options.sharedStore ?? options.store ?? createMeterStore(model.store, events);
   const verifier = createJwtVerifier(model.jwtIntegrations, { logger: events });
   await verifier.warm();
-  const engine = createEngine({ model, store, verifier, logger: events });
+  // Workflows see the process's environment: read here, at the edge, never inside the engine.
+  const engine = createEngine({ model, store, verifier, logger: events, env: process.env });
   return {
     model,
     engine,

@@ -1,5 +1,5 @@
 // Every JWT rejection over the decision API: anonymous with createAnonymousIdentifierFallback, a bare
-// 401 "invalid token" without it (the reason code goes to logs only). PRODUCT.md §2, issue 4.
+// 401 "invalid token" without it (the reason code goes to logs only). docs/jwt.md, issue 4.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

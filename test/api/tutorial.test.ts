@@ -1,4 +1,4 @@
-// The Hello World tutorial over HTTP, compared field by field (issue 2, PRODUCT.md §1).
+// The Hello World tutorial over HTTP, compared field by field (issue 2, README.md "A 5-minute tour").
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { helloWorld, SECRET_KEY, SEED_PAYLOAD, type HelloWorld } from '../support/hello-world.js';

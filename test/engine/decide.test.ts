@@ -1,4 +1,4 @@
-// The decision pipeline (PRODUCT.md §2) through a loaded config, on the in-memory store and on a real
+// The decision pipeline (docs/concepts.md "The decision pipeline") through a loaded config, on the in-memory store and on a real
 // Redis: dryRun, declared consumption all or nothing, route requirements, denied requests running
 // their workflows dry, customer, a counter shared by plans with different periods; then the store
 // failure policy with a store that cannot answer.
@@ -99,7 +99,11 @@ describe.each(['memory', 'redis'] as const)('the pipeline on the %s store', (kin
     await decide('read', visitor);
     // 2 of 3 used: the route's declared consumption takes the last one, the workflow's consume() is refused.
     const request = { route: { consume: [ARTICLE] } };
-    const comparable = ({ decision, denied }: Awaited<ReturnType<typeof decide>>) => ({ denied, features: decision.features, properties: { ...decision.surfaceBehavior.properties, dryRun: 'either' } });
+    const comparable = ({ decision, denied }: Awaited<ReturnType<typeof decide>>) => ({
+      denied,
+      features: decision.features,
+      properties: { ...decision.surfaceBehavior.properties, dryRun: 'either' },
+    });
     const dry = await decide('counting', visitor, { ...request, dryRun: true });
     const real = await decide('counting', visitor, request);
     expect(real.decision.surfaceBehavior.properties).toEqual({ granted: false, remaining: 0, dryRun: false });
@@ -116,8 +120,19 @@ describe.each(['memory', 'redis'] as const)('the pipeline on the %s store', (kin
     // `extra` (limit 1) is spent: the whole declared consumption is refused, `enabled` included.
     const second = await decide('both', visitor);
     expect(second).toMatchObject({ denied: true, denialReason: 'consumption' });
-    expect(second.decision.features.articles.properties.enabled).toMatchObject({ hasAccess: false, consumedUnits: 1, remainingUnits: 2, consumedInRequest: false, consumedUnitsInRequest: 0 });
-    expect(second.decision.features.articles.properties.extra).toMatchObject({ hasAccess: false, consumedUnits: 1, consumedInRequest: false, excessUnitsInRequest: 1 });
+    expect(second.decision.features.articles.properties.enabled).toMatchObject({
+      hasAccess: false,
+      consumedUnits: 1,
+      remainingUnits: 2,
+      consumedInRequest: false,
+      consumedUnitsInRequest: 0,
+    });
+    expect(second.decision.features.articles.properties.extra).toMatchObject({
+      hasAccess: false,
+      consumedUnits: 1,
+      consumedInRequest: false,
+      excessUnitsInRequest: 1,
+    });
     everyFeatureListed(second.decision);
     expect(await articles(visitor)).toMatchObject({ enabled: { consumedUnits: 1 }, extra: { consumedUnits: 1 } });
   });
@@ -163,7 +178,11 @@ describe.each(['memory', 'redis'] as const)('the pipeline on the %s store', (kin
     expect(await customerOf(anonymous())).toEqual(notCustomer);
     expect(await customerOf({ userIdentifier: 'someone' })).toEqual(notCustomer);
     expect(await customerOf({ userJwt: await signer.sign({ sub: 'plain', premium: false }) })).toEqual(notCustomer);
-    expect(await customerOf({ userJwt: await signer.sign({ sub: 'subscriber', premium: true }) })).toEqual({ isCustomer: true, hasProducts: true, customerIdentifiers: [] });
+    expect(await customerOf({ userJwt: await signer.sign({ sub: 'subscriber', premium: true }) })).toEqual({
+      isCustomer: true,
+      hasProducts: true,
+      customerIdentifiers: [],
+    });
   });
 
   it('a counter shared by plans with different periods shows the right usage under each plan at once', async () => {
@@ -244,5 +263,4 @@ describe.each([
     expect(outcome.decision.degraded).toBe(true);
     expect(outcome.decision.surfaceBehavior.properties).toEqual({ granted: access, remaining: null, dryRun: false });
   });
-
 });

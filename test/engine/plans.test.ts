@@ -1,4 +1,4 @@
-// Conflict resolution (PRODUCT.md §2): every ordering rule under `highest` and `lowest`, unit-level
+// Conflict resolution (docs/concepts.md "Plans and how stacked plans resolve"): every ordering rule under `highest` and `lowest`, unit-level
 // on compareValues/resolveProperty, then end to end through a loaded config where two plans stack.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompiledPlan, PlanValue } from '../../src/engine/model.js';
@@ -54,7 +54,10 @@ describe('compareValues', () => {
 
 describe('resolveProperty', () => {
   describe.each(ORDERINGS)('$rule', ({ higher, lower }) => {
-    for (const [name, first, second] of [['higher declared first', higher, lower], ['higher declared last', lower, higher]] as const) {
+    for (const [name, first, second] of [
+      ['higher declared first', higher, lower],
+      ['higher declared last', lower, higher],
+    ] as const) {
       it(`${name}: highest takes the higher, lowest the lower`, () => {
         const plans = [plan('a', 0, first), plan('b', 1, second)];
         expect(resolveProperty('f.p', plans, 'highest')?.value).toEqual(higher);
@@ -94,7 +97,15 @@ describe('two stacked plans, end to end through a loaded config', () => {
     const { decision, plans } = await runtime.engine.decide({ surfaceSlug: 'page', identity: { anonymousIdentifier: 'stacked-visitor' }, trusted: false, now });
     expect(plans).toEqual(['base', 'bonus']);
     const p = decision.features.perks.properties;
-    const metered = (totalUnits: number, periodStart: string) => ({ hasAccess: true, consumedUnits: 0, remainingUnits: totalUnits, totalUnits, periodStart, uniqueResources: false, isFallback: false });
+    const metered = (totalUnits: number, periodStart: string) => ({
+      hasAccess: true,
+      consumedUnits: 0,
+      remainingUnits: totalUnits,
+      totalUnits,
+      periodStart,
+      uniqueResources: false,
+      isFallback: false,
+    });
     const bare = (hasAccess: boolean) => ({ type: 'meterable', counterId: expect.any(String), hasAccess, isFallback: false });
 
     // off < metered

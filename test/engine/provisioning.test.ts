@@ -1,12 +1,12 @@
-// Provisioning (PRODUCT.md §2): declarative claim rules (equals, is one of, exists), never through the
+// Provisioning (docs/concepts.md "Provisioning"): declarative claim rules (equals, is one of, exists), never through the
 // prototype chain; hostile claims are data; unknown plan slugs from a workflow are logged and counted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProvisioningRuleConfig } from '../../src/config/schema.js';
+import type { ProvisioningRule } from '../../src/engine/model.js';
 import { ruleMatches } from '../../src/engine/provisioning.js';
 import type { Runtime } from '../../src/ops/runtime.js';
 import { loadFixture, testSigner, type TestSigner } from '../fixtures/engine/harness.js';
 
-type RuleCase = { name: string; r: Omit<ProvisioningRuleConfig, 'plans'>; claims: Record<string, unknown>; match: boolean };
+type RuleCase = { name: string; r: Omit<ProvisioningRule, 'plans'>; claims: Record<string, unknown>; match: boolean };
 
 describe('ruleMatches', () => {
   const cases: RuleCase[] = [
@@ -70,7 +70,11 @@ describe('provisioning through a loaded config', () => {
   });
 
   it('exists on constructor or toString does not match a token lacking that claim', async () => {
-    const outcome = await runtime.engine.decide({ surfaceSlug: 'page', identity: { userJwt: await signer.sign({ sub: 'plain', tier: 'gold' }) }, trusted: false });
+    const outcome = await runtime.engine.decide({
+      surfaceSlug: 'page',
+      identity: { userJwt: await signer.sign({ sub: 'plain', tier: 'gold' }) },
+      trusted: false,
+    });
     expect(outcome.plans).toEqual(['member', 'gold']);
     expect(outcome.decision.features.access.properties.ctor).toEqual({ type: 'boolean', value: false, isFallback: true });
     expect(outcome.decision.features.access.properties.tostr).toEqual({ type: 'boolean', value: false, isFallback: true });
@@ -123,8 +127,8 @@ describe('provisioning through a loaded config', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(({} as Record<string, unknown>).tier).toBeUndefined();
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
-    expect(typeof ({}).toString).toBe('function');
-    expect(({}).constructor).toBe(Object);
+    expect(typeof {}.toString).toBe('function');
+    expect({}.constructor).toBe(Object);
     expect(Object.getOwnPropertyNames(Object.prototype)).toEqual(protoKeys);
   });
 });

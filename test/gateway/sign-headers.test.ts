@@ -1,6 +1,6 @@
 // Acceptance: signed headers end to end. The gateway signs with the current key; an upstream using
 // the exported verifier accepts the genuine set and refuses every tampered, replayed, stale or
-// retired-key variant of it (PRODUCT.md §3).
+// retired-key variant of it (docs/gateway.md "Signed headers").
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -2,7 +2,6 @@
 // Keys are chosen by the token's (allow-listed) `alg` and its `kid`, never from anything else the
 // token carries; an HMAC algorithm only ever gets the configured secret, never a public key's text.
 import { importSPKI, type CryptoKey } from 'jose';
-import { JwtIntegrationSchema } from '../../config/schema.js';
 import type { ResolvedJwtIntegration } from '../model.js';
 import { MAX_KID_CHARS, type TokenHeader } from './jwt-precheck.js';
 import { RemoteJwkSet, type KeyLookup, type RemoteJwkSetOptions } from './jwks-remote.js';
@@ -10,13 +9,8 @@ import { RemoteJwkSet, type KeyLookup, type RemoteJwkSetOptions } from './jwks-r
 /** RFC 7518 §3.2: an HMAC key at least as long as the hash output. The loader refuses shorter ones too. */
 const HMAC_MIN_BYTES: Readonly<Record<string, number>> = { HS256: 32, HS384: 48, HS512: 64 };
 
-/** The schema's documented defaults apply when an integration has a `jwksUrl` and no `jwks` block. */
-const jwksDefaults = JwtIntegrationSchema.properties.jwks.properties;
-export const JWKS_DEFAULTS = {
-  cooldownMs: jwksDefaults.cooldownMs.default as number,
-  maxAgeMs: jwksDefaults.maxAgeMs.default as number,
-  timeoutMs: jwksDefaults.timeoutMs.default as number,
-};
+/** When an integration has a `jwksUrl` and no `jwks` block (docs/jwt.md "Defaults"; the config schema's defaults are these). */
+export const JWKS_DEFAULTS = { cooldownMs: 30_000, maxAgeMs: 600_000, timeoutMs: 5_000 } as const;
 
 export interface KeySource {
   lookup(header: TokenHeader): Promise<KeyLookup>;
@@ -30,7 +24,7 @@ export interface KeySource {
 }
 
 type Events = RemoteJwkSetOptions['onEvent'];
-interface PemKey {
+interface ImportedPemKey {
   kid?: string;
   /** The key imported once per allowed asymmetric algorithm it fits. */
   byAlg: Map<string, CryptoKey>;
@@ -66,7 +60,7 @@ export function createKeySource(integration: ResolvedJwtIntegration, deps: { now
 }
 
 /** With a `kid`: the PEM keys labelled with it, else the unlabelled ones. Without: every key. */
-function pemCandidates(keys: readonly PemKey[], { alg, kid }: TokenHeader): CryptoKey[] {
+function pemCandidates(keys: readonly ImportedPemKey[], { alg, kid }: TokenHeader): CryptoKey[] {
   const labelled = kid === undefined ? keys : keys.filter((key) => key.kid === kid);
   const pool = kid !== undefined && labelled.length === 0 ? keys.filter((key) => key.kid === undefined) : labelled;
   return pool.flatMap((key) => key.byAlg.get(alg) ?? []);
@@ -86,7 +80,7 @@ function hmacSecrets(integration: ResolvedJwtIntegration, onEvent: Events): Map<
   return secrets;
 }
 
-async function importPemKeys(integration: ResolvedJwtIntegration, onEvent: Events): Promise<PemKey[]> {
+async function importPemKeys(integration: ResolvedJwtIntegration, onEvent: Events): Promise<ImportedPemKey[]> {
   const asymmetric = integration.algorithms.filter((alg) => !(alg in HMAC_MIN_BYTES));
   return Promise.all(
     integration.pemKeys.map(async ({ pem, kid }, index) => {

@@ -4,9 +4,9 @@ import type { JwtRejectReason } from './jwt-verifier.js';
 
 /** Whole-token bound: far above any real token, low enough that hashing and parsing stay cheap. */
 export const MAX_TOKEN_CHARS = 16 * 1024;
-/** PRODUCT.md §2: a payload over 8 KB makes the token invalid. */
+/** docs/jwt.md "What is checked, in order": a payload over 8 KB makes the token invalid. */
 export const MAX_PAYLOAD_BYTES = 8 * 1024;
-/** PRODUCT.md §2: nesting deeper than 32 makes the token invalid. */
+/** docs/jwt.md "What is checked, in order": nesting deeper than 32 makes the token invalid. */
 export const MAX_CLAIM_DEPTH = 32;
 /** Longer `kid`s cannot name a configured key (the schema caps them at 256), so no fetch is spent on them. */
 export const MAX_KID_CHARS = 256;

@@ -183,7 +183,7 @@ function compile(config: ResolvedJwtIntegration, index: number, deps: Parameters
     algorithms: [...config.algorithms],
     clockTolerance: tolerance,
     ...(config.issuer !== undefined && { issuer: config.issuer }),
-    ...(config.audience !== undefined && { audience: config.audience }),
+    ...(config.audience !== undefined && { audience: typeof config.audience === 'string' ? config.audience : [...config.audience] }),
     ...(config.requiredClaims !== undefined && { requiredClaims: [...config.requiredClaims] }),
     ...(config.maxTokenAgeSeconds !== undefined && { maxTokenAge: config.maxTokenAgeSeconds }),
   };

@@ -1,4 +1,4 @@
-// Identity resolution (PRODUCT.md §2, docs/api.md): exactly one mode per request, JWTs verified
+// Identity resolution (docs/concepts.md "Identity", docs/api.md): exactly one mode per request, JWTs verified
 // locally. With `api.anonymousIds: signed` the anonymous identifiers callers hold are signed values
 // (`<uuid>.<mac>`): minted ones are handed out signed, and an untrusted (pk_) caller's must verify.
 // Counters are keyed by the UUID inside, so a key rotation, which re-signs it, keeps them.

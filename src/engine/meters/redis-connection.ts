@@ -2,9 +2,23 @@
 // up to fail fast (no offline queue, no per-request retries, a command timeout) while reconnecting in
 // the background with backoff, so a meter call is bounded when Redis is down and recovers by itself.
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { RedisConfig } from '../../config/schema.js';
 
 export type RedisClient = Redis | Cluster;
+
+/** `store.redis` (docs/redis.md): exactly one connection form, plus the settings shared by all. */
+export interface RedisSettings {
+  url?: string;
+  sentinels?: readonly { host: string; port: number }[];
+  /** The Sentinel master name. */
+  name?: string;
+  cluster?: readonly { host: string; port: number }[];
+  password?: string;
+  username?: string;
+  tls?: boolean;
+  keyPrefix: string;
+  commandTimeoutMs: number;
+  connectTimeoutMs: number;
+}
 
 export const DEFAULT_COMMAND_TIMEOUT_MS = 80;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 1_000;
@@ -14,7 +28,7 @@ export const MAX_RECONNECT_DELAY_MS = 1_000;
 /** Which connection form a config names, or null for none (the memory store). */
 export type RedisForm = 'url' | 'sentinel' | 'cluster';
 
-export function redisForm(config: Partial<RedisConfig> | undefined): RedisForm | null {
+export function redisForm(config: Partial<RedisSettings> | undefined): RedisForm | null {
   if (config === undefined) return null;
   const forms: RedisForm[] = [];
   if (config.url !== undefined && config.url.trim() !== '') forms.push('url');
@@ -37,7 +51,7 @@ function backoff(times: number): number {
 }
 
 /** Options shared by every form (for Cluster: the options of each node connection). */
-function nodeOptions(config: Partial<RedisConfig>): RedisOptions {
+function nodeOptions(config: Partial<RedisSettings>): RedisOptions {
   const options: RedisOptions = {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -60,7 +74,7 @@ function nodeOptions(config: Partial<RedisConfig>): RedisOptions {
 
 /** The constructor arguments for each form, separate from construction so tests can check them. */
 export function redisClientOptions(
-  config: Partial<RedisConfig>,
+  config: Partial<RedisSettings>,
 ):
   | { form: 'url'; url: string; options: RedisOptions }
   | { form: 'sentinel'; options: RedisOptions }
@@ -104,7 +118,7 @@ export function redisClientOptions(
   }
 }
 
-export function createRedisClient(config: Partial<RedisConfig>): RedisClient {
+export function createRedisClient(config: Partial<RedisSettings>): RedisClient {
   const built = redisClientOptions(config);
   switch (built.form) {
     case 'url':

@@ -2,8 +2,7 @@
 // script on NOSCRIPT), so check-and-consume is atomic across any number of gateway processes. Every
 // failure becomes a StoreUnavailableError with a stable code within the command timeout.
 import type { EngineLogger } from '../engine.js';
-import type { RedisConfig } from '../../config/schema.js';
-import { createRedisClient, DEFAULT_COMMAND_TIMEOUT_MS, type RedisClient } from './redis-connection.js';
+import { createRedisClient, DEFAULT_COMMAND_TIMEOUT_MS, type RedisClient, type RedisSettings } from './redis-connection.js';
 import { bucketKey, bucketTtlMs, checkKeyPrefix, resourceSetKey, visitorTag } from './redis-keys.js';
 import { METER_SCRIPT } from './redis-script.js';
 import { StoreUnavailableError, type CounterReading, type MeterCall, type MeterCallResult, type MeterStore, type Period } from './store.js';
@@ -29,7 +28,7 @@ export interface StoreHealth {
 }
 
 export interface RedisMeterStoreOptions {
-  redis: Partial<RedisConfig>;
+  redis: Partial<RedisSettings>;
   anonymousRetentionDays?: number;
   logger?: EngineLogger;
   /** An existing client (tests); otherwise one is built from `redis`. Closed by `close()` either way. */

@@ -1,5 +1,5 @@
 // The meters of one request: what the store reported, what this request consumed, and the
-// meterable property shapes of PRODUCT.md §2 built from them.
+// meterable property shapes (docs/concepts.md "Meters") built from them.
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { CompiledProperty, MeterableValue, Model } from '../model.js';

@@ -1,8 +1,7 @@
 // The meter-store interface: the only I/O the engine does. One `run` call per store round trip:
 // it reads every counter a decision needs and applies the consumption all-or-nothing, atomically.
-import type { PeriodName } from '../../config/schema.js';
-
-export type Period = PeriodName;
+/** Calendar periods in UTC (weeks are ISO weeks, from Monday); `lifetime` never ends. */
+export type Period = 'lifetime' | 'day' | 'week' | 'month' | 'year';
 export const PERIODS: readonly Period[] = ['lifetime', 'day', 'week', 'month', 'year'];
 
 /**

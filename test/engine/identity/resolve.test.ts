@@ -1,4 +1,4 @@
-// Identity (PRODUCT.md §2): exactly one mode per request, trusted userIdentifier, minted anonymous
+// Identity (docs/concepts.md "Identity"): exactly one mode per request, trusted userIdentifier, minted anonymous
 // ids, invalid JWTs (401 or the anonymous fallback), and the stable testGroup100 bucket.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,7 +70,12 @@ describe('identity through the engine', () => {
 
   it('anonymousIdentifier: any non-empty string up to 256 characters', async () => {
     const long = 'x'.repeat(256);
-    expect((await decide({ anonymousIdentifier: long })).decision.identity).toEqual({ authType: 'anonymous', identifier: long, isAuthenticated: false, jwtClaims: {} });
+    expect((await decide({ anonymousIdentifier: long })).decision.identity).toEqual({
+      authType: 'anonymous',
+      identifier: long,
+      isAuthenticated: false,
+      jwtClaims: {},
+    });
     expect(await engineError({ anonymousIdentifier: `${long}x` })).toMatchObject({ status: 400, code: 'invalid-request' });
     expect(await engineError({ anonymousIdentifier: '' })).toMatchObject({ status: 400, code: 'invalid-request' });
   });
@@ -78,7 +83,12 @@ describe('identity through the engine', () => {
   it('a valid JWT → a jwt identity with the claims as received, in the token’s order', async () => {
     const token = await signer.signRaw('{"premium":true,"email":"test@example.com","name":"Test"}');
     const { decision } = await decide({ userJwt: token });
-    expect(decision.identity).toEqual({ authType: 'jwt', identifier: 'test@example.com', isAuthenticated: true, jwtClaims: { premium: true, email: 'test@example.com', name: 'Test' } });
+    expect(decision.identity).toEqual({
+      authType: 'jwt',
+      identifier: 'test@example.com',
+      isAuthenticated: true,
+      jwtClaims: { premium: true, email: 'test@example.com', name: 'Test' },
+    });
     expect(Object.keys(decision.identity.jwtClaims)).toEqual(['premium', 'email', 'name']);
     expect(decision.surfaceBehavior.properties).toMatchObject({ userType: 'authenticated', testGroup100: testGroup100('test@example.com') });
   });

@@ -2,9 +2,9 @@
 // listing the keys a test created.
 import { Redis } from 'ioredis';
 import { RedisMeterStore } from '../../../src/engine/meters/redis.js';
-import type { RedisConfig } from '../../../src/config/schema.js';
+import type { RedisSettings } from '../../../src/engine/meters/redis-connection.js';
 
-export function testStore(url: string, keyPrefix: string, extra: Partial<RedisConfig> & { anonymousRetentionDays?: number } = {}): RedisMeterStore {
+export function testStore(url: string, keyPrefix: string, extra: Partial<RedisSettings> & { anonymousRetentionDays?: number } = {}): RedisMeterStore {
   const { anonymousRetentionDays, ...redis } = extra;
   return new RedisMeterStore({ redis: { url, keyPrefix, commandTimeoutMs: 1_000, ...redis }, anonymousRetentionDays });
 }

@@ -1,6 +1,6 @@
 // One table of meter-store cases, run against every store (memory.test.ts, redis.test.ts): the Lua
 // script and semantics.ts + memory.ts must give the same answers. It covers every row of the meter
-// table in PRODUCT.md §2 and is the meter-semantics acceptance of the engine issue.
+// table in docs/concepts.md "Meters" and is the meter-semantics acceptance of the engine issue.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {

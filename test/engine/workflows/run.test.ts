@@ -1,4 +1,4 @@
-// Workflows (PRODUCT.md §2): the time budget, handle revocation, degraded decisions, components in
+// Workflows (docs/workflows.md): the time budget, handle revocation, degraded decisions, components in
 // parallel, and components skipped under a blocking `http.body`. The fixture's budget is 30 ms.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Revocation, RevokedHandleError, runWorkflow } from '../../../src/engine/workflows/run.js';

@@ -4,10 +4,9 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import type { PemKey } from '../engine/model.js';
 import type { JwtIntegrationConfig } from './schema.js';
 import type { IssueCollector, KeyPath } from './locate.js';
-
-export type PemKey = { pem: string; kid?: string };
 
 /** Which key shapes each public-key algorithm verifies with (EC keys by curve). */
 function suits(algorithm: string, key: KeyObject): boolean {
