@@ -1,5 +1,6 @@
 // What the plangate package exports: the engine as a library, the config loader, the decision API
 // app, and the types workflow authors and upstream applications write against.
+import type { EventLogger } from './events.js';
 import './workflow-globals.js';
 export type {
   ProvisioningWorkflow,
@@ -18,7 +19,9 @@ export type {
   PropertyHandle,
 } from './engine/workflows/types.js';
 export type * from './engine/types.js';
-export type { DecisionRequest, DecisionOutcome, IdentityInput, EngineApi, EngineLogger } from './engine/engine.js';
+export type { DecisionRequest, DecisionOutcome, IdentityInput, EngineApi } from './engine/engine.js';
+export type { EventLogger, EventCode } from './events.js';
+export { EVENTS } from './events.js';
 export type { MeterStore, MeterCall, MeterCallResult } from './engine/meters/store.js';
 export type { Model } from './engine/model.js';
 export type { ConfigFile } from './config/schema.js';

@@ -7,12 +7,12 @@ import { counterUpdates } from './counter-updates.js';
 import { cors } from './cors.js';
 import { ApiError, errorHandler } from './errors.js';
 import { surfaceDecisions } from './surface-decisions.js';
-import type { Logger } from '../ops/logger.js';
+import type { EventLogger } from '../events.js';
 
 export const API_PATHS = ['/api/v1/surface-decisions', '/api/v1/access-checks', '/api/v1/counter-updates'] as const;
 
-export function createApiApp(options: { engine: EngineSource; logger: Logger }): Express {
-  const { engine, logger } = options;
+export function createApiApp(options: { engine: EngineSource; events: EventLogger }): Express {
+  const { engine, events } = options;
   // One key ring per engine (the keys change only with a config reload).
   let ring: { for: unknown; keys: KeyRing } | undefined;
   const keys = () => {
@@ -35,6 +35,6 @@ export function createApiApp(options: { engine: EngineSource; logger: Logger }):
     next(new ApiError(405, `method ${req.method} is not allowed on ${req.path}; use POST`));
   });
   app.use((req, _res, next) => next(new ApiError(404, `no such endpoint: ${req.method} ${req.path}`)));
-  app.use(errorHandler(logger));
+  app.use(errorHandler(events));
   return app;
 }

@@ -1,7 +1,7 @@
 // The one error shape of the decision API (docs/api.md "Errors"), and the mapping of every failure to it.
 import type { ErrorRequestHandler, Response } from 'express';
 import { EngineError } from '../engine/errors.js';
-import type { Logger } from '../ops/logger.js';
+import type { EventLogger } from '../events.js';
 
 export class ApiError extends Error {
   constructor(
@@ -24,7 +24,7 @@ interface BodyParserError {
 }
 
 /** Last middleware: every error leaves as `{ status: "error", statusCode, message }`, never a stack trace. */
-export function errorHandler(logger: Logger): ErrorRequestHandler {
+export function errorHandler(events: EventLogger): ErrorRequestHandler {
   return (err, _req, res, _next) => {
     if (err instanceof ApiError) return sendError(res, err.statusCode, err.message);
     if (err instanceof EngineError) return sendError(res, err.status, err.message);
@@ -34,7 +34,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (parserError.type === 'encoding.unsupported' || parserError.type === 'charset.unsupported')
       return sendError(res, 415, 'the request body must be UTF-8 JSON');
     if (parserError.type === 'request.aborted') return;
-    logger.error({ code: 'api-internal-error', error: err instanceof Error ? err.message : String(err) });
+    events.event('error', 'api-internal-error', { error: err instanceof Error ? err.message : String(err) });
     sendError(res, 500, 'internal error');
   };
 }

@@ -214,7 +214,7 @@ async function serve(args: string[], banner: (url: string) => string): Promise<v
   const file = positionals[0] ?? HELLO_WORLD;
   const { model } = await loadForServing(file, values.dev);
   const runtime = await createRuntime(model);
-  const app = createApiApp({ engine: () => runtime.engine, logger: runtime.logger });
+  const app = createApiApp({ engine: () => runtime.engine, events: runtime.events });
   const host = values.host ?? model.server.api.host;
   const port = values.port !== undefined ? Number.parseInt(values.port, 10) : model.server.api.port;
   const { server, url } = await listen(app, host, port);

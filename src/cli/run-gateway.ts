@@ -8,7 +8,7 @@ import { listen, close } from '../api/server.js';
 import type { LoadedConfig, LoadOptions } from '../config/load.js';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../gateway/listener.js';
 import { InFlight } from '../ops/in-flight.js';
-import { createLogger, engineLogger, type Logger } from '../ops/logger.js';
+import { createLogger, eventLogger, type Logger } from '../ops/logger.js';
 import { Metrics } from '../ops/metrics.js';
 import { createOpsApp } from '../ops/ops-app.js';
 import { Reloader } from '../ops/reload.js';
@@ -57,7 +57,7 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningSer
   let storeReady = () => false;
   let storeCalls = () => 0;
   const metrics = new Metrics({ storeReady: () => storeReady(), storeCalls: () => storeCalls() });
-  const events = metrics.engineEvents(engineLogger(logger));
+  const events = metrics.engineEvents(eventLogger(logger));
   const first = await createRuntime(options.model, { logger, events });
   const store = first.store;
   storeReady = () => store.health.isReady();
@@ -66,7 +66,7 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningSer
   const engine = () => current.engine;
 
   const mountPath = first.model.server.api.mountPath;
-  const apiApp = mountPath !== undefined || first.model.apiKeys.length > 0 ? createApiApp({ engine, logger }) : undefined;
+  const apiApp = mountPath !== undefined || first.model.apiKeys.length > 0 ? createApiApp({ engine, events }) : undefined;
   const inFlight = new InFlight();
   const gatewayOptions: GatewayOptions = {
     inFlight,
@@ -124,7 +124,7 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningSer
       gateway.server.close();
       api?.server.close();
       const drained = await inFlight.settled(deadlineMs);
-      if (!drained) logger.warn({ code: 'shutdown-deadline', deadlineMs, open: inFlight.size }, 'shutdown deadline passed; closing the remaining connections');
+      if (!drained) events.event('warn', 'shutdown-deadline', { deadlineMs, open: inFlight.size });
       await closeListeners();
       await reloader.close();
       return { drained };

@@ -1,6 +1,7 @@
 // Builds the engine for one loaded config: the object the gateway, the API and the CLI call.
+import type { EventCode, EventLogger, LevelOf } from '../events.js';
 import { applyDeclared, decide, prepareRequest, type EngineContext } from './decide.js';
-import type { DecisionRequest, EngineApi, EngineLogger, EngineOptions, IdentityInput } from './engine.js';
+import type { DecisionRequest, EngineApi, EngineOptions, IdentityInput } from './engine.js';
 import { EngineError } from './errors.js';
 import { buildFeatures } from './features.js';
 import { AnonymousIds } from './identity/anonymous-ids.js';
@@ -12,10 +13,10 @@ import { randomUUID } from 'node:crypto';
 import type { AccessCheck } from './types.js';
 
 /** Counts every engine event by code, so tests and /metrics can see what was logged. */
-export class CountingLogger implements EngineLogger {
-  readonly counts = new Map<string, number>();
-  constructor(private readonly inner?: EngineLogger) {}
-  event(level: 'info' | 'warn' | 'error', code: string, fields?: Record<string, unknown>): void {
+export class CountingLogger implements EventLogger {
+  readonly counts = new Map<EventCode, number>();
+  constructor(private readonly inner?: EventLogger) {}
+  event<C extends EventCode>(level: LevelOf<C>, code: C, fields?: Record<string, unknown>): void {
     this.counts.set(code, (this.counts.get(code) ?? 0) + 1);
     this.inner?.event(level, code, fields);
   }

@@ -1,8 +1,9 @@
 // The decision pipeline (docs/concepts.md "The decision pipeline"), one request:
 // identity → plans → features → one store call (declared consumption) → surface workflow →
 // component workflows → the decision. Enforcement is the caller's (gateway or API).
+import type { EventLogger } from '../events.js';
 import { randomUUID } from 'node:crypto';
-import type { DecisionOutcome, DecisionRequest, EngineLogger } from './engine.js';
+import type { DecisionOutcome, DecisionRequest } from './engine.js';
 import { EngineError } from './errors.js';
 import { buildFeatures, workflowFeatures, type MeterOperations } from './features.js';
 import { resolved, resolveIdentity, testGroup100, type IdentityDeps } from './identity/resolve.js';
@@ -22,7 +23,7 @@ export interface EngineContext {
   store: MeterStore;
   identity: IdentityDeps;
   resolver: PlanResolver;
-  logger?: EngineLogger;
+  logger?: EventLogger;
   env: Record<string, string | undefined>;
 }
 

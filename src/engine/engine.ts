@@ -1,5 +1,6 @@
 // The engine's public face: one object per loaded config, shared by the gateway, the API and the CLI.
 // Built by createEngine() in ./create-engine.ts.
+import type { EventLogger } from '../events.js';
 import type { ResolvedIdentity, SurfaceDecision, AccessCheck } from './types.js';
 import type { DeclaredConsumption, Model } from './model.js';
 import type { MeterStore } from './meters/store.js';
@@ -48,14 +49,9 @@ export interface EngineOptions {
   model: Model;
   store: MeterStore;
   verifier: JwtVerifier;
-  logger?: EngineLogger;
+  logger?: EventLogger;
   /** What workflows get as `env`. Nothing is read from the process: the caller passes it (the runtime passes process.env). */
   env?: Record<string, string | undefined>;
-}
-
-/** Structured events with stable codes (`workflow-error`, `workflow-timeout`, `provisioning-unknown-plan`, `store-unavailable`, `jwt-rejected`, ...). */
-export interface EngineLogger {
-  event(level: 'info' | 'warn' | 'error', code: string, fields?: Record<string, unknown>): void;
 }
 
 export interface EngineApi {

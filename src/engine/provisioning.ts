@@ -1,7 +1,7 @@
 // Provisioning: plans assigned from the identity by declarative rules and by workflows. Runs after
 // identity and before features; unknown slugs, errors and timeouts are logged and counted, and the
 // decision uses the rest.
-import type { EngineLogger } from './engine.js';
+import type { EventLogger } from '../events.js';
 import type { Model, ProvisioningRule } from './model.js';
 import type { WorkflowIdentity } from './workflows/types.js';
 import { Revocation, runWorkflow } from './workflows/run.js';
@@ -29,7 +29,7 @@ export async function plansFromWorkflows(
   /** Built only when a provisioning workflow runs (rules need the claims alone). */
   workflowIdentity: () => WorkflowIdentity,
   env: Record<string, string | undefined>,
-  logger?: EngineLogger,
+  logger?: EventLogger,
 ): Promise<string[]> {
   const { workflows } = model.provisioning;
   const slugs: string[] = [];

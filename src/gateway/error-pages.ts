@@ -11,11 +11,14 @@ export interface ErrorAnswer {
   message: string;
 }
 
+/** The answers that are also logged events (their level is the catalogue's, src/events.ts). */
+export type UpstreamFailure = ErrorAnswer & { code: 'upstream-unreachable' | 'upstream-timeout' };
+
 export const ERRORS = {
   badPath: (reason: string): ErrorAnswer => ({ status: 400, code: `path-${reason}`, message: `The request path was rejected (${reason}).` }),
   invalidToken: (): ErrorAnswer => ({ status: 401, code: 'invalid-token', message: 'The login token was rejected. Sign in again.' }),
   decisionFailed: (): ErrorAnswer => ({ status: 500, code: 'decision-failed', message: 'The request could not be decided. Try again later.' }),
-  upstreamUnreachable: (): ErrorAnswer => ({ status: 502, code: 'upstream-unreachable', message: 'The site behind this gateway could not be reached.' }),
+  upstreamUnreachable: (): UpstreamFailure => ({ status: 502, code: 'upstream-unreachable', message: 'The site behind this gateway could not be reached.' }),
   // 503 is what browsers and CDNs already use to refuse a prefetch: the browser drops it and fetches
   // again when the reader opens the page (docs/gateway.md#dry-runs).
   prefetchRefused: (): ErrorAnswer => ({
@@ -23,7 +26,7 @@ export const ERRORS = {
     code: 'prefetch-refused',
     message: 'This page is not prefetched: it loads when you open it.',
   }),
-  upstreamTimeout: (): ErrorAnswer => ({ status: 504, code: 'upstream-timeout', message: 'The site behind this gateway did not answer in time.' }),
+  upstreamTimeout: (): UpstreamFailure => ({ status: 504, code: 'upstream-timeout', message: 'The site behind this gateway did not answer in time.' }),
 };
 
 /** JSON when the client asks for JSON and not for HTML (browsers always list text/html; curl sends *\/*). */

@@ -6,7 +6,7 @@
 // or one this deployment did not sign (forged, altered, signed with a key rotated out, or an unsigned
 // cookie of an earlier version), counts as no cookie: a fresh id (`cookie`) or the keyed id of their
 // network (`cookie+ip`). A cookie signed with the previous key is accepted and re-issued.
-import type { EngineLogger } from '../engine/engine.js';
+import type { EventLogger } from '../events.js';
 import type { AnonymousIds } from '../engine/identity/anonymous-ids.js';
 import type { JwtVerifier } from '../engine/identity/jwt-verifier.js';
 import type { ResolvedIdentity } from '../engine/types.js';
@@ -20,7 +20,7 @@ export interface IdentitySettings {
   invalidJwt: 'anonymous' | 'reject';
   verifier: JwtVerifier;
   anonymousIds: AnonymousIds;
-  logger: EngineLogger;
+  logger: EventLogger;
 }
 
 export interface IdentityInputs {

@@ -16,7 +16,8 @@
 //   <p>dry-run             only on a dry run (HEAD, a CORS preflight, a prefetch): 1; nothing was recorded
 //   <p>decision            only with injectDecision: the whole decision, base64url JSON; left out (with
 //                          a `decision-header-too-large` warning) when over 8 KB
-import type { DecisionOutcome, EngineLogger } from '../engine/engine.js';
+import type { EventLogger } from '../events.js';
+import type { DecisionOutcome } from '../engine/engine.js';
 import type { PropertyDecision } from '../engine/types.js';
 
 export const MAX_DECISION_HEADER_BYTES = 8192;
@@ -25,7 +26,7 @@ const EMPTY_OBJECT = Buffer.from('{}').toString('base64url');
 export interface InjectOptions {
   prefix: string;
   injectDecision: boolean;
-  logger: EngineLogger;
+  logger: EventLogger;
 }
 
 export type InjectedHeaders = Record<string, string>;
@@ -113,7 +114,7 @@ export function percentEncode(value: string): string {
 }
 
 /** base64url JSON, or undefined (logged) for values JSON cannot represent (cycles, BigInt). */
-function base64urlJson(value: unknown, logger: EngineLogger, what: string): string | undefined {
+function base64urlJson(value: unknown, logger: EventLogger, what: string): string | undefined {
   try {
     return Buffer.from(JSON.stringify(value) ?? 'null', 'utf8').toString('base64url');
   } catch (error) {

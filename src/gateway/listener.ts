@@ -3,11 +3,12 @@
 // HTTP requests and websocket upgrades go through the same pipeline; the verdict is carried out over
 // HTTP (answer or proxy) or on the upgrade's socket. The pipeline can be swapped on a config reload:
 // each request holds the pipeline it started on, so in-flight requests finish on the old one.
+import type { EventLogger } from '../events.js';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { EngineApi, EngineLogger } from '../engine/engine.js';
+import type { EngineApi } from '../engine/engine.js';
 import { createApiMount, type ApiMountOptions } from './api-mount.js';
 import { errorResponse, ERRORS } from './error-pages.js';
 import type { GatewayObserver, RequestSummary } from './observer.js';
@@ -23,7 +24,7 @@ export interface GatewayOptions {
   model: GatewaySource;
   engine: EngineApi;
   /** Engine-style events (`gateway-path-rejected`, `upstream-unreachable`, ...); JSON lines on stderr by default. */
-  logger?: EngineLogger;
+  logger?: EventLogger;
   /** Gets one summary per request (HTTP and websocket upgrades). Without one, summaries go to the logger as `request` (info). */
   observer?: GatewayObserver;
   /** The decision API mounted on the gateway port under a path prefix. */
@@ -369,7 +370,7 @@ class Exchange implements RequestTrace, RequestSummary, UpstreamTiming {
   }
 }
 
-const stderrLogger: EngineLogger = {
+const stderrLogger: EventLogger = {
   event(level, code, fields) {
     if (level === 'info') return;
     process.stderr.write(`${JSON.stringify({ level, code, ...fields })}\n`);

@@ -3,8 +3,9 @@
 // Each stage lives in its own module; this file only calls them in order and returns the verdict:
 // an answer the gateway gives itself, or what to forward. The listener carries the verdict out over
 // HTTP (send or proxy) or over a websocket upgrade (the same verdict, written to the socket).
+import type { EventLogger } from '../events.js';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import type { DecisionOutcome, EngineApi, EngineLogger } from '../engine/engine.js';
+import type { DecisionOutcome, EngineApi } from '../engine/engine.js';
 import { missingAnonymousIdSecret } from '../engine/identity/anonymous-ids.js';
 import { canonicalizeTarget, type CanonicalPathOptions } from './canonical-path.js';
 import { cameOverHttps, clientAddress, compileTrust, meteringNetwork } from './client-ip.js';
@@ -26,7 +27,7 @@ export interface PipelineDeps {
   engine: EngineApi;
   /** The upstream's `host:port`, sent as `Host` on a signed request that came without one. */
   upstreamHost: string;
-  logger: EngineLogger;
+  logger: EventLogger;
 }
 
 export type RequestOutcome = 'forwarded' | 'bypassed' | 'denied' | 'answered' | 'prefetch-refused' | 'rejected' | 'error';

@@ -5,10 +5,10 @@
 // itself, then writes the upstream body through untouched, chunk by chunk, with backpressure, so SSE
 // and large bodies stream and compressed bodies pass as they are. Websocket upgrades go through the
 // relay in websocket-proxy.ts after the pipeline decided them.
+import { EVENTS, type EventLogger } from '../events.js';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
-import type { EngineLogger } from '../engine/engine.js';
-import { errorResponse, ERRORS, type ErrorAnswer } from './error-pages.js';
+import { errorResponse, ERRORS, type UpstreamFailure } from './error-pages.js';
 import { upstreamHead, type ResponseHead } from './response-merge.js';
 import { sendAnswer, writeHead } from './send.js';
 import { createWebsocketRelay, type UpgradeRequest } from './websocket-proxy.js';
@@ -23,7 +23,7 @@ export interface ProxyTimeouts {
 export interface ProxySettings extends ProxyTimeouts {
   /** `http(s)://host:port`; a path on it is ignored (the canonical path is forwarded as is). */
   upstream: string;
-  logger: EngineLogger;
+  logger: EventLogger;
 }
 
 export interface ForwardRequest {
@@ -108,7 +108,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   constructor(
     private readonly request: ForwardRequest,
     private readonly idleTimeoutMs: number,
-    private readonly logger: EngineLogger,
+    private readonly logger: EventLogger,
   ) {
     // The visitor went away: stop the upstream request too.
     request.res.once('close', () => {
@@ -174,13 +174,13 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     else this.fail(ERRORS.upstreamUnreachable(), upstreamCause(error));
   }
 
-  private fail(error: ErrorAnswer, cause: string): void {
+  private fail(error: UpstreamFailure, cause: string): void {
     const { req, res, errorHeaders } = this.request;
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    this.logger.event(error.status === 504 ? 'warn' : 'error', error.code, { cause });
+    this.logger.event(EVENTS[error.code].level, error.code, { cause });
     const page = errorResponse(error, req.headers.accept);
     if (errorHeaders) Object.assign(page.head.headers, errorHeaders);
     sendAnswer(res, page);

@@ -4,12 +4,12 @@
 // written with honest framing, then the connection closes. Our own relay rather than http-proxy's
 // ws(), which wrote a refusal's raw head (public caching, `Transfer-Encoding: chunked` over a
 // de-chunked body) before anything could shape it.
+import { EVENTS, type EventLogger } from '../events.js';
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { EngineLogger } from '../engine/engine.js';
-import { ERRORS, type ErrorAnswer } from './error-pages.js';
+import { ERRORS, type UpstreamFailure } from './error-pages.js';
 import { upstreamHead, type HeaderRecord, type ResponseHead } from './response-merge.js';
 
 export interface UpgradeRequest {
@@ -37,7 +37,7 @@ export interface WebsocketRelay {
   close(): void;
 }
 
-export function createWebsocketRelay(settings: { upstream: URL; logger: EngineLogger }): WebsocketRelay {
+export function createWebsocketRelay(settings: { upstream: URL; logger: EventLogger }): WebsocketRelay {
   const { upstream, logger } = settings;
   const secure = upstream.protocol === 'https:';
   const client = secure ? https : http;
@@ -75,8 +75,8 @@ export function createWebsocketRelay(settings: { upstream: URL; logger: EngineLo
       const name = hostName(headers.host);
       if (secure && name !== undefined) options.servername = name;
       const proxyReq = client.request(options);
-      const fail = (error: ErrorAnswer, cause: string) => {
-        logger.event(error.status === 504 ? 'warn' : 'error', error.code, { cause, websocket: true });
+      const fail = (error: UpstreamFailure, cause: string) => {
+        logger.event(EVENTS[error.code].level, error.code, { cause, websocket: true });
         if (!done) writeSocketStatus(socket, error.status, error.code);
         settle(error.status);
         proxyReq.destroy();

@@ -1,7 +1,7 @@
-// Structured JSON logs (pino: fast, one JSON object per line). Engine events carry a stable `code`
+// Structured JSON logs (pino: fast, one JSON object per line). Events carry a stable `code` (src/events.ts)
 // that operators can alert on; tokens, cookies and secrets are never passed to the logger.
+import type { EventLogger } from '../events.js';
 import { pino, type Logger, type DestinationStream } from 'pino';
-import type { EngineLogger } from '../engine/engine.js';
 
 export type { Logger };
 
@@ -65,8 +65,8 @@ export class BatchedLines implements DestinationStream {
   }
 }
 
-/** Engine events as log lines: `{ level, code, ...fields }`. */
-export function engineLogger(logger: Logger): EngineLogger {
+/** Events (src/events.ts) as log lines: `{ level, code, ...fields }`. Every layer logs through this shape. */
+export function eventLogger(logger: Logger): EventLogger {
   return {
     event(level, code, fields) {
       logger[level]({ code, ...fields });

@@ -1,16 +1,11 @@
 // Prometheus metrics for the ops port (prom-client). Fed from two places: the gateway's per-request
-// summaries (GatewayObserver) and the engine's events (an EngineLogger wrapper), so the pipeline
+// summaries (GatewayObserver) and the engine's events (an EventLogger wrapper), so the pipeline
 // itself never touches a metric. One registry per process, not prom-client's global one, so tests
 // can run several gateways side by side.
+import { codesOf, EVENTS, type EventLogger, type EventMetric } from '../events.js';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { EngineLogger } from '../engine/engine.js';
 import type { GatewayObserver, RequestSummary } from '../gateway/observer.js';
 import { LatencyHistogram } from './latency-histogram.js';
-
-/** Engine event codes counted as store failures (one per failed store call, see engine/meters/store.ts). */
-const STORE_ERROR_CODES = new Set(['store-timeout', 'store-unreachable', 'store-error']);
-/** Engine event codes counted as workflow errors. */
-const WORKFLOW_ERROR_CODES = new Set(['workflow-error', 'workflow-timeout', 'workflow-bad-result', 'provisioning-bad-result']);
 
 // Latency buckets in seconds: decisions are sub-millisecond in memory and a few ms over Redis;
 // upstream answers span milliseconds to the header timeout.
@@ -77,7 +72,7 @@ export class Metrics implements GatewayObserver {
       registers,
     });
     // Known label values start at 0, so a rate() over them exists before the first failure.
-    for (const code of STORE_ERROR_CODES) this.storeErrors.inc({ code }, 0);
+    for (const code of codesOf('store-errors')) this.storeErrors.inc({ code }, 0);
     for (const result of ['applied', 'refused'] as const) this.reloads.inc({ result }, 0);
     const storeReady = options.storeReady;
     if (storeReady) {
@@ -124,13 +119,14 @@ export class Metrics implements GatewayObserver {
     this.lastReload.set({ result }, Date.now() / 1000);
   }
 
-  /** Wraps an EngineLogger: counts the events metrics care about, then passes every event on. */
-  engineEvents(inner?: EngineLogger): EngineLogger {
+  /** Wraps an EventLogger: counts the events the catalogue ties to a metric, then passes every event on. */
+  engineEvents(inner?: EventLogger): EventLogger {
     return {
       event: (level, code, fields) => {
-        if (code === 'jwt-rejected') this.jwtRejections.inc({ reason: String(fields?.reason ?? 'unknown') });
-        else if (STORE_ERROR_CODES.has(code)) this.storeErrors.inc({ code });
-        else if (WORKFLOW_ERROR_CODES.has(code)) this.workflowErrors.inc({ code });
+        const metric: EventMetric | undefined = (EVENTS[code] as { metric?: EventMetric }).metric;
+        if (metric === 'jwt-rejections') this.jwtRejections.inc({ reason: String(fields?.reason ?? 'unknown') });
+        else if (metric === 'store-errors') this.storeErrors.inc({ code });
+        else if (metric === 'workflow-errors') this.workflowErrors.inc({ code });
         inner?.event(level, code, fields);
       },
     };

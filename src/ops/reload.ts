@@ -3,14 +3,14 @@
 // what cannot move at runtime (reload-guard.ts), builds a new engine on the SAME store connection,
 // and hands it to `apply` (which swaps the gateway and the API between requests). The old JWT
 // verifier is closed once the requests that started on it are done.
+import type { EventLogger } from '../events.js';
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { loadConfig, type LoadOptions } from '../config/load.js';
 import { ConfigError, formatIssue } from '../config/errors.js';
-import type { EngineLogger } from '../engine/engine.js';
 import type { MonitoredMeterStore } from '../engine/meters/create-store.js';
 import { createRuntime, type Runtime } from './runtime.js';
-import type { Logger } from './logger.js';
+import { eventLogger, type Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { unreloadableChanges, watchedFiles } from './reload-guard.js';
 
@@ -25,7 +25,7 @@ export interface ReloaderOptions {
   runtime: Runtime;
   logger: Logger;
   /** Engine events for the new runtimes (the same sink as the first one's). */
-  events?: EngineLogger;
+  events?: EventLogger;
   metrics?: Metrics;
   /** Puts the new runtime in service, synchronously between requests; throws to refuse it. */
   apply(next: Runtime): void;
@@ -42,9 +42,12 @@ export class Reloader {
   private watchers: FSWatcher[] = [];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The reloader's own events (config-reloaded, ...) go where the engine's do. */
+  private readonly events: EventLogger;
 
   constructor(private readonly options: ReloaderOptions) {
     this.current = options.runtime;
+    this.events = options.events ?? eventLogger(options.logger);
     this.store = options.runtime.store;
   }
 
@@ -74,10 +77,10 @@ export class Reloader {
         const watcher = watch(dir, { persistent: false }, (_event, name) => {
           if (name === null || names.has(name.toString())) this.schedule();
         });
-        watcher.on('error', (error) => this.options.logger.warn({ code: 'config-watch-failed', dir, error: error.message }));
+        watcher.on('error', (error) => this.events.event('warn', 'config-watch-failed', { dir, error: error.message }));
         this.watchers.push(watcher);
       } catch (error) {
-        this.options.logger.warn({ code: 'config-watch-failed', dir, error: (error as Error).message });
+        this.events.event('warn', 'config-watch-failed', { dir, error: (error as Error).message });
       }
     }
   }
@@ -106,7 +109,7 @@ export class Reloader {
   private async reloadOnce(trigger: string): Promise<ReloadOutcome> {
     const { logger, metrics } = this.options;
     const refuse = (reason: string): ReloadOutcome => {
-      logger.error({ code: 'config-reload-refused', trigger, file: this.options.file, reason }, 'config reload refused; the running config keeps serving');
+      this.events.event('error', 'config-reload-refused', { trigger, file: this.options.file, reason });
       metrics?.reloaded('refused');
       return { ok: false, reason };
     };
@@ -116,7 +119,7 @@ export class Reloader {
     try {
       model = await loadConfig(this.options.file, {
         ...this.options.load,
-        onWarning: (warning) => logger.warn({ code: 'config-warning', trigger, warning: formatIssue(warning) }, 'config warning'),
+        onWarning: (warning) => this.events.event('warn', 'config-warning', { trigger, warning: formatIssue(warning) }),
       });
     } catch (error) {
       if (error instanceof ConfigError) return refuse(error.message);
@@ -140,7 +143,7 @@ export class Reloader {
     }
     this.current = next;
     metrics?.reloaded('applied');
-    logger.info({ code: 'config-reloaded', trigger, file: this.options.file }, 'config reloaded');
+    this.events.event('info', 'config-reloaded', { trigger, file: this.options.file });
     if (this.watchers.length > 0) this.watch();
     // In-flight requests may still verify with the old verifier; retire it once they are done.
     void (this.options.settled?.() ?? Promise.resolve()).then(() => previous.engine.verifier.close());

@@ -1,17 +1,19 @@
 // Assembles a running engine from a config file: model → store → JWT verifier → engine. The CLI's
 // commands and the end-to-end tests start from here.
+import type { EventLogger } from '../events.js';
 import { loadConfig, type LoadedConfig, type LoadOptions } from '../config/load.js';
 import { createEngine, type Engine } from '../engine/create-engine.js';
-import type { EngineLogger } from '../engine/engine.js';
 import { createJwtVerifier } from '../engine/identity/jwt.js';
 import { createMeterStore, type MonitoredMeterStore } from '../engine/meters/create-store.js';
-import { createLogger, engineLogger, type Logger } from './logger.js';
+import { createLogger, eventLogger, type Logger } from './logger.js';
 
 export interface Runtime {
   model: LoadedConfig;
   engine: Engine;
   store: MonitoredMeterStore;
   logger: Logger;
+  /** Where this runtime's events go (the engine's, and the API's when it serves one). */
+  events: EventLogger;
   /** Closes the JWT verifier, and the store unless it was passed in as `sharedStore`. */
   close(): Promise<void>;
 }
@@ -19,7 +21,7 @@ export interface Runtime {
 export interface RuntimeOptions {
   logger?: Logger;
   /** Engine events go here (default: `logger` as JSON lines); the ops layer wraps it to count events for /metrics. */
-  events?: EngineLogger;
+  events?: EventLogger;
   /** A store to use instead of the config's; `close()` closes it. */
   store?: MonitoredMeterStore;
   /** A store owned by someone else (a config reload keeps the running connection); `close()` leaves it open. */
@@ -28,7 +30,7 @@ export interface RuntimeOptions {
 
 export async function createRuntime(model: LoadedConfig, options: RuntimeOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? createLogger();
-  const events = options.events ?? engineLogger(logger);
+  const events = options.events ?? eventLogger(logger);
   const store = options.sharedStore ?? options.store ?? createMeterStore(model.store, events);
   const verifier = createJwtVerifier(model.jwtIntegrations, { logger: events });
   await verifier.warm();
@@ -39,6 +41,7 @@ export async function createRuntime(model: LoadedConfig, options: RuntimeOptions
     engine,
     store,
     logger,
+    events,
     async close() {
       verifier.close();
       if (options.sharedStore === undefined) await store.close();

@@ -34,7 +34,7 @@ ${anonymousReadsYaml(keys, false)}surfaces:
 
 async function api(mode: 'signed' | 'unsigned', keys: readonly AnonymousIdKey[]) {
   const runtime = await createRuntime(await loadConfig(writeConfig(yaml(mode, keys)), { env: {} }), { logger: createLogger({ level: 'silent' }) });
-  return { runtime, app: createApiApp({ engine: () => runtime.engine, logger: createLogger({ level: 'silent' }) }) };
+  return { runtime, app: createApiApp({ engine: () => runtime.engine, events: runtime.events }) };
 }
 
 type App = ReturnType<typeof createApiApp>;

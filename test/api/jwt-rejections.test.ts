@@ -36,7 +36,7 @@ beforeAll(async () => {
   ];
   const logger = createLogger({ level: 'silent' });
   runtime = await createRuntime({ ...model, jwtIntegrations }, { logger });
-  app = createApiApp({ engine: () => runtime.engine, logger });
+  app = createApiApp({ engine: () => runtime.engine, events: runtime.events });
 });
 afterAll(() => runtime.close());
 

@@ -16,7 +16,7 @@ const summaries: RequestSummary[] = [];
 
 beforeAll(async () => {
   stack = await startStack(behaveConfig('', `apiKeys:\n  - { key: ${KEY} }\n`, 5_000), 'gw-api-mount');
-  const app = createApiApp({ engine: () => stack.runtime.engine, logger: createLogger({ level: 'silent' }) });
+  const app = createApiApp({ engine: () => stack.runtime.engine, events: stack.runtime.events });
   gateway = await startGateway({
     model: stack.runtime.model,
     engine: stack.runtime.engine,
@@ -32,7 +32,11 @@ afterAll(async () => {
 });
 
 const decide = (path: string) =>
-  fetch(gateway.url + path, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ surfaceSlug: 'behave', identity: { createAnonymousIdentifier: true } }) });
+  fetch(gateway.url + path, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ surfaceSlug: 'behave', identity: { createAnonymousIdentifier: true } }),
+  });
 
 describe('the decision API under a prefix on the gateway port', () => {
   it('/prefix/api/v1/surface-decisions reaches the app, not the upstream', async () => {
@@ -63,6 +67,8 @@ describe('the decision API under a prefix on the gateway port', () => {
   });
 
   it('a mount path of / is refused: it would hide the site', async () => {
-    await expect(startGateway({ model: stack.runtime.model, engine: stack.runtime.engine, api: { mountPath: '/', handler: () => {} }, listen: { port: 0 } })).rejects.toThrow(/mounting at \/ would hide the whole site/);
+    await expect(
+      startGateway({ model: stack.runtime.model, engine: stack.runtime.engine, api: { mountPath: '/', handler: () => {} }, listen: { port: 0 } }),
+    ).rejects.toThrow(/mounting at \/ would hide the whole site/);
   });
 });

@@ -1,6 +1,7 @@
 // Real parts for gateway tests: a test upstream that behaves like a real site (its own Set-Cookie and
 // `Cache-Control: public, max-age=600` on every response, and it records the exact request target it
 // received), a key pair the test generates, the real config loader, engine, store and listener.
+import type { EventLogger } from '../../src/events.js';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, type AddressInfo } from 'node:net';
@@ -8,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { loadConfig } from '../../src/config/load.js';
-import type { EngineLogger } from '../../src/engine/engine.js';
 import type { Model } from '../../src/engine/model.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/listener.js';
 import { createLogger } from '../../src/ops/logger.js';
@@ -77,7 +77,7 @@ export async function testKeys(): Promise<Keys> {
   return { publicKeyFile, sign: (claims) => new SignJWT(claims).setProtectedHeader({ alg: 'RS256' }).sign(privateKey) };
 }
 
-export interface RecordingLogger extends EngineLogger {
+export interface RecordingLogger extends EventLogger {
   events: { level: string; code: string; fields?: Record<string, unknown> }[];
 }
 

@@ -1,9 +1,10 @@
+import type { EventLogger } from '../../src/events.js';
 import { describe, expect, it } from 'vitest';
-import type { DecisionOutcome, EngineLogger } from '../../src/engine/engine.js';
+import type { DecisionOutcome } from '../../src/engine/engine.js';
 import type { SurfaceDecision } from '../../src/engine/types.js';
 import { createHeaderInjector, percentEncode } from '../../src/gateway/inject-headers.js';
 
-function recordingLogger(): EngineLogger & { events: { level: string; code: string }[] } {
+function recordingLogger(): EventLogger & { events: { level: string; code: string }[] } {
   const events: { level: string; code: string }[] = [];
   return { events, event: (level, code) => events.push({ level, code }) };
 }

@@ -82,7 +82,7 @@ describe('identifierNamespace', () => {
   });
 
   it('the API reports the namespaced identifier', async () => {
-    const app = createApiApp({ engine: () => stack.runtime.engine, logger: createLogger({ level: 'silent' }) });
+    const app = createApiApp({ engine: () => stack.runtime.engine, events: stack.runtime.events });
     const res = await request(app)
       .post('/api/v1/access-checks')
       .set('Authorization', 'Bearer sk_test_namespaces')

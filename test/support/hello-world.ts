@@ -34,7 +34,7 @@ export async function helloWorld(extraEnv: Record<string, string> = {}, options:
   const model = { ...loaded, store: { ...loaded.store, redis } };
   const logger = createLogger({ level: 'silent' });
   const runtime = await createRuntime(model, { logger });
-  const app = createApiApp({ engine: () => runtime.engine, logger });
+  const app = createApiApp({ engine: () => runtime.engine, events: runtime.events });
   return { runtime, app, publicKeyFile, env, sign: (payload) => signWith(privateKey, payload) };
 }
 

@@ -1,6 +1,7 @@
 // A JWK Set fetched from the integration's URL and kept in memory. Unlike jose's remote set used as it
 // comes, a failed or hung refetch never takes the last good set away: verification keeps using it, and
 // fetch attempts (for staleness or an unknown `kid`) start at most once per cooldown.
+import type { EventLogger } from '../../events.js';
 import { createLocalJWKSet, errors, type CryptoKey, type LocalJWKSet } from 'jose';
 import type { TokenHeader } from './jwt-precheck.js';
 import type { JwtRejectReason } from './jwt-verifier.js';
@@ -15,7 +16,7 @@ export interface RemoteJwkSetOptions {
   timeoutMs: number;
   now: () => number;
   fetch: typeof fetch;
-  onEvent?: (level: 'info' | 'warn' | 'error', code: string, fields: Record<string, unknown>) => void;
+  onEvent?: EventLogger['event'];
 }
 
 export type KeyLookup = { ok: true; keys: (CryptoKey | Uint8Array)[]; generation: number } | { ok: false; reason: JwtRejectReason };

@@ -4,8 +4,8 @@
 // rotates away; a rejection that new keys could not change is cached briefly too (token-cache.ts).
 // Every rejection carries a stable reason code (see docs/jwt.md). The identifier is the claim-key
 // value, behind the integration's `identifierNamespace` when it has one.
+import type { EventLogger } from '../../events.js';
 import { jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
-import type { EngineLogger } from '../engine.js';
 import type { ResolvedJwtIntegration } from '../model.js';
 import { createKeySource, type KeySource } from './jwt-keys.js';
 import { MAX_TOKEN_CHARS, precheckToken, type TokenHeader } from './jwt-precheck.js';
@@ -24,7 +24,7 @@ export interface JwtVerifierOptions {
   rejectionTtlMs?: number;
   /** Used for JWK Set URLs; default the global `fetch`. */
   fetch?: typeof fetch;
-  logger?: EngineLogger;
+  logger?: EventLogger;
 }
 
 export const DEFAULT_CACHE_SIZE = 10_000;
@@ -63,7 +63,7 @@ export function createJwtVerifier(
   const maxTtlMs = options.cacheMaxTtlMs ?? DEFAULT_CACHE_MAX_TTL_MS;
   const rejectionTtlMs = options.rejectionTtlMs ?? DEFAULT_REJECTION_TTL_MS;
   const cache = new TokenCache(options.cacheSize ?? DEFAULT_CACHE_SIZE);
-  const onEvent = logger ? (level: 'info' | 'warn' | 'error', code: string, fields: Record<string, unknown>) => logger.event(level, code, fields) : undefined;
+  const onEvent = logger === undefined ? undefined : logger.event.bind(logger);
   const compiled = integrations.map((config, index) => compile(config, index, { now, fetch: options.fetch ?? globalThis.fetch, onEvent }));
   const byIssuer = groupByIssuer(compiled);
   const counters = { signatureChecks: 0, cacheHits: 0, rejectionCacheHits: 0, accepted: 0, rejected: {} as Partial<Record<JwtRejectReason, number>> };

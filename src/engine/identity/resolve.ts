@@ -2,9 +2,10 @@
 // locally. With `api.anonymousIds: signed` the anonymous identifiers callers hold are signed values
 // (`<uuid>.<mac>`): minted ones are handed out signed, and an untrusted (pk_) caller's must verify.
 // Counters are keyed by the UUID inside, so a key rotation, which re-signs it, keeps them.
+import type { EventLogger } from '../../events.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { EngineError } from '../errors.js';
-import type { IdentityInput, EngineLogger } from '../engine.js';
+import type { IdentityInput } from '../engine.js';
 import type { ResolvedIdentity } from '../types.js';
 import type { Visitor } from '../meters/store.js';
 import type { AnonymousIds } from './anonymous-ids.js';
@@ -17,7 +18,7 @@ export interface IdentityDeps {
   verifier: JwtVerifier;
   /** Set when the API's anonymous ids are signed (`api.anonymousIds: signed`). */
   signedAnonymousIds?: AnonymousIds;
-  logger?: EngineLogger;
+  logger?: EventLogger;
 }
 
 /** Who the caller is, and whose counters that is (for a signed anonymous id, the UUID inside it). */

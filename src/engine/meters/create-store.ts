@@ -1,6 +1,6 @@
 // Picks the meter store for a config: Redis when `store.redis` names a URL, Sentinels or a Cluster,
 // else the in-process memory store. Both come with the same health hook for readiness and metrics.
-import type { EngineLogger } from '../engine.js';
+import type { EventLogger } from '../../events.js';
 import type { Model } from '../model.js';
 import { MemoryMeterStore } from './memory.js';
 import { redisForm } from './redis-connection.js';
@@ -11,7 +11,7 @@ export type MonitoredMeterStore = MeterStore & { readonly health: StoreHealth };
 
 type StoreSettings = Pick<Model['store'], 'redis' | 'anonymousRetentionDays' | 'memoryMaxVisitors'>;
 
-export function createMeterStore(config: StoreSettings, logger?: EngineLogger): MonitoredMeterStore {
+export function createMeterStore(config: StoreSettings, logger?: EventLogger): MonitoredMeterStore {
   if (config.redis !== undefined && redisForm(config.redis) !== null) {
     return new RedisMeterStore({ redis: config.redis, anonymousRetentionDays: config.anonymousRetentionDays, logger });
   }

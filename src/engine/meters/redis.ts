@@ -1,13 +1,21 @@
 // Redis meter store: one Lua script per `run` (EVALSHA; ioredis falls back to EVAL and reloads the
 // script on NOSCRIPT), so check-and-consume is atomic across any number of gateway processes. Every
 // failure becomes a StoreUnavailableError with a stable code within the command timeout.
-import type { EngineLogger } from '../engine.js';
+import type { EventLogger } from '../../events.js';
 import { createRedisClient, DEFAULT_COMMAND_TIMEOUT_MS, type RedisClient, type RedisSettings } from './redis-connection.js';
 import { bucketKey, bucketTtlMs, checkKeyPrefix, resourceSetKey, visitorTag } from './redis-keys.js';
 import { METER_SCRIPT } from './redis-script.js';
-import { StoreUnavailableError, type CounterReading, type MeterCall, type MeterCallResult, type MeterStore, type Period } from './store.js';
+import {
+  StoreUnavailableError,
+  type StoreFailureCode,
+  type CounterReading,
+  type MeterCall,
+  type MeterCallResult,
+  type MeterStore,
+  type Period,
+} from './store.js';
 
-export type StoreFailureCode = 'store-timeout' | 'store-unreachable' | 'store-error';
+export type { StoreFailureCode } from './store.js';
 
 /**
  * After this many timeouts in a row on a connection that looks ready, drop it and reconnect: a hung
@@ -30,7 +38,7 @@ export interface StoreHealth {
 export interface RedisMeterStoreOptions {
   redis: Partial<RedisSettings>;
   anonymousRetentionDays?: number;
-  logger?: EngineLogger;
+  logger?: EventLogger;
   /** An existing client (tests); otherwise one is built from `redis`. Closed by `close()` either way. */
   client?: RedisClient;
 }
@@ -62,7 +70,7 @@ export class RedisMeterStore implements MeterStore {
   private readonly prefix: string;
   private readonly retentionDays: number;
   private readonly timeoutMs: number;
-  private readonly logger?: EngineLogger;
+  private readonly logger?: EventLogger;
   private readonly failureCounts: Record<StoreFailureCode, number> = { 'store-timeout': 0, 'store-unreachable': 0, 'store-error': 0 };
   private commands = 0;
   private wasReady = false;

@@ -93,9 +93,11 @@ export interface MeterStore {
 }
 
 /** Thrown by a store that cannot answer (unreachable, timed out); the engine applies the failure policy. */
+export type StoreFailureCode = 'store-timeout' | 'store-unreachable' | 'store-error';
+
 export class StoreUnavailableError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: StoreFailureCode;
+  constructor(code: StoreFailureCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'StoreUnavailableError';
     this.code = code;

@@ -1,9 +1,9 @@
+import type { EventLogger } from '../../events.js';
 // Running operator workflows in-process with a time budget on their asynchronous work. When the
 // budget runs out the workflow's feature handles are revoked (a later consume() rejects and records
 // nothing) and the decision goes on without its result; they are revoked as well when the workflow
 // returns or throws. Synchronous runaway code cannot be interrupted in-process (documented in
 // docs/workflows.md).
-import type { EngineLogger } from '../engine.js';
 
 export class RevokedHandleError extends Error {
   constructor() {
@@ -25,7 +25,7 @@ export type WorkflowOutcome<T> = { ok: true; value: T } | { ok: false; code: 'wo
 export async function runWorkflow<I, T>(
   run: (input: I) => T | Promise<T>,
   input: I,
-  options: { file: string; kind: string; timeoutMs: number; revocation: Revocation; logger?: EngineLogger },
+  options: { file: string; kind: string; timeoutMs: number; revocation: Revocation; logger?: EventLogger },
 ): Promise<WorkflowOutcome<Awaited<T>>> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {
