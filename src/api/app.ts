@@ -32,9 +32,9 @@ export function createApiApp(options: { engine: EngineSource; events: EventLogge
   app.post('/api/v1/counter-updates', requireApiKey(keys), counterUpdates(engine));
   app.all(API_PATHS as unknown as string[], (req, res, next) => {
     res.setHeader('Allow', 'POST, OPTIONS');
-    next(new ApiError(405, `method ${req.method} is not allowed on ${req.path}; use POST`));
+    next(new ApiError('method-not-allowed', `method ${req.method} is not allowed on ${req.path}; use POST`));
   });
-  app.use((req, _res, next) => next(new ApiError(404, `no such endpoint: ${req.method} ${req.path}`)));
+  app.use((req, _res, next) => next(new ApiError('not-found', `no such endpoint: ${req.method} ${req.path}`)));
   app.use(errorHandler(events));
   return app;
 }

@@ -36,9 +36,9 @@ export function requireApiKey(ring: () => KeyRing): RequestHandler {
   return (req, res, next) => {
     const header = req.headers.authorization;
     const match = header === undefined ? null : BEARER.exec(header);
-    if (match === null) return next(new ApiError(401, 'missing API key: send Authorization: Bearer sk_... (secret) or pk_... (publishable)'));
+    if (match === null) return next(new ApiError('missing-api-key', 'missing API key: send Authorization: Bearer sk_... (secret) or pk_... (publishable)'));
     const kind = ring().lookup(match[1]);
-    if (kind === undefined) return next(new ApiError(401, 'unknown API key'));
+    if (kind === undefined) return next(new ApiError('unknown-api-key', 'unknown API key'));
     res.locals.keyKind = kind;
     next();
   };

@@ -58,9 +58,9 @@ export function bodyValidator<S extends TSchema>(schema: S): (body: unknown) => 
   const validate: ValidateFunction = ajv.compile(schema);
   return (body) => {
     if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
-      throw new ApiError(400, 'the request body must be a JSON object');
+      throw new ApiError('invalid-request', 'the request body must be a JSON object');
     }
-    if (!validate(body)) throw new ApiError(400, `invalid request body: ${describe(validate.errors![0])}`);
+    if (!validate(body)) throw new ApiError('invalid-request', `invalid request body: ${describe(validate.errors![0])}`);
     return body as Static<S>;
   };
 }

@@ -13,7 +13,8 @@ export function isTrusted(res: Response): boolean {
 export function refuseAssertedContext(res: Response, body: { http?: unknown; cloudflare?: unknown; fastly?: unknown }): void {
   if (isTrusted(res)) return;
   for (const field of ['http', 'cloudflare', 'fastly'] as const) {
-    if (body[field] !== undefined) throw new ApiError(403, `a publishable (pk_) key may not send '${field}' context; use a secret (sk_) key from a server`);
+    if (body[field] !== undefined)
+      throw new ApiError('forbidden', `a publishable (pk_) key may not send '${field}' context; use a secret (sk_) key from a server`);
   }
 }
 

@@ -11,7 +11,7 @@ export function cors(origins: () => readonly string[]): RequestHandler {
     const allowed = origin !== undefined && (origins().includes(origin) || origins().includes('*'));
     if (allowed) res.setHeader('Access-Control-Allow-Origin', origin);
     if (req.method !== 'OPTIONS' || req.headers['access-control-request-method'] === undefined) return next();
-    if (!allowed) return sendError(res, 403, `origin ${origin ?? '(none)'} is not allowed: add it to cors.origins in the config`);
+    if (!allowed) return sendError(res, 'origin-not-allowed', `origin ${origin ?? '(none)'} is not allowed: add it to cors.origins in the config`);
     res.setHeader('Access-Control-Allow-Methods', 'POST, OPTIONS');
     res.setHeader('Access-Control-Allow-Headers', ALLOWED_HEADERS);
     res.setHeader('Access-Control-Max-Age', '600');

@@ -9,7 +9,7 @@ const validate = bodyValidator(CounterUpdateBody);
 
 export function counterUpdates(engine: EngineSource): RequestHandler {
   return async (req, res) => {
-    if (!isTrusted(res)) throw new ApiError(403, 'counter updates need a secret (sk_) API key');
+    if (!isTrusted(res)) throw new ApiError('forbidden', 'counter updates need a secret (sk_) API key');
     const body = validate(req.body);
     await engine().updateCounter({ identity: body.identity, counterId: body.counterId, update: body.update ?? 1, resourceId: body.resourceId });
     res.json({ status: 'success' });

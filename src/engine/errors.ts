@@ -1,7 +1,9 @@
-// Typed errors with stable codes. The API maps `status` to the HTTP status in one place
-// (src/api/errors.ts); messages are safe to show to clients.
+// The engine's typed errors, with stable codes from the one catalogue (src/errors.ts), which also
+// gives their HTTP status; messages are safe to show to clients.
+import { statusOf, type ErrorCode } from '../errors.js';
 
-export type EngineErrorCode =
+export type EngineErrorCode = Extract<
+  ErrorCode,
   | 'invalid-request'
   | 'identity-conflict'
   | 'identity-missing'
@@ -11,20 +13,8 @@ export type EngineErrorCode =
   | 'unknown-surface'
   | 'unknown-counter'
   | 'forbidden'
-  | 'store-unavailable';
-
-const STATUS: Record<EngineErrorCode, number> = {
-  'invalid-request': 400,
-  'identity-conflict': 400,
-  'identity-missing': 400,
-  'identity-forbidden': 403,
-  'invalid-token': 401,
-  'invalid-anonymous-id': 401,
-  'unknown-surface': 404,
-  'unknown-counter': 404,
-  forbidden: 403,
-  'store-unavailable': 503,
-};
+  | 'store-unavailable'
+>;
 
 export class EngineError extends Error {
   readonly code: EngineErrorCode;
@@ -33,6 +23,6 @@ export class EngineError extends Error {
     super(message);
     this.name = 'EngineError';
     this.code = code;
-    this.status = STATUS[code];
+    this.status = statusOf(code);
   }
 }

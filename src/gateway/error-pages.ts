@@ -2,12 +2,13 @@
 // (the decision failed), 502 (upstream unreachable), 503 (a prefetch of a metered page, refused) and
 // 504 (upstream too slow to answer). HTML for browsers, JSON for API clients; never a stack trace or
 // an internal message.
+import { statusOf, type ErrorCode } from '../errors.js';
 import type { ResponseHead } from './response-merge.js';
 
 export interface ErrorAnswer {
   status: number;
-  /** Stable code for logs and the JSON body, e.g. `upstream-unreachable`, `path-encoded-slash`. */
-  code: string;
+  /** Stable code (src/errors.ts) for logs and the JSON body, e.g. `upstream-unreachable`, `path-encoded-slash`. */
+  code: ErrorCode | `path-${string}`;
   message: string;
 }
 
@@ -15,18 +16,34 @@ export interface ErrorAnswer {
 export type UpstreamFailure = ErrorAnswer & { code: 'upstream-unreachable' | 'upstream-timeout' };
 
 export const ERRORS = {
-  badPath: (reason: string): ErrorAnswer => ({ status: 400, code: `path-${reason}`, message: `The request path was rejected (${reason}).` }),
-  invalidToken: (): ErrorAnswer => ({ status: 401, code: 'invalid-token', message: 'The login token was rejected. Sign in again.' }),
-  decisionFailed: (): ErrorAnswer => ({ status: 500, code: 'decision-failed', message: 'The request could not be decided. Try again later.' }),
-  upstreamUnreachable: (): UpstreamFailure => ({ status: 502, code: 'upstream-unreachable', message: 'The site behind this gateway could not be reached.' }),
+  badPath: (reason: string): ErrorAnswer => ({
+    status: statusOf('path-rejected'),
+    code: `path-${reason}`,
+    message: `The request path was rejected (${reason}).`,
+  }),
+  invalidToken: (): ErrorAnswer => ({ status: statusOf('invalid-token'), code: 'invalid-token', message: 'The login token was rejected. Sign in again.' }),
+  decisionFailed: (): ErrorAnswer => ({
+    status: statusOf('decision-failed'),
+    code: 'decision-failed',
+    message: 'The request could not be decided. Try again later.',
+  }),
+  upstreamUnreachable: (): UpstreamFailure => ({
+    status: statusOf('upstream-unreachable'),
+    code: 'upstream-unreachable',
+    message: 'The site behind this gateway could not be reached.',
+  }),
   // 503 is what browsers and CDNs already use to refuse a prefetch: the browser drops it and fetches
   // again when the reader opens the page (docs/gateway.md#dry-runs).
   prefetchRefused: (): ErrorAnswer => ({
-    status: 503,
+    status: statusOf('prefetch-refused'),
     code: 'prefetch-refused',
     message: 'This page is not prefetched: it loads when you open it.',
   }),
-  upstreamTimeout: (): UpstreamFailure => ({ status: 504, code: 'upstream-timeout', message: 'The site behind this gateway did not answer in time.' }),
+  upstreamTimeout: (): UpstreamFailure => ({
+    status: statusOf('upstream-timeout'),
+    code: 'upstream-timeout',
+    message: 'The site behind this gateway did not answer in time.',
+  }),
 };
 
 /** JSON when the client asks for JSON and not for HTML (browsers always list text/html; curl sends *\/*). */

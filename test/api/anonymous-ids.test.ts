@@ -83,6 +83,7 @@ describe('api.anonymousIds: signed', () => {
       expect(res.body).toEqual({
         status: 'error',
         statusCode: 401,
+        code: 'invalid-anonymous-id',
         message: expect.stringMatching(/^identity\.anonymousIdentifier is not an id this server signed/),
       });
     }

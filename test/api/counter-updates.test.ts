@@ -44,7 +44,7 @@ describe.each([
     for (let i = 0; i < 2; i++) {
       const res = await update(user, { update: value });
       expect(res.status).toBe(400);
-      expect(res.body).toEqual({ status: 'error', statusCode: 400, message: `invalid request body: ${RANGE}` });
+      expect(res.body).toEqual({ status: 'error', statusCode: 400, code: 'invalid-request', message: `invalid request body: ${RANGE}` });
     }
     expect(await consumed(user)).toBe(0);
   });
