@@ -1,4 +1,4 @@
-// The in-process engine benchmark: decisions per second through EngineApi.decide on one core, for an
+// The in-process engine benchmark: decisions per second through Engine.decide on one core, for an
 // anonymous visitor with the in-memory store, a cached JWT, and uncached JWTs (a new token each time).
 // Runs standalone too: `npx tsx bench/engine.ts [--quick]`.
 //
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
-import type { DecisionRequest, EngineApi } from '../src/engine/engine.js';
+import type { DecisionRequest, Engine } from '../src/engine/engine.js';
 import type { Model } from '../src/engine/model.js';
 import type { JwtVerifier } from '../src/engine/identity/jwt-verifier.js';
 import { MemoryMeterStore } from '../src/engine/meters/memory.js';
@@ -22,7 +22,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 interface EngineFactory {
   loadModel(file: string): Promise<Model>;
   createVerifier(model: Model): JwtVerifier;
-  createEngine(options: { model: Model; store: MemoryMeterStore; verifier: JwtVerifier }): EngineApi;
+  createEngine(options: { model: Model; store: MemoryMeterStore; verifier: JwtVerifier }): Engine;
 }
 
 /**
@@ -96,11 +96,7 @@ async function prepareConfig(dir: string, uncachedTokens: number) {
 }
 
 /** Decisions per second, one at a time (one core, no overlap), after a warm-up. */
-async function rate(
-  engine: EngineApi,
-  next: (i: number) => DecisionRequest,
-  options: { warmup: number; durationMs?: number; count?: number },
-): Promise<number> {
+async function rate(engine: Engine, next: (i: number) => DecisionRequest, options: { warmup: number; durationMs?: number; count?: number }): Promise<number> {
   for (let i = 0; i < options.warmup; i++) await engine.decide(next(i));
   const start = process.hrtime.bigint();
   let done = 0;

@@ -19,7 +19,7 @@ export type {
   PropertyHandle,
 } from './engine/workflows/types.js';
 export type * from './engine/types.js';
-export type { DecisionRequest, DecisionOutcome, IdentityInput, EngineApi } from './engine/engine.js';
+export type { DecisionRequest, DecisionOutcome, IdentityInput, Engine } from './engine/engine.js';
 export type { EventLogger, EventCode } from './events.js';
 export { EVENTS } from './events.js';
 export type { MeterStore, MeterCall, MeterCallResult } from './engine/meters/store.js';

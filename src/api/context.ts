@@ -1,6 +1,6 @@
 // What every endpoint shares: the current engine (swappable on reload) and the caller's key kind.
 import type { Response } from 'express';
-import type { Engine } from '../engine/create-engine.js';
+import type { Engine } from '../engine/engine.js';
 import { ApiError } from './errors.js';
 
 export type EngineSource = () => Engine;

@@ -1,7 +1,7 @@
 // Builds the engine for one loaded config: the object the gateway, the API and the CLI call.
 import type { EventCode, EventLogger, LevelOf } from '../events.js';
 import { applyDeclared, decide, prepareRequest, type EngineContext } from './decide.js';
-import type { DecisionRequest, EngineApi, EngineOptions, IdentityInput } from './engine.js';
+import type { DecisionRequest, Engine, EngineOptions, IdentityInput } from './engine.js';
 import { EngineError } from './errors.js';
 import { buildFeatures } from './features.js';
 import { AnonymousIds } from './identity/anonymous-ids.js';
@@ -24,11 +24,6 @@ export class CountingLogger implements EventLogger {
 
 /** What counter-updates accept as `update` (docs/api.md). */
 export const UPDATE_RANGE = `a non-zero integer from -${MAX_UNITS_PER_CALL} to ${MAX_UNITS_PER_CALL}`;
-
-export interface Engine extends EngineApi {
-  /** Engine events so far, by code (workflow-error, workflow-timeout, store-*, jwt-fallback-anonymous, ...). */
-  eventCounts(): ReadonlyMap<string, number>;
-}
 
 export function createEngine(options: EngineOptions): Engine {
   const { model, store, verifier } = options;

@@ -1,6 +1,6 @@
 // The engine's public face: one object per loaded config, shared by the gateway, the API and the CLI.
 // Built by createEngine() in ./create-engine.ts.
-import type { EventLogger } from '../events.js';
+import type { EventCode, EventLogger } from '../events.js';
 import type { ResolvedIdentity, SurfaceDecision, AccessCheck } from './types.js';
 import type { DeclaredConsumption, Model } from './model.js';
 import type { MeterStore } from './meters/store.js';
@@ -54,7 +54,8 @@ export interface EngineOptions {
   env?: Record<string, string | undefined>;
 }
 
-export interface EngineApi {
+/** The engine: one object per loaded config, called by the gateway, the API, the ops port and the CLI. */
+export interface Engine {
   readonly model: Model;
   /** The JWT verifier (with its cache) built for this model; the gateway verifies cookies and Bearer tokens with it. */
   readonly verifier: JwtVerifier;
@@ -66,4 +67,6 @@ export interface EngineApi {
   /** counter-updates: `update` is a non-zero integer within ±MAX_UNITS_PER_CALL; counters stay within 0..MAX_COUNTER_VALUE. Throws `unknown-counter`. */
   updateCounter(request: { identity: IdentityInput; counterId: string; update: number; resourceId?: string; now?: number }): Promise<void>;
   resolveIdentity(input: IdentityInput, trusted: boolean): Promise<ResolvedIdentity>;
+  /** Events so far, by code (tests and diagnostics). */
+  eventCounts(): ReadonlyMap<EventCode, number>;
 }

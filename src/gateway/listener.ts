@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { EngineApi } from '../engine/engine.js';
+import type { Engine } from '../engine/engine.js';
 import { createApiMount, type ApiMountOptions } from './api-mount.js';
 import { errorResponse, ERRORS } from './error-pages.js';
 import type { GatewayObserver, RequestSummary } from './observer.js';
@@ -22,7 +22,7 @@ import { writeSocketStatus } from './websocket-proxy.js';
 export interface GatewayOptions {
   /** The loaded config (its `gateway` section compiled by src/config/load.ts). */
   model: GatewaySource;
-  engine: EngineApi;
+  engine: Engine;
   /** Engine-style events (`gateway-path-rejected`, `upstream-unreachable`, ...); JSON lines on stderr by default. */
   logger?: EventLogger;
   /** Gets one summary per request (HTTP and websocket upgrades). Without one, summaries go to the logger as `request` (info). */
@@ -45,7 +45,7 @@ export interface RunningGateway {
    * Switches to a new model and engine between requests (a config reload). Throws, and keeps the
    * running pipeline, when the new config has no gateway section or changes `listen` or `upstream`.
    */
-  swap(next: { model: GatewaySource; engine: EngineApi }): void;
+  swap(next: { model: GatewaySource; engine: Engine }): void;
   close(): Promise<void>;
 }
 
@@ -57,7 +57,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const inFlight = options.inFlight;
   const upstream = new URL(options.upstream ?? gateway.upstream);
   const proxy = createUpstreamProxy({ upstream: upstream.href, headerTimeoutMs: gateway.headerTimeoutMs, idleTimeoutMs: gateway.idleTimeoutMs, logger });
-  const build = (gateway: GatewayModel, engine: EngineApi): Pipeline => createPipeline({ gateway, engine, upstreamHost: upstream.host, logger });
+  const build = (gateway: GatewayModel, engine: Engine): Pipeline => createPipeline({ gateway, engine, upstreamHost: upstream.host, logger });
   let pipeline = build(gateway, options.engine);
   const report = (summary: RequestSummary) => {
     if (options.observer) options.observer.requestDone(summary);

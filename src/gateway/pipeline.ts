@@ -5,7 +5,7 @@
 // HTTP (send or proxy) or over a websocket upgrade (the same verdict, written to the socket).
 import type { EventLogger } from '../events.js';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import type { DecisionOutcome, EngineApi } from '../engine/engine.js';
+import type { DecisionOutcome, Engine } from '../engine/engine.js';
 import { missingAnonymousIdSecret } from '../engine/identity/anonymous-ids.js';
 import { canonicalizeTarget, type CanonicalPathOptions } from './canonical-path.js';
 import { cameOverHttps, clientAddress, compileTrust, meteringNetwork } from './client-ip.js';
@@ -24,7 +24,7 @@ import { setForwardedHeaders, stripClientHeaders } from './strip-headers.js';
 
 export interface PipelineDeps {
   gateway: GatewayModel;
-  engine: EngineApi;
+  engine: Engine;
   /** The upstream's `host:port`, sent as `Host` on a signed request that came without one. */
   upstreamHost: string;
   logger: EventLogger;

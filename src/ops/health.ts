@@ -1,7 +1,7 @@
 // Readiness (docs/operations.md "Health and readiness"): the config is loaded, every JWK Set has been fetched at least once,
 // and the meter store answers — the store only counts when the policy is fail-closed (fail-open
 // serves degraded decisions without it, so the instance stays in rotation and says `degraded`).
-import type { EngineApi } from '../engine/engine.js';
+import type { Engine } from '../engine/engine.js';
 import type { StoreHealth } from '../engine/meters/redis.js';
 
 export interface Readiness {
@@ -13,7 +13,7 @@ export interface Readiness {
   reasons: string[];
 }
 
-export async function checkReadiness(engine: EngineApi, store: StoreHealth, shuttingDown = false): Promise<Readiness> {
+export async function checkReadiness(engine: Engine, store: StoreHealth, shuttingDown = false): Promise<Readiness> {
   const reasons: string[] = [];
   const pending = engine.verifier.readiness().filter((r) => !r.ready);
   for (const r of pending) reasons.push(`JWK Set of integration '${r.integration}' not loaded yet${r.detail ? `: ${r.detail}` : ''}`);

@@ -1,14 +1,14 @@
 // The ops port's express app: /healthz (the process is up), /readyz (ready to take traffic, see
 // health.ts) and /metrics (Prometheus text). Bound to 127.0.0.1 by default (server.ops).
 import express, { type Express } from 'express';
-import type { EngineApi } from '../engine/engine.js';
+import type { Engine } from '../engine/engine.js';
 import type { StoreHealth } from '../engine/meters/redis.js';
 import { checkReadiness } from './health.js';
 import type { Metrics } from './metrics.js';
 
 export interface OpsAppOptions {
   /** The engine serving now (it changes on reload). */
-  engine: () => EngineApi;
+  engine: () => Engine;
   store: StoreHealth;
   metrics: Metrics;
   /** True once a shutdown began: /readyz answers 503 so load balancers stop sending traffic. */

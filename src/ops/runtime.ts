@@ -2,7 +2,8 @@
 // commands and the end-to-end tests start from here.
 import type { EventLogger } from '../events.js';
 import { loadConfig, type LoadedConfig, type LoadOptions } from '../config/load.js';
-import { createEngine, type Engine } from '../engine/create-engine.js';
+import { createEngine } from '../engine/create-engine.js';
+import type { Engine } from '../engine/engine.js';
 import { createJwtVerifier } from '../engine/identity/jwt.js';
 import { createMeterStore, type MonitoredMeterStore } from '../engine/meters/create-store.js';
 import { createLogger, eventLogger, type Logger } from './logger.js';

@@ -1,5 +1,6 @@
 // Workflows (docs/workflows.md): the time budget, handle revocation, degraded decisions, components in
 // parallel, and components skipped under a blocking `http.body`. The fixture's budget is 30 ms.
+import type { EventCode } from '../../../src/events.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Revocation, RevokedHandleError, runWorkflow } from '../../../src/engine/workflows/run.js';
 import type { Runtime } from '../../../src/ops/runtime.js';
@@ -45,7 +46,7 @@ describe('workflows in decisions', () => {
   let visitor = 0;
   const decideFor = (surfaceSlug: string, identifier = `wf-visitor-${++visitor}`) =>
     runtime.engine.decide({ surfaceSlug, identity: { anonymousIdentifier: identifier }, trusted: false });
-  const count = (code: string) => runtime.engine.eventCounts().get(code) ?? 0;
+  const count = (code: EventCode) => runtime.engine.eventCounts().get(code) ?? 0;
 
   beforeAll(async () => {
     runtime = await loadFixture('workflows.yaml', { logLines });
