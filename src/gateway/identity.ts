@@ -9,6 +9,7 @@
 import type { EventLogger } from '../events.js';
 import type { AnonymousIds } from '../engine/identity/anonymous-ids.js';
 import type { JwtVerifier } from '../engine/identity/jwt-verifier.js';
+import { anonymousIdentity, jwtIdentity } from '../engine/identity/resolve.js';
 import type { ResolvedIdentity } from '../engine/types.js';
 import { meteringNetwork } from './client-ip.js';
 import { anonymousSetCookie } from './cookies.js';
@@ -65,7 +66,7 @@ export async function resolveGatewayIdentity(settings: IdentitySettings, inputs:
     if (token === undefined || token === '') continue;
     const result = await settings.verifier.verify(token);
     if (result.ok) {
-      return { ok: true, identity: { authType: 'jwt', identifier: result.identifier, isAuthenticated: true, jwtClaims: result.claims } };
+      return { ok: true, identity: jwtIdentity(result) };
     }
     rejected = true;
     settings.logger.event('info', 'gateway-jwt-invalid', { source, reason: result.reason, integration: result.integration });
@@ -74,11 +75,7 @@ export async function resolveGatewayIdentity(settings: IdentitySettings, inputs:
 
   const ids = settings.anonymousIds;
   const cookie = ids.verify(inputs.cookies[settings.anonymousCookie]);
-  if (cookie !== undefined && !cookie.stale) return { ok: true, identity: anonymous(cookie.id) };
+  if (cookie !== undefined && !cookie.stale) return { ok: true, identity: anonymousIdentity(cookie.id) };
   const id = cookie?.id ?? (settings.anonymousMetering === 'cookie+ip' ? ids.forNetwork(meteringNetwork(inputs.clientIp)) : ids.mint());
-  return { ok: true, identity: anonymous(id), setCookie: anonymousSetCookie(settings.anonymousCookie, ids.sign(id), inputs.https) };
-}
-
-function anonymous(identifier: string): ResolvedIdentity {
-  return { authType: 'anonymous', identifier, isAuthenticated: false, jwtClaims: {} };
+  return { ok: true, identity: anonymousIdentity(id), setCookie: anonymousSetCookie(settings.anonymousCookie, ids.sign(id), inputs.https) };
 }

@@ -11,9 +11,9 @@ import type { Duplex } from 'node:stream';
 import type { Engine } from '../engine/engine.js';
 import { createApiMount, type ApiMountOptions } from './api-mount.js';
 import { errorResponse, ERRORS } from './error-pages.js';
-import type { GatewayObserver, RequestSummary } from './observer.js';
+import type { GatewayObserver, RequestOutcome, RequestSummary } from './observer.js';
 import type { GatewayModel, GatewaySource } from './model.js';
-import { createPipeline, type Pipeline, type RequestOutcome, type RequestTrace, type Verdict } from './pipeline.js';
+import { createPipeline, type Pipeline, type Verdict } from './pipeline.js';
 import { createUpstreamProxy, type UpstreamTiming } from './proxy.js';
 import { gatewayChanges } from './reloadable.js';
 import { sendAnswer } from './send.js';
@@ -80,14 +80,27 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       headers: verdict.headers,
       shapeHead: verdict.shapeHead,
       bodyless: verdict.bodyless,
-      errorHeaders: verdict.setCookies.length > 0 ? { 'set-cookie': [...verdict.setCookies] } : undefined,
+      additions: verdict.additions,
       timeouts: current.timeouts,
       timing: exchange,
     });
   };
-  /** A bug, never the visitor's fault: answer 500 without details and keep serving. */
-  const failed = (error: unknown, { req, res }: HttpRequest) => {
-    logger.event('error', 'gateway-internal-error', { error: (error as Error)?.message });
+  /** A bug, never the visitor's fault: logged once, the same way for HTTP and websockets; the caller answers 500. */
+  const internalError = (error: unknown, exchange: Exchange) =>
+    logger.event(
+      'error',
+      'gateway-internal-error',
+      exchange.websocket ? { error: (error as Error)?.message, websocket: true } : { error: (error as Error)?.message },
+    );
+  /** Requests under the API mount go to the API, HTTP or websocket alike: true when this one does. */
+  const forTheApi = (req: IncomingMessage, exchange: Exchange): boolean => {
+    if (api === undefined || !api.matches(req.url ?? '')) return false;
+    exchange.route = `${api.path}/**`;
+    return true;
+  };
+  /** Answer 500 without details and keep serving. */
+  const failed = (error: unknown, { req, res, exchange }: HttpRequest) => {
+    internalError(error, exchange);
     if (!req.complete && !req.readableFlowing) drainAtMost(req, UNREAD_BODY_LIMIT_BYTES);
     if (!res.headersSent) sendAnswer(res, errorResponse(ERRORS.decisionFailed(), req.headers.accept));
     else res.destroy();
@@ -106,10 +119,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       inFlight?.end(res);
       report(exchange.finish(res));
     });
-    if (api?.matches(req.url ?? '')) {
-      exchange.route = `${api.path}/**`;
+    if (forTheApi(req, exchange)) {
       exchange.outcome = 'answered';
-      api.serve(req, res);
+      api!.serve(req, res);
       return;
     }
     // The request finishes on the pipeline it started on.
@@ -121,8 +133,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   // Websockets: decided and gated exactly like a request, then relayed (websocket-proxy.ts).
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const started = performance.now();
-    const trace: RequestTrace = { requestId: randomUUID(), route: '-' };
+    const exchange = new Exchange(randomUUID(), req.method ?? '', performance.now());
+    exchange.websocket = true;
     let reported = false;
     if (inFlight !== undefined) {
       inFlight.begin(socket);
@@ -131,16 +143,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const done = (outcome: RequestOutcome, status: number, upstreamMs?: number) => {
       if (reported) return;
       reported = true;
-      report({
-        ...trace,
-        method: req.method ?? '',
-        outcome,
-        status,
-        completed: status !== 0,
-        upstreamMs,
-        totalMs: performance.now() - started,
-        websocket: true,
-      });
+      report(exchange.settle(outcome, status, upstreamMs));
     };
     socket.on('error', () => socket.destroy());
     // Silent both ways that long, the connection closes: an open websocket, and a refused handshake
@@ -151,8 +154,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       done('rejected', 400);
       return;
     }
-    if (api?.matches(req.url ?? '')) {
-      trace.route = `${api.path}/**`;
+    if (forTheApi(req, exchange)) {
       writeSocketStatus(socket, 404, 'the decision API has no websocket endpoint');
       done('rejected', 404);
       return;
@@ -175,7 +177,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     });
     whenDecided(
       undefined,
-      () => current.run(req, trace),
+      () => current.run(req, exchange),
       (verdict) => {
         if (verdict.kind === 'answer') {
           const { headers } = verdict.head;
@@ -196,12 +198,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           headerTimeoutMs: current.timeouts.headerTimeoutMs,
           idleTimeoutMs: current.websockets.idleTimeoutMs,
           shapeHead: verdict.shapeHead,
-          setCookies: verdict.setCookies,
+          additions: verdict.additions,
           settled: (status) => done(status === 101 || status === 0 ? verdict.outcome : 'error', status, performance.now() - forwardedAt),
         });
       },
       (error: unknown) => {
-        logger.event('error', 'gateway-internal-error', { error: (error as Error)?.message, websocket: true });
+        internalError(error, exchange);
         writeSocketStatus(socket, 500, 'decision-failed');
         done('error', 500);
       },
@@ -336,11 +338,11 @@ function whenDecided<C>(
 }
 
 /**
- * One HTTP request's state, from arrival to its summary: what the pipeline learns (the trace), the
- * outcome, and the timings. A class with every field set in the constructor, so all requests share
+ * One request's state (HTTP, or a websocket upgrade), from arrival to its summary: what the pipeline
+ * learns (the trace), the outcome, and the timings. A class with every field set in the constructor, so all requests share
  * one shape (the summary is this object; observers only read it).
  */
-class Exchange implements RequestTrace, RequestSummary, UpstreamTiming {
+class Exchange implements RequestSummary, UpstreamTiming {
   route = '-';
   surface: string | undefined = undefined;
   identityType: 'anonymous' | 'jwt' | undefined = undefined;
@@ -365,6 +367,16 @@ class Exchange implements RequestTrace, RequestSummary, UpstreamTiming {
   finish(res: ServerResponse): this {
     this.status = res.headersSent ? res.statusCode : 0;
     this.completed = res.writableFinished;
+    this.totalMs = performance.now() - this.started;
+    return this;
+  }
+
+  /** Called once, when a websocket upgrade settles: the status its client got (0: it left first). */
+  settle(outcome: RequestOutcome, status: number, upstreamMs: number | undefined): this {
+    this.outcome = outcome;
+    this.status = status;
+    this.completed = status !== 0;
+    this.upstreamMs = upstreamMs;
     this.totalMs = performance.now() - this.started;
     return this;
   }

@@ -1,24 +1,30 @@
 // What the gateway reports about each request when it is done: one summary per request, consumed
 // by the ops layer (the JSON request log line and the Prometheus metrics). Never holds a token,
 // cookie value or secret.
-import type { RequestOutcome } from './pipeline.js';
 
-export interface RequestSummary {
+export type RequestOutcome = 'forwarded' | 'bypassed' | 'denied' | 'answered' | 'prefetch-refused' | 'rejected' | 'error';
+
+/** What the pipeline's stages learn about a request, filled in as it goes. */
+export interface RequestTrace {
   /** The request id (also sent upstream and used by header signing). */
   requestId: string;
-  method: string;
   /** The matched route's path pattern (`/articles/*`), or `-` when no route was matched (a rejected path). */
   route: string;
   surface?: string;
   identityType?: 'anonymous' | 'jwt';
   plans?: readonly string[];
+  degraded?: boolean;
+  decisionMs?: number;
+}
+
+/** The trace, plus how the request ended: one per HTTP request and per websocket upgrade. */
+export interface RequestSummary extends RequestTrace {
+  method: string;
   outcome: RequestOutcome;
   /** The status the client got (0 when the connection closed before a head was written). */
   status: number;
   /** Whether the response completed (false: the client or upstream went away mid-stream). */
   completed: boolean;
-  degraded?: boolean;
-  decisionMs?: number;
   /** From forwarding to the upstream's response head. */
   upstreamMs?: number;
   totalMs: number;

@@ -16,6 +16,7 @@ import { errorResponse, ERRORS } from './error-pages.js';
 import { resolveGatewayIdentity, type IdentitySettings } from './identity.js';
 import { createHeaderInjector } from './inject-headers.js';
 import type { GatewayModel, GatewayRoute } from './model.js';
+import type { RequestOutcome, RequestTrace } from './observer.js';
 import type { ProxyTimeouts } from './proxy.js';
 import { addGatewayHeaders, applyHttpBehavior, statusAllowsBody, type GatewayAdditions, type ResponseHead } from './response-merge.js';
 import { matchRoute } from './routes.js';
@@ -28,20 +29,6 @@ export interface PipelineDeps {
   /** The upstream's `host:port`, sent as `Host` on a signed request that came without one. */
   upstreamHost: string;
   logger: EventLogger;
-}
-
-export type RequestOutcome = 'forwarded' | 'bypassed' | 'denied' | 'answered' | 'prefetch-refused' | 'rejected' | 'error';
-
-/** What the stages learnt about a request, filled in as it goes (the observer's summary is built from it). */
-export interface RequestTrace {
-  requestId: string;
-  /** The matched route's pattern, `-` until one matched. */
-  route: string;
-  surface?: string;
-  identityType?: 'anonymous' | 'jwt';
-  plans?: readonly string[];
-  degraded?: boolean;
-  decisionMs?: number;
 }
 
 /** What steps 1 to 3 learnt, handed to the decision steps. */
@@ -69,8 +56,8 @@ export type Verdict =
       shapeHead: (head: ResponseHead) => ResponseHead;
       /** The upstream's body is dropped (a HEAD, a CORS preflight): a dry run never delivers content. */
       bodyless: boolean;
-      /** The anonymous cookie, when one was minted (for error pages and websocket 101s). */
-      setCookies: readonly string[];
+      /** What the gateway adds to this request's answers (the anonymous cookie, private caching): applied by `shapeHead`, and by the proxy to its error pages and to a websocket's 101. */
+      additions: GatewayAdditions;
     };
 
 export interface Pipeline {
@@ -98,7 +85,6 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const identitySettings: IdentitySettings = { ...gateway, verifier: engine.verifier, anonymousIds: engine.anonymousIds, logger };
   const requestIdHeader = `${prefix}request-id`;
   const sign = gateway.signing === undefined ? undefined : createHeaderSigner(gateway.signing, prefix);
-  const noCookies: readonly string[] = [];
 
   function run(req: IncomingMessage, trace: RequestTrace): Verdict | Promise<Verdict> {
     const method = req.method ?? 'GET';
@@ -125,7 +111,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
     if (route.bypass === true) {
       sign?.({ method, target, requestId: trace.requestId, headers, defaultHost: deps.upstreamHost });
-      return { kind: 'forward', outcome: 'bypassed', target, headers, shapeHead: unchanged, bodyless: false, setCookies: noCookies };
+      return { kind: 'forward', outcome: 'bypassed', target, headers, shapeHead: unchanged, bodyless: false, additions: UNDECIDED };
     }
     trace.surface = route.surface;
 
@@ -204,7 +190,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         return dryRun === 'preflight' ? withoutBody(shaped) : shaped;
       },
       bodyless: dryRun === 'head' || dryRun === 'preflight',
-      setCookies: additions.setCookies,
+      additions,
     };
   }
 
@@ -217,6 +203,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 }
 
 const unchanged = (head: ResponseHead): ResponseHead => head;
+
+/** A bypass route's answers: passed through as the upstream sent them. */
+const UNDECIDED: GatewayAdditions = Object.freeze({ setCookies: Object.freeze([]) as readonly string[], privateCache: false });
 
 /** The gateway's answer to a prefetch that would consume: not cacheable, and non-2xx so the browser fetches again on navigation. */
 function prefetchRefused(accept: string | undefined): Verdict {

@@ -9,7 +9,7 @@ import { EVENTS, type EventLogger } from '../events.js';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import { errorResponse, ERRORS, type UpstreamFailure } from './error-pages.js';
-import { upstreamHead, type ResponseHead } from './response-merge.js';
+import { upstreamHead, type GatewayAdditions, type ResponseHead } from './response-merge.js';
 import { sendAnswer, writeHead } from './send.js';
 import { createWebsocketRelay, type UpgradeRequest } from './websocket-proxy.js';
 
@@ -37,8 +37,8 @@ export interface ForwardRequest {
   shapeHead: (head: ResponseHead) => ResponseHead;
   /** Never write the upstream's body to the client (a HEAD, a CORS preflight), whatever the upstream sends. */
   bodyless?: boolean;
-  /** Headers to add to a gateway error page (the anonymous cookie, once a decision consumed under it). */
-  errorHeaders?: Record<string, string | string[]>;
+  /** The request's cookies go on a gateway error page too (the anonymous id a decision consumed under). */
+  additions?: GatewayAdditions;
   /** Per request (they follow config reloads); the proxy's settings otherwise. */
   timeouts?: ProxyTimeouts;
   /** Gets the time from forwarding to the upstream's response head (`upstreamMs`), when given. */
@@ -175,14 +175,14 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   private fail(error: UpstreamFailure, cause: string): void {
-    const { req, res, errorHeaders } = this.request;
+    const { req, res, additions } = this.request;
     if (res.headersSent) {
       res.destroy();
       return;
     }
     this.logger.event(EVENTS[error.code].level, error.code, { cause });
     const page = errorResponse(error, req.headers.accept);
-    if (errorHeaders) Object.assign(page.head.headers, errorHeaders);
+    if (additions !== undefined && additions.setCookies.length > 0) page.head.headers['set-cookie'] = [...additions.setCookies];
     sendAnswer(res, page);
   }
 }

@@ -10,7 +10,7 @@ import https from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ERRORS, type UpstreamFailure } from './error-pages.js';
-import { upstreamHead, type HeaderRecord, type ResponseHead } from './response-merge.js';
+import { upstreamHead, type GatewayAdditions, type HeaderRecord, type ResponseHead } from './response-merge.js';
 
 export interface UpgradeRequest {
   socket: Duplex;
@@ -26,8 +26,8 @@ export interface UpgradeRequest {
   idleTimeoutMs: number;
   /** Shapes the upstream's answer when it is not a 101, like any decided response's head. */
   shapeHead: (head: ResponseHead) => ResponseHead;
-  /** Appended to the upstream's 101 head (the anonymous cookie). */
-  setCookies: readonly string[];
+  /** Its cookies are appended to the upstream's 101 head (the anonymous cookie). */
+  additions: GatewayAdditions;
   /** Called once: the status the client got (101, the upstream's refusal, 502, 504) or 0 when it left first. */
   settled: (status: number) => void;
 }
@@ -45,7 +45,7 @@ export function createWebsocketRelay(settings: { upstream: URL; logger: EventLog
   const port = upstream.port || (secure ? '443' : '80');
 
   return {
-    upgrade({ socket, head, target, headers, headerTimeoutMs, idleTimeoutMs, shapeHead, setCookies, settled }) {
+    upgrade({ socket, head, target, headers, headerTimeoutMs, idleTimeoutMs, shapeHead, additions, settled }) {
       // The listener's idle timeout waits while the upstream handshakes (headerTimeoutMs bounds that).
       (socket as Socket).setTimeout(0);
       let done = false;
@@ -93,7 +93,7 @@ export function createWebsocketRelay(settings: { upstream: URL; logger: EventLog
           upstreamSocket.destroy();
           return;
         }
-        socket.write(switchingHead(switched, setCookies));
+        socket.write(switchingHead(switched, additions.setCookies));
         settle(101);
         if (upstreamFirst.length > 0) socket.write(upstreamFirst);
         if (head.length > 0) upstreamSocket.write(head);

@@ -38,8 +38,14 @@ function checkIdentifier(value: unknown, field: string): string {
   return value;
 }
 
+/** The one builder of an anonymous identity (the API's and the gateway's). */
 export function anonymousIdentity(identifier: string = randomUUID()): ResolvedIdentity {
   return { authType: 'anonymous', identifier, isAuthenticated: false, jwtClaims: {} };
+}
+
+/** The one builder of a JWT identity, from a verification that succeeded (the API's and the gateway's). */
+export function jwtIdentity(verified: { identifier: string; claims: Record<string, unknown> }): ResolvedIdentity {
+  return { authType: 'jwt', identifier: verified.identifier, isAuthenticated: true, jwtClaims: verified.claims };
 }
 
 /** An anonymous id as the caller holds it: signed under the current key when ids are signed. */
@@ -99,7 +105,7 @@ export async function resolveIdentity(input: IdentityInput, trusted: boolean, de
     throw new EngineError('invalid-request', 'identity.userJwt must be a non-empty string');
   }
   const result = await deps.verifier.verify(input.userJwt);
-  if (result.ok) return resolved({ authType: 'jwt', identifier: result.identifier, isAuthenticated: true, jwtClaims: result.claims });
+  if (result.ok) return resolved(jwtIdentity(result));
   // The verifier has logged the rejection (`jwt-rejected`, with its reason); only the fallback is news.
   if (input.createAnonymousIdentifierFallback === true) {
     deps.logger?.event('info', 'jwt-fallback-anonymous', { reason: result.reason });
