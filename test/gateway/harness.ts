@@ -1,13 +1,10 @@
-// Real parts for gateway tests: a test upstream that behaves like a real site (its own Set-Cookie and
-// `Cache-Control: public, max-age=600` on every response, and it records the exact request target it
-// received), a key pair the test generates, the real config loader, engine, store and listener.
+// Real parts for gateway tests: a test upstream that behaves like a real site and a key pair the test
+// generates (both from test/support/), the real config loader, engine, store and listener.
 import type { EventLogger } from '../../src/events.js';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { loadConfig } from '../../src/config/load.js';
 import type { Model } from '../../src/engine/model.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/listener.js';
@@ -15,54 +12,10 @@ import { createLogger } from '../../src/ops/logger.js';
 import { createRuntime, type Runtime } from '../../src/ops/runtime.js';
 import { TEST_ANONYMOUS_ID_KEY } from '../support/anonymous-ids.js';
 import { testKeyPrefix, testRedisUrl } from '../support/env.js';
+import { testKeyPair } from '../support/keys.js';
+import { startUpstream, type Upstream } from '../support/upstream.js';
 
-export interface SeenRequest {
-  method: string;
-  /** The request target exactly as the upstream received it. */
-  target: string;
-  headers: IncomingHttpHeaders;
-  rawHeaders: string[];
-}
-
-export type UpstreamHandler = (req: IncomingMessage, res: ServerResponse) => boolean | void;
-
-export interface Upstream {
-  url: string;
-  seen: SeenRequest[];
-  /** Special paths; return true when handled. */
-  handlers: Map<string, UpstreamHandler>;
-  close(): Promise<void>;
-}
-
-export const UPSTREAM_COOKIE = 'site_session=abc; Path=/; HttpOnly';
-
-export async function startUpstream(): Promise<Upstream> {
-  const seen: SeenRequest[] = [];
-  const handlers = new Map<string, UpstreamHandler>();
-  const server = createServer((req, res) => {
-    seen.push({ method: req.method ?? '', target: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders });
-    const path = (req.url ?? '').split('?')[0];
-    const special = handlers.get(path);
-    if (special && special(req, res)) return;
-    const body = JSON.stringify({ target: req.url });
-    res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': UPSTREAM_COOKIE, 'cache-control': 'public, max-age=600' });
-    res.end(body);
-  });
-  const url = await listen(server);
-  return { url, seen, handlers, close: () => closeServer(server) };
-}
-
-export async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-export function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
+export { closeServer, listen, startUpstream, UPSTREAM_COOKIE, type SeenRequest, type Upstream, type UpstreamHandler } from '../support/upstream.js';
 
 export interface Keys {
   publicKeyFile: string;
@@ -70,11 +23,8 @@ export interface Keys {
 }
 
 export async function testKeys(): Promise<Keys> {
-  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
-  const dir = mkdtempSync(join(tmpdir(), 'plangate-gw-keys-'));
-  const publicKeyFile = join(dir, 'test-jwt.pub.pem');
-  writeFileSync(publicKeyFile, await exportSPKI(publicKey));
-  return { publicKeyFile, sign: (claims) => new SignJWT(claims).setProtectedHeader({ alg: 'RS256' }).sign(privateKey) };
+  const { publicKeyFile, sign } = await testKeyPair();
+  return { publicKeyFile, sign: (claims) => sign(claims) };
 }
 
 export interface RecordingLogger extends EventLogger {

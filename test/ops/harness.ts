@@ -3,17 +3,17 @@
 // whole `plangate gateway` stack (gateway, ops port, API) from runGateway, and the log captured as
 // text from pino's destination stream.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import { SignJWT } from 'jose';
 import { runGateway, type RunningServers } from '../../src/cli/run-gateway.js';
 import { loadConfig } from '../../src/config/load.js';
 import { TEST_ANONYMOUS_ID_KEY } from '../support/anonymous-ids.js';
 import { createLogger } from '../../src/ops/logger.js';
-import { closeServer, listen } from '../gateway/harness.js';
 import { testKeyPrefix, testRedisUrl } from '../support/env.js';
+import { testKeyPair } from '../support/keys.js';
+import { startEchoUpstream, type EchoUpstream } from '../support/upstream.js';
 
 export const SECRET_API_KEY = 'sk_opstest_0123456789abcdef';
 export const HMAC_SECRET = 'hmac-secret-for-ops-tests-0123456789abcdef';
@@ -103,40 +103,7 @@ gateway:
 `;
 }
 
-export interface EchoUpstream {
-  url: string;
-  /** Requests seen, with plangate's headers. */
-  seen: { target: string; headers: IncomingMessage['headers'] }[];
-  /** Milliseconds `/slow` waits before answering. */
-  slowMs: number;
-  close(): Promise<void>;
-}
-
-/** Answers JSON with the plans and the surface properties plangate sent (decoded). */
-export async function startEchoUpstream(): Promise<EchoUpstream> {
-  const seen: EchoUpstream['seen'] = [];
-  const upstream: EchoUpstream = { url: '', seen, slowMs: 500, close: () => closeServer(server) };
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    seen.push({ target: req.url ?? '', headers: req.headers });
-    const raw = req.headers['x-plangate-surface-properties'];
-    const surface = typeof raw === 'string' ? JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) : null;
-    const answer = () => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          target: req.url,
-          plans: req.headers['x-plangate-plans'] ?? null,
-          surface,
-          articles: req.headers['x-plangate-articles--enabled'] ?? null,
-        }),
-      );
-    };
-    if (req.url === '/slow') setTimeout(answer, upstream.slowMs);
-    else answer();
-  });
-  upstream.url = await listen(server);
-  return upstream;
-}
+export { startEchoUpstream, type EchoUpstream } from '../support/upstream.js';
 
 export interface TestKeys {
   publicKeyFile: string;
@@ -145,13 +112,11 @@ export interface TestKeys {
 }
 
 export async function testKeys(dir: string): Promise<TestKeys> {
-  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
-  const publicKeyFile = join(dir, 'jwt.pub.pem');
-  writeFileSync(publicKeyFile, await exportSPKI(publicKey));
+  const rsa = await testKeyPair(dir, 'jwt.pub.pem');
   const hmacKey = new TextEncoder().encode(HMAC_SECRET);
   return {
-    publicKeyFile,
-    signRsa: (claims) => expiring(new SignJWT(claims).setProtectedHeader({ alg: 'RS256' }), claims).sign(privateKey),
+    publicKeyFile: rsa.publicKeyFile,
+    signRsa: (claims) => rsa.sign(claims, claims.exp === undefined ? { expiresIn: '1h' } : {}),
     signHmac: (claims) => expiring(new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }), claims).sign(hmacKey),
   };
 }

@@ -1,6 +1,9 @@
 // Key pairs, integrations and tokens for the JWT tests: real jose keys, generated per test file.
-import { CompactSign, exportJWK, exportSPKI, generateKeyPair, type CryptoKey, type JWK } from 'jose';
+import { signRaw } from '../../support/keys.js';
+import { exportJWK, exportSPKI, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import type { ResolvedJwtIntegration } from '../../../src/engine/model.js';
+
+export { signRaw };
 
 export interface TestKey {
   alg: string;
@@ -22,16 +25,6 @@ export function integration(overrides: Partial<ResolvedJwtIntegration> = {}): Re
 }
 
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
-
-/** Signs exactly this payload text (so tests control key order, `__proto__` keys, sizes) under this header. */
-export async function signRaw(
-  payloadJson: string,
-  key: CryptoKey | Uint8Array,
-  header: Record<string, unknown>,
-  crit?: Record<string, boolean>,
-): Promise<string> {
-  return new CompactSign(new TextEncoder().encode(payloadJson)).setProtectedHeader(header as { alg: string }).sign(key, crit ? { crit } : undefined);
-}
 
 export async function sign(claims: Record<string, unknown>, key: TestKey, header: Record<string, unknown> = {}): Promise<string> {
   return signRaw(JSON.stringify(claims), key.privateKey, { alg: key.alg, ...header });
