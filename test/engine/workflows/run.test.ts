@@ -19,9 +19,13 @@ describe('runWorkflow', () => {
 
   it('turns a synchronous throw into workflow-error and revokes the handles', async () => {
     const opts = options();
-    const outcome = await runWorkflow(() => {
-      throw new Error('sync');
-    }, undefined, opts);
+    const outcome = await runWorkflow(
+      () => {
+        throw new Error('sync');
+      },
+      undefined,
+      opts,
+    );
     expect(outcome).toEqual({ ok: false, code: 'workflow-error' });
     expect(opts.revocation.revoked).toBe(true);
     expect(() => opts.revocation.check()).toThrow(RevokedHandleError);
@@ -55,6 +59,16 @@ describe('workflows in decisions', () => {
     expect(decision.componentsSkipped).toBe(false);
     expect(Object.keys(decision.features.widget.properties)).toEqual(['enabled', 'premium']);
   }
+
+  it('consume() and incrementCounter() refuse more units than one store call may carry, and record nothing', async () => {
+    const identifier = `oversized-${++visitor}`;
+    const { decision } = await decideFor('oversized-units', identifier);
+    expect(decision.surfaceBehavior.properties).toEqual({
+      consume: 'units must be a whole number from 1 to 1000000, got 1000001',
+      incrementCounter: `units must be a whole number from 1 to 1000000, got ${Number.MAX_SAFE_INTEGER}`,
+    });
+    expect((await decideFor('peek', identifier)).decision.features.widget.properties.enabled).toMatchObject({ consumedUnits: 0 });
+  });
 
   it('a throwing surface workflow degrades the decision; the error is logged and counted', async () => {
     const before = count('workflow-error');
