@@ -1,16 +1,13 @@
 // Builds the engine for one loaded config: the object the gateway, the API and the CLI call.
 import type { EventCode, EventLogger, LevelOf } from '../events.js';
-import { applyDeclared, decide, prepareRequest, type EngineContext } from './decide.js';
+import { checkAccess, decide, type EngineContext } from './decide.js';
 import type { DecisionRequest, Engine, EngineOptions, IdentityInput } from './engine.js';
 import { EngineError } from './errors.js';
-import { buildFeatures } from './features.js';
 import { AnonymousIds } from './identity/anonymous-ids.js';
 import { resolveIdentity, type IdentityDeps } from './identity/resolve.js';
 import { MAX_UNITS_PER_CALL, StoreUnavailableError } from './meters/store.js';
 import { RequestMeters } from './meters/request-meters.js';
 import { PlanResolver } from './plans.js';
-import { randomUUID } from 'node:crypto';
-import type { AccessCheck } from './types.js';
 
 /** Counts every engine event by code, so tests and /metrics can see what was logged. */
 export class CountingLogger implements EventLogger {
@@ -41,19 +38,7 @@ export function createEngine(options: EngineOptions): Engine {
     decide: (request: DecisionRequest) => decide(ctx, request),
     resolveIdentity: async (input: IdentityInput, trusted: boolean) => (await resolveIdentity(input, trusted, identity)).identity,
 
-    async checkAccess(request): Promise<AccessCheck> {
-      const state = await prepareRequest(ctx, request);
-      await applyDeclared(ctx, state, [], undefined, true);
-      const check: AccessCheck = {
-        status: 'success',
-        eventId: randomUUID(),
-        identity: state.identity,
-        customer: state.customer,
-        features: buildFeatures(model, state.values, state.meters),
-      };
-      if (state.meters.degraded) check.degraded = true;
-      return check;
-    },
+    checkAccess: (request) => checkAccess(ctx, request),
 
     async updateCounter({ identity: input, counterId, update, resourceId, now }) {
       if (!model.counterPeriods.has(counterId)) throw new EngineError('unknown-counter', `unknown counterId '${counterId}'`);

@@ -1,8 +1,8 @@
 // The decision pipeline (docs/concepts.md "The decision pipeline"), one request:
 // identity → plans → features → one store call (declared consumption) → surface workflow →
 // component workflows → the decision. Enforcement is the caller's (gateway or API).
-import type { EventLogger } from '../events.js';
 import { randomUUID } from 'node:crypto';
+import type { EventLogger } from '../events.js';
 import type { DecisionOutcome, DecisionRequest } from './engine.js';
 import { EngineError } from './errors.js';
 import { buildFeatures, workflowFeatures, type MeterOperations } from './features.js';
@@ -14,7 +14,7 @@ import { MAX_UNITS_PER_CALL, StoreUnavailableError } from './meters/store.js';
 import type { CompiledSurface, DeclaredConsumption, Model } from './model.js';
 import type { PlanResolver, ResolvedPlanValues } from './plans.js';
 import { plansFromRules, plansFromWorkflows } from './provisioning.js';
-import type { ComponentBehavior, Customer, MeterableProperty, ResolvedIdentity, SurfaceBehavior } from './types.js';
+import type { AccessCheck, ComponentBehavior, Customer, MeterableProperty, ResolvedIdentity, SurfaceBehavior, SurfaceDecision } from './types.js';
 import { Revocation, runWorkflow } from './workflows/run.js';
 import type { SurfaceInput, WorkflowIdentity } from './workflows/types.js';
 
@@ -27,94 +27,266 @@ export interface EngineContext {
   env: Record<string, string | undefined>;
 }
 
-/** Everything one request knows after plans are resolved; shared by decide, access checks and handles. */
-export interface RequestState {
-  identity: ResolvedIdentity;
-  /** Whose counters the store reads and writes. */
-  visitor: Visitor;
-  /** Built on first use: only requests that run a workflow pay for the test-group hash. */
-  workflowIdentity(): WorkflowIdentity;
-  plans: readonly string[];
-  customer: Customer;
-  values: ResolvedPlanValues;
-  meters: RequestMeters;
-  now: number;
-}
-
 const NOT_A_CUSTOMER: Customer = Object.freeze({ isCustomer: false, hasProducts: false, customerIdentifiers: [] as string[] }) as Customer;
-
-export async function prepareRequest(ctx: EngineContext, request: Omit<DecisionRequest, 'surfaceSlug'>): Promise<RequestState> {
-  const now = request.now ?? Date.now();
-  const { identity, visitor } =
-    'resolved' in request.identity ? resolved(request.identity.resolved) : await resolveIdentity(request.identity, request.trusted, ctx.identity);
-  let built: WorkflowIdentity | undefined;
-  const workflowIdentity = (): WorkflowIdentity => (built ??= { ...identity, userType: visitor.userType, testGroup100: testGroup100(visitor.identifier) });
-  const { rules, workflows } = ctx.model.provisioning;
-  let provisioned = rules.length > 0 ? plansFromRules(rules, identity.jwtClaims) : NONE;
-  if (workflows.length > 0) provisioned = [...provisioned, ...(await plansFromWorkflows(ctx.model, workflowIdentity, ctx.env, ctx.logger))];
-  const planSet = ctx.resolver.planSet(visitor.userType, provisioned);
-  const resourceId = typeof request.resource?.id === 'string' ? request.resource.id : undefined;
-  return {
-    identity,
-    visitor,
-    workflowIdentity,
-    plans: planSet.slugs,
-    customer: provisioned.length > 0 ? { isCustomer: true, hasProducts: true, customerIdentifiers: [] } : { ...NOT_A_CUSTOMER, customerIdentifiers: [] },
-    values: planSet.values,
-    meters: new RequestMeters(ctx.model, now, resourceId),
-    now,
-  };
-}
-
 const NONE: readonly string[] = [];
 
-/**
- * The store could not answer: the consumption is granted or refused by the policy, records nothing.
- * The policy judges only what the call asked for: a read with no requirement and no consumption is
- * not denied when the store is down (its metered properties carry the policy instead).
- */
-function applyFailurePolicy(state: RequestState, call: Omit<MeterCall, 'visitor' | 'now'>, open: boolean): { requirementMet: boolean; granted: boolean } {
-  for (const c of call.consume) state.meters.noteConsumption(c.counterId, { granted: open, units: 0, excess: open ? 0 : c.units, free: false });
-  return { requirementMet: open || (call.require ?? []).length === 0, granted: open || call.consume.length === 0 };
+/** What the declared consumption of a request decided (step 4): whether it may proceed, and if not why. */
+export interface Gate {
+  allowed: boolean;
+  reason?: 'requirement' | 'consumption';
 }
 
-/** Runs one store call and folds its result into the request's meters; applies the failure policy when the store cannot answer. */
-export async function callStore(
-  ctx: EngineContext,
-  state: RequestState,
-  call: Omit<MeterCall, 'visitor' | 'now'>,
-): Promise<{ requirementMet: boolean; granted: boolean }> {
-  const open = ctx.model.store.failurePolicy === 'open';
-  if (state.meters.degraded) {
-    // The store already failed during this request: apply the policy without waiting on it again.
-    return applyFailurePolicy(state, call, open);
+/** Step 4's input: what the route and surface declare, and whether it is a dry run. */
+export interface DeclaredStep {
+  /** Route and surface consumption; a counter named twice is consumed once. */
+  declared: readonly DeclaredConsumption[];
+  /** The route's requirement, judged before anything is consumed. */
+  requirement?: DeclaredConsumption;
+  dryRun: boolean;
+}
+
+/** The decision head every answer starts with (a surface decision adds the surface's behavior). */
+type DecisionHead = Pick<AccessCheck, 'status' | 'eventId' | 'identity' | 'customer' | 'features'>;
+
+/**
+ * One request in the engine, from its resolved identity and plans to its decision head: what the
+ * request knows (identity, plans, values, meters) and the steps that act on it. Made by
+ * `DecisionRun.start` for a surface decision and for an access check alike.
+ */
+export class DecisionRun {
+  #workflowIdentity: WorkflowIdentity | undefined;
+
+  private constructor(
+    private readonly ctx: EngineContext,
+    readonly identity: ResolvedIdentity,
+    /** Whose counters the store reads and writes. */
+    readonly visitor: Visitor,
+    readonly plans: readonly string[],
+    readonly customer: Customer,
+    readonly values: ResolvedPlanValues,
+    readonly meters: RequestMeters,
+    readonly now: number,
+  ) {}
+
+  /** Steps 1 to 3: identity, plans (automatic and provisioned), the values they resolve to. */
+  static async start(ctx: EngineContext, request: Omit<DecisionRequest, 'surfaceSlug'>): Promise<DecisionRun> {
+    const now = request.now ?? Date.now();
+    const { identity, visitor } =
+      'resolved' in request.identity ? resolved(request.identity.resolved) : await resolveIdentity(request.identity, request.trusted, ctx.identity);
+    let built: WorkflowIdentity | undefined;
+    const workflowIdentity = (): WorkflowIdentity => (built ??= workflowIdentityOf(identity, visitor));
+    const { rules, workflows } = ctx.model.provisioning;
+    let provisioned = rules.length > 0 ? plansFromRules(rules, identity.jwtClaims) : NONE;
+    if (workflows.length > 0) provisioned = [...provisioned, ...(await plansFromWorkflows(ctx.model, workflowIdentity, ctx.env, ctx.logger))];
+    const planSet = ctx.resolver.planSet(visitor.userType, provisioned);
+    const customer = provisioned.length > 0 ? { isCustomer: true, hasProducts: true, customerIdentifiers: [] } : { ...NOT_A_CUSTOMER, customerIdentifiers: [] };
+    const resourceId = typeof request.resource?.id === 'string' ? request.resource.id : undefined;
+    const run = new DecisionRun(ctx, identity, visitor, planSet.slugs, customer, planSet.values, new RequestMeters(ctx.model, now, resourceId), now);
+    run.#workflowIdentity = built;
+    return run;
   }
-  try {
-    // Written out field by field, not spread: one object shape for every call.
-    const fullCall: MeterCall = {
-      visitor: state.visitor,
-      now: state.now,
-      counters: call.counters,
-      require: call.require,
-      consume: call.consume,
-      dryRun: call.dryRun,
+
+  /** Built on first use: only requests that run a workflow pay for the test-group hash. */
+  workflowIdentity(): WorkflowIdentity {
+    return (this.#workflowIdentity ??= workflowIdentityOf(this.identity, this.visitor));
+  }
+
+  /** Whether the store failed during this request (the failure policy then applied). */
+  get degraded(): boolean {
+    return this.meters.degraded;
+  }
+
+  /** The one place the decision head is built: status, a fresh event id, identity, customer, features. */
+  head(): DecisionHead {
+    return {
+      status: 'success',
+      eventId: randomUUID(),
+      identity: this.identity,
+      customer: this.customer,
+      features: buildFeatures(this.ctx.model, this.values, this.meters),
     };
-    let result = await ctx.store.run(fullCall);
-    if (call.dryRun && call.consume.length > 0) {
-      // Judge again with this request's own dry consumption counted, as the real run would see it.
-      const { requirementMet, consumed } = evaluateCall(fullCall, state.meters.withOwnUsage(result.readings));
-      result = { readings: result.readings, requirementMet, consumed };
-    }
-    state.meters.absorb(result, call.consume, call.dryRun);
-    let granted = true;
-    for (const c of result.consumed) if (!c.granted) granted = false;
-    return { requirementMet: result.requirementMet, granted };
-  } catch (err) {
-    if (!(err instanceof StoreUnavailableError)) throw err;
-    state.meters.degraded = true;
-    ctx.logger?.event('error', err.code, { message: err.message, policy: ctx.model.store.failurePolicy });
-    return applyFailurePolicy(state, call, open);
   }
+
+  /**
+   * Step 4: read every meter and apply the declared consumption (route + surface, each counter once),
+   * all or nothing, only if the route's requirement holds on the state before consumption. One store
+   * call at most.
+   */
+  async applyDeclared({ declared, requirement, dryRun }: DeclaredStep): Promise<Gate> {
+    const { model } = this.ctx;
+    const counters = meteredCounters(model, this.values);
+    let preconditionFailed: 'requirement' | 'consumption' | undefined;
+    let require: MeterCall['require'];
+    if (requirement !== undefined) {
+      const value = this.values.get(`${requirement.feature}.${requirement.property}`)?.value;
+      if (value?.kind === 'metered')
+        require = [{ counterId: counterOf(model, requirement), limit: value.limit, period: value.period, uniqueResources: value.uniqueResources }];
+      else if (!(value?.kind === 'on' || (value?.kind === 'scalar' && value.value === true))) preconditionFailed = 'requirement';
+    }
+    const consume: ConsumeSpec[] = [];
+    const seen = new Set<string>();
+    for (const item of declared) {
+      const counterId = counterOf(model, item);
+      if (seen.has(counterId)) continue;
+      seen.add(counterId);
+      const value = this.values.get(`${item.feature}.${item.property}`)?.value;
+      if (value?.kind === 'metered') {
+        const { limit, period, uniqueResources, allowPartial } = value;
+        consume.push({ counterId, units: item.units, meter: { limit, period, uniqueResources, allowPartial } });
+      } else if (value?.kind === 'on') {
+        this.meters.noteConsumption(counterId, { granted: true, units: 0, excess: 0, free: false });
+      } else {
+        preconditionFailed ??= 'consumption';
+      }
+    }
+    if (preconditionFailed !== undefined) {
+      if (counters.size > 0) await this.callStore({ counters: [...counters].map((id) => this.meters.spec(id)), consume: [], dryRun: true });
+      return { allowed: false, reason: preconditionFailed };
+    }
+    if (counters.size === 0) return { allowed: true };
+    const result = await this.callStore({ counters: [...counters].map((id) => this.meters.spec(id)), require, consume, dryRun });
+    if (!result.requirementMet) return { allowed: false, reason: 'requirement' };
+    return result.granted ? { allowed: true } : { allowed: false, reason: 'consumption' };
+  }
+
+  /** Runs one store call and folds its result into the request's meters; applies the failure policy when the store cannot answer. */
+  private async callStore(call: Omit<MeterCall, 'visitor' | 'now'>): Promise<{ requirementMet: boolean; granted: boolean }> {
+    const { ctx, meters } = this;
+    const open = ctx.model.store.failurePolicy === 'open';
+    if (meters.degraded) {
+      // The store already failed during this request: apply the policy without waiting on it again.
+      return this.applyFailurePolicy(call, open);
+    }
+    try {
+      // Written out field by field, not spread: one object shape for every call.
+      const fullCall: MeterCall = {
+        visitor: this.visitor,
+        now: this.now,
+        counters: call.counters,
+        require: call.require,
+        consume: call.consume,
+        dryRun: call.dryRun,
+      };
+      let result = await ctx.store.run(fullCall);
+      if (call.dryRun && call.consume.length > 0) {
+        // Judge again with this request's own dry consumption counted, as the real run would see it.
+        const { requirementMet, consumed } = evaluateCall(fullCall, meters.withOwnUsage(result.readings));
+        result = { readings: result.readings, requirementMet, consumed };
+      }
+      meters.absorb(result, call.consume, call.dryRun);
+      let granted = true;
+      for (const c of result.consumed) if (!c.granted) granted = false;
+      return { requirementMet: result.requirementMet, granted };
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      meters.degraded = true;
+      ctx.logger?.event('error', err.code, { message: err.message, policy: ctx.model.store.failurePolicy });
+      return this.applyFailurePolicy(call, open);
+    }
+  }
+
+  /**
+   * The store could not answer: the consumption is granted or refused by the policy, records nothing.
+   * The policy judges only what the call asked for: a read with no requirement and no consumption is
+   * not denied when the store is down (its metered properties carry the policy instead).
+   */
+  private applyFailurePolicy(call: Omit<MeterCall, 'visitor' | 'now'>, open: boolean): { requirementMet: boolean; granted: boolean } {
+    for (const c of call.consume) this.meters.noteConsumption(c.counterId, { granted: open, units: 0, excess: open ? 0 : c.units, free: false });
+    return { requirementMet: open || (call.require ?? []).length === 0, granted: open || call.consume.length === 0 };
+  }
+
+  /** consume() and incrementCounter() of the handles one workflow run gets. */
+  private meterOperations(dryRun: boolean, revocation: Revocation): MeterOperations {
+    const { model } = this.ctx;
+    const operate = async (featureSlug: string, propertySlug: string, units: number, limited: boolean): Promise<MeterableProperty> => {
+      revocation.check();
+      if (!Number.isInteger(units) || units < 1 || units > MAX_UNITS_PER_CALL)
+        throw new TypeError(`units must be a whole number from 1 to ${MAX_UNITS_PER_CALL}, got ${String(units)}`);
+      const feature = model.featureBySlug.get(featureSlug)!;
+      const property = feature.properties.find((p) => p.slug === propertySlug)!;
+      const resolvedValue = this.values.get(`${featureSlug}.${propertySlug}`);
+      const value = resolvedValue?.value;
+      const metered = value?.kind === 'metered';
+      if (metered || !limited) {
+        const meter =
+          limited && metered ? { limit: value.limit, period: value.period, uniqueResources: value.uniqueResources, allowPartial: value.allowPartial } : null;
+        await this.callStore({ counters: [this.meters.spec(property.counterId)], consume: [{ counterId: property.counterId, units, meter }], dryRun });
+      }
+      const open = model.store.failurePolicy === 'open';
+      return this.meters.property(property, value?.kind === 'scalar' ? undefined : value, resolvedValue === undefined, open);
+    };
+    return {
+      consume: (f, p, units) => operate(f, p, units, true),
+      incrementCounter: (f, p, units) => operate(f, p, units, false),
+    };
+  }
+
+  /** Steps 5 and 6: the surface workflow, then the component workflows in parallel. */
+  async runSurface(surface: CompiledSurface, request: DecisionRequest, dryRun: boolean): Promise<SurfaceRun> {
+    const { ctx } = this;
+    const timeoutMs = ctx.model.workflowTimeoutMs;
+    let failed = false;
+    const inputFor = (revocation: Revocation): SurfaceInput => ({
+      identity: this.workflowIdentity(),
+      features: workflowFeatures(ctx.model, this.values, this.meters, this.meterOperations(dryRun, revocation)),
+      resource: request.resource ?? {},
+      context: { ...request.context, surfaceSlug: surface.slug, dryRun },
+      env: ctx.env,
+    });
+    const behavior: SurfaceBehavior = {};
+    if (surface.workflow !== undefined) {
+      const revocation = new Revocation();
+      const outcome = await runWorkflow(surface.workflow.run, inputFor(revocation), {
+        file: surface.workflow.file,
+        kind: 'surface',
+        timeoutMs,
+        revocation,
+        logger: ctx.logger,
+      });
+      if (!outcome.ok) failed = true;
+      else if (outcome.value !== undefined && !isPlainObject(outcome.value)) {
+        failed = true;
+        ctx.logger?.event('error', 'workflow-bad-result', {
+          workflow: surface.workflow.file,
+          message: 'a surface workflow must return an object { properties?, http? }',
+        });
+      } else if (outcome.value !== undefined) {
+        if (isPlainObject(outcome.value.properties)) behavior.properties = outcome.value.properties;
+        if (isPlainObject(outcome.value.http)) behavior.http = outcome.value.http;
+      }
+    }
+    const components: Record<string, ComponentBehavior> = {};
+    if (behavior.http !== undefined && 'body' in behavior.http) return { behavior, componentsSkipped: true, components, failed };
+    await Promise.all(
+      surface.components.map(async (component) => {
+        const result = componentMetadata(component);
+        if (component.workflow !== undefined) {
+          const revocation = new Revocation();
+          const input = { ...inputFor(revocation), surfaceProperties: behavior.properties ?? {} };
+          const outcome = await runWorkflow(component.workflow.run, input, {
+            file: component.workflow.file,
+            kind: 'component',
+            timeoutMs,
+            revocation,
+            logger: ctx.logger,
+          });
+          if (!outcome.ok) failed = true;
+          else if (isPlainObject(outcome.value)) {
+            if (isPlainObject(outcome.value.properties)) result.properties = outcome.value.properties;
+            if (outcome.value.content !== undefined) result.content = outcome.value.content;
+          }
+        }
+        components[component.slug] = result;
+      }),
+    );
+    const ordered: Record<string, ComponentBehavior> = {};
+    for (const component of surface.components) ordered[component.slug] = components[component.slug];
+    return { behavior, componentsSkipped: false, components: ordered, failed };
+  }
+}
+
+function workflowIdentityOf(identity: ResolvedIdentity, visitor: Visitor): WorkflowIdentity {
+  return { ...identity, userType: visitor.userType, testGroup100: testGroup100(visitor.identifier) };
 }
 
 /** Per resolved plan set (the resolver keeps those): the counters of its metered properties. */
@@ -138,79 +310,6 @@ function counterOf(model: Model, ref: DeclaredConsumption): string {
   return model.featureBySlug.get(ref.feature)!.properties.find((p) => p.slug === ref.property)!.counterId;
 }
 
-/**
- * Step 4: read every meter and apply the declared consumption (route + surface, each counter once),
- * all or nothing, only if the route's requirement holds on the state before consumption. One store
- * call at most. Returns whether the request may proceed (false = denied).
- */
-export async function applyDeclared(
-  ctx: EngineContext,
-  state: RequestState,
-  declared: readonly DeclaredConsumption[],
-  requirement: DeclaredConsumption | undefined,
-  dryRun: boolean,
-): Promise<{ allowed: boolean; reason?: 'requirement' | 'consumption' }> {
-  const { model } = ctx;
-  const counters = meteredCounters(model, state.values);
-  let preconditionFailed: 'requirement' | 'consumption' | undefined;
-  let require: MeterCall['require'];
-  if (requirement !== undefined) {
-    const value = state.values.get(`${requirement.feature}.${requirement.property}`)?.value;
-    if (value?.kind === 'metered')
-      require = [{ counterId: counterOf(model, requirement), limit: value.limit, period: value.period, uniqueResources: value.uniqueResources }];
-    else if (!(value?.kind === 'on' || (value?.kind === 'scalar' && value.value === true))) preconditionFailed = 'requirement';
-  }
-  const consume: ConsumeSpec[] = [];
-  const seen = new Set<string>();
-  for (const item of declared) {
-    const counterId = counterOf(model, item);
-    if (seen.has(counterId)) continue;
-    seen.add(counterId);
-    const value = state.values.get(`${item.feature}.${item.property}`)?.value;
-    if (value?.kind === 'metered') {
-      const { limit, period, uniqueResources, allowPartial } = value;
-      consume.push({ counterId, units: item.units, meter: { limit, period, uniqueResources, allowPartial } });
-    } else if (value?.kind === 'on') {
-      state.meters.noteConsumption(counterId, { granted: true, units: 0, excess: 0, free: false });
-    } else {
-      preconditionFailed ??= 'consumption';
-    }
-  }
-  if (preconditionFailed !== undefined) {
-    if (counters.size > 0) await callStore(ctx, state, { counters: [...counters].map((id) => state.meters.spec(id)), consume: [], dryRun: true });
-    return { allowed: false, reason: preconditionFailed };
-  }
-  if (counters.size === 0) return { allowed: true };
-  const result = await callStore(ctx, state, { counters: [...counters].map((id) => state.meters.spec(id)), require, consume, dryRun });
-  if (!result.requirementMet) return { allowed: false, reason: 'requirement' };
-  return result.granted ? { allowed: true } : { allowed: false, reason: 'consumption' };
-}
-
-function meterOperations(ctx: EngineContext, state: RequestState, dryRun: boolean, revocation: Revocation): MeterOperations {
-  const { model } = ctx;
-  const operate = async (featureSlug: string, propertySlug: string, units: number, limited: boolean): Promise<MeterableProperty> => {
-    revocation.check();
-    if (!Number.isInteger(units) || units < 1 || units > MAX_UNITS_PER_CALL)
-      throw new TypeError(`units must be a whole number from 1 to ${MAX_UNITS_PER_CALL}, got ${String(units)}`);
-    const feature = model.featureBySlug.get(featureSlug)!;
-    const property = feature.properties.find((p) => p.slug === propertySlug)!;
-    const resolved = state.values.get(`${featureSlug}.${propertySlug}`);
-    const value = resolved?.value;
-    const metered = value?.kind === 'metered';
-    if (metered || !limited) {
-      const meter =
-        limited && metered ? { limit: value.limit, period: value.period, uniqueResources: value.uniqueResources, allowPartial: value.allowPartial } : null;
-      await callStore(ctx, state, { counters: [state.meters.spec(property.counterId)], consume: [{ counterId: property.counterId, units, meter }], dryRun });
-    }
-    const open = model.store.failurePolicy === 'open';
-    return state.meters.property(property, value?.kind === 'scalar' ? undefined : value, resolved === undefined, open);
-  };
-  return {
-    consume: (f, p, units) => operate(f, p, units, true),
-    incrementCounter: (f, p, units) => operate(f, p, units, false),
-  };
-}
-
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -221,67 +320,6 @@ interface SurfaceRun {
   componentsSkipped: boolean;
   components: Record<string, ComponentBehavior>;
   failed: boolean;
-}
-
-async function runSurface(ctx: EngineContext, state: RequestState, surface: CompiledSurface, request: DecisionRequest, dryRun: boolean): Promise<SurfaceRun> {
-  const timeoutMs = ctx.model.workflowTimeoutMs;
-  let failed = false;
-  const inputFor = (revocation: Revocation): SurfaceInput => ({
-    identity: state.workflowIdentity(),
-    features: workflowFeatures(ctx.model, state.values, state.meters, meterOperations(ctx, state, dryRun, revocation)),
-    resource: request.resource ?? {},
-    context: { ...request.context, surfaceSlug: surface.slug, dryRun },
-    env: ctx.env,
-  });
-  const behavior: SurfaceBehavior = {};
-  if (surface.workflow !== undefined) {
-    const revocation = new Revocation();
-    const outcome = await runWorkflow(surface.workflow.run, inputFor(revocation), {
-      file: surface.workflow.file,
-      kind: 'surface',
-      timeoutMs,
-      revocation,
-      logger: ctx.logger,
-    });
-    if (!outcome.ok) failed = true;
-    else if (outcome.value !== undefined && !isPlainObject(outcome.value)) {
-      failed = true;
-      ctx.logger?.event('error', 'workflow-bad-result', {
-        workflow: surface.workflow.file,
-        message: 'a surface workflow must return an object { properties?, http? }',
-      });
-    } else if (outcome.value !== undefined) {
-      if (isPlainObject(outcome.value.properties)) behavior.properties = outcome.value.properties;
-      if (isPlainObject(outcome.value.http)) behavior.http = outcome.value.http;
-    }
-  }
-  const components: Record<string, ComponentBehavior> = {};
-  if (behavior.http !== undefined && 'body' in behavior.http) return { behavior, componentsSkipped: true, components, failed };
-  await Promise.all(
-    surface.components.map(async (component) => {
-      const result = componentMetadata(component);
-      if (component.workflow !== undefined) {
-        const revocation = new Revocation();
-        const input = { ...inputFor(revocation), surfaceProperties: behavior.properties ?? {} };
-        const outcome = await runWorkflow(component.workflow.run, input, {
-          file: component.workflow.file,
-          kind: 'component',
-          timeoutMs,
-          revocation,
-          logger: ctx.logger,
-        });
-        if (!outcome.ok) failed = true;
-        else if (isPlainObject(outcome.value)) {
-          if (isPlainObject(outcome.value.properties)) result.properties = outcome.value.properties;
-          if (outcome.value.content !== undefined) result.content = outcome.value.content;
-        }
-      }
-      components[component.slug] = result;
-    }),
-  );
-  const ordered: Record<string, ComponentBehavior> = {};
-  for (const component of surface.components) ordered[component.slug] = components[component.slug];
-  return { behavior, componentsSkipped: false, components: ordered, failed };
 }
 
 const NO_CONSUMPTION: readonly DeclaredConsumption[] = [];
@@ -305,23 +343,26 @@ function withoutWorkflows(surface: CompiledSurface): SurfaceRun {
 export async function decide(ctx: EngineContext, request: DecisionRequest): Promise<DecisionOutcome> {
   const surface = ctx.model.surfaces.get(request.surfaceSlug);
   if (surface === undefined) throw new EngineError('unknown-surface', `unknown surface '${String(request.surfaceSlug)}'`);
-  const state = await prepareRequest(ctx, request);
+  const run = await DecisionRun.start(ctx, request);
   const dryRun = request.dryRun === true;
   const routeConsume = request.route?.consume ?? NO_CONSUMPTION;
   const declared = surface.consume.length === 0 ? routeConsume : [...routeConsume, ...surface.consume];
-  const gate = await applyDeclared(ctx, state, declared, request.route?.require, dryRun);
+  const gate = await run.applyDeclared({ declared, requirement: request.route?.require, dryRun });
   // A denied request never consumes: the workflows still run, dry.
-  const surfaceRun = runsWorkflows(surface) ? await runSurface(ctx, state, surface, request, dryRun || !gate.allowed) : withoutWorkflows(surface);
-  const decision: DecisionOutcome['decision'] = {
-    status: 'success',
-    eventId: randomUUID(),
-    identity: state.identity,
-    customer: state.customer,
-    features: buildFeatures(ctx.model, state.values, state.meters),
-    surfaceBehavior: surfaceRun.behavior,
-    componentsSkipped: surfaceRun.componentsSkipped,
-    componentBehaviors: surfaceRun.components,
-  };
-  if (state.meters.degraded || surfaceRun.failed) decision.degraded = true;
-  return { decision, denied: !gate.allowed, denialReason: gate.reason, recordsUsage: state.meters.recordsUsage, plans: state.plans };
+  const surfaceRun = runsWorkflows(surface) ? await run.runSurface(surface, request, dryRun || !gate.allowed) : withoutWorkflows(surface);
+  const decision = run.head() as SurfaceDecision;
+  decision.surfaceBehavior = surfaceRun.behavior;
+  decision.componentsSkipped = surfaceRun.componentsSkipped;
+  decision.componentBehaviors = surfaceRun.components;
+  if (run.degraded || surfaceRun.failed) decision.degraded = true;
+  return { decision, denied: !gate.allowed, denialReason: gate.reason, recordsUsage: run.meters.recordsUsage, plans: run.plans };
+}
+
+/** An access check: steps 1 to 4 with nothing declared, dry; the decision head without surface logic. */
+export async function checkAccess(ctx: EngineContext, request: Omit<DecisionRequest, 'surfaceSlug' | 'route'>): Promise<AccessCheck> {
+  const run = await DecisionRun.start(ctx, request);
+  await run.applyDeclared({ declared: NO_CONSUMPTION, dryRun: true });
+  const check: AccessCheck = run.head();
+  if (run.degraded) check.degraded = true;
+  return check;
 }
