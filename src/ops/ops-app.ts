@@ -2,6 +2,7 @@
 // health.ts) and /metrics (Prometheus text). Bound to 127.0.0.1 by default (server.ops).
 import express, { type Express } from 'express';
 import type { Engine } from '../engine/engine.js';
+import type { ErrorCode } from '../errors.js';
 import type { StoreHealth } from '../engine/meters/redis.js';
 import { checkReadiness } from './health.js';
 import type { Metrics } from './metrics.js';
@@ -46,10 +47,15 @@ export function createOpsApp(options: OpsAppOptions): Express {
   app.use((req, res) => {
     res
       .status(404)
-      .json({ status: 'error', statusCode: 404, message: `no such endpoint: ${req.method} ${req.path}; the ops port serves /healthz, /readyz and /metrics` });
+      .json({
+        status: 'error',
+        statusCode: 404,
+        code: 'not-found' satisfies ErrorCode,
+        message: `no such endpoint: ${req.method} ${req.path}; the ops port serves /healthz, /readyz and /metrics`,
+      });
   });
   app.use((error: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    res.status(500).json({ status: 'error', statusCode: 500, message: `ops endpoint failed: ${error.message}` });
+    res.status(500).json({ status: 'error', statusCode: 500, code: 'internal-error' satisfies ErrorCode, message: `ops endpoint failed: ${error.message}` });
   });
   return app;
 }

@@ -9,16 +9,19 @@
 // logger's level still decides whether it is written.
 import { pino } from 'pino';
 import type { GatewayObserver, RequestSummary } from '../gateway/observer.js';
+import type { EventCode } from '../events.js';
 import type { Logger } from './logger.js';
 
 const INFO = 30;
+/** The catalogue's code for this line (src/events.ts), written into the prebuilt prefix below. */
+const CODE: EventCode = 'request';
 
 export function requestLog(logger: Logger): GatewayObserver {
   const destination = (logger as unknown as Record<symbol, { write(line: string): unknown }>)[pino.symbols.streamSym];
   const bindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '';
   const clock = isoClock();
   const prefix = `{"level":${INFO},"time":"`;
-  const fixed = `"${bindings},"code":"request","requestId":`;
+  const fixed = `"${bindings},"code":"${CODE}","requestId":`;
   return {
     requestDone(s: RequestSummary) {
       if (logger.levelVal > INFO) return;
