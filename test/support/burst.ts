@@ -1,0 +1,101 @@
+// Bursts of concurrent requests through real listeners: the connections are opened first, then every
+// request is written in one go, so the server sees them all at once (wrk keeps only its connection
+// count in flight). Used by the burst acceptance tests and by `npm run bench -- --burst`.
+import http from 'node:http';
+import { connect, type Socket } from 'node:net';
+
+export interface BurstRequest {
+  /** Absolute URL. */
+  url: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface BurstReply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+export interface BurstResult {
+  replies: BurstReply[];
+  /** From the first request written to the last answer read. */
+  elapsedMs: number;
+}
+
+/**
+ * Connections are opened in steps of this many: thousands of SYNs at once overflow the listen
+ * backlog (Node's default is 511), and the dropped ones are retried only a second later.
+ */
+const OPEN_STEP = 400;
+
+/** Connections opened ahead of a burst, one request each. */
+export class BurstClient {
+  private readonly idle = new Map<string, Socket[]>();
+
+  /** Opens `perOrigin` connections to each origin. */
+  async open(origins: readonly string[], perOrigin: number): Promise<void> {
+    for (const origin of origins) {
+      const { hostname, port } = new URL(origin);
+      const pool = this.idle.get(origin) ?? [];
+      this.idle.set(origin, pool);
+      for (let opened = 0; opened < perOrigin; opened += OPEN_STEP) {
+        const step = Math.min(OPEN_STEP, perOrigin - opened);
+        pool.push(
+          ...(await Promise.all(
+            Array.from(
+              { length: step },
+              () =>
+                new Promise<Socket>((resolve, reject) => {
+                  const socket = connect(Number(port), hostname, () => resolve(socket));
+                  socket.once('error', reject);
+                }),
+            ),
+          )),
+        );
+      }
+    }
+  }
+
+  /** Sends every request at once, each on a connection of its own (opened before, else now), and waits for every answer. */
+  async send(requests: readonly BurstRequest[]): Promise<BurstResult> {
+    const started = performance.now();
+    const replies = await Promise.all(requests.map((r) => this.one(r)));
+    return { replies, elapsedMs: performance.now() - started };
+  }
+
+  /** Closes connections that were not used. */
+  close(): void {
+    for (const pool of this.idle.values()) for (const socket of pool) socket.destroy();
+    this.idle.clear();
+  }
+
+  private one(request: BurstRequest): Promise<BurstReply> {
+    const url = new URL(request.url);
+    const socket = this.idle.get(url.origin)?.pop();
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        url,
+        {
+          method: request.method ?? 'GET',
+          // keep-alive: the server need not close the connection after the answer (we do).
+          headers: { connection: 'keep-alive', ...request.headers },
+          agent: false,
+          ...(socket === undefined ? {} : { createConnection: () => socket }),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() });
+            req.destroy();
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(request.body);
+    });
+  }
+}
