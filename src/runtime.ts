@@ -31,6 +31,9 @@ export async function createRuntime(model: Model, options: RuntimeOptions = {}):
   const logger = options.logger ?? createLogger();
   const events = options.events ?? engineLogger(logger);
   const store = options.sharedStore ?? options.store ?? createMeterStore(model.store, events);
+  // A new connection gets its first chance before traffic comes (a Cluster loads its slot map first):
+  // calls made while it connects wait only commandTimeoutMs. Down is fine: the failure policy applies.
+  if (options.sharedStore === undefined && options.store === undefined) await store.health.whenReady(model.store.redis?.connectTimeoutMs ?? 1_000);
   const verifier = createJwtVerifier(model.jwtIntegrations, { logger: events });
   await verifier.warm();
   const engine = createEngine({ model, store, verifier, logger: events });

@@ -19,6 +19,7 @@ export function createMeterStore(config: StoreSettings, logger?: EngineLogger): 
   const health: StoreHealth = {
     isReady: () => true,
     ping: async () => true,
+    whenReady: async () => true,
     failures: () => ({ 'store-timeout': 0, 'store-unreachable': 0, 'store-error': 0 }),
     commandCount: 0,
   };
