@@ -200,7 +200,9 @@ function meterOperations(ctx: EngineContext, state: RequestState, dryRun: boolea
     if (metered || !limited) {
       const meter =
         limited && metered ? { limit: value.limit, period: value.period, uniqueResources: value.uniqueResources, allowPartial: value.allowPartial } : null;
-      await callStore(ctx, state, { counters: [state.meters.spec(property.counterId)], consume: [{ counterId: property.counterId, units, meter }], dryRun });
+      await revocation.inStore(() =>
+        callStore(ctx, state, { counters: [state.meters.spec(property.counterId)], consume: [{ counterId: property.counterId, units, meter }], dryRun }),
+      );
     }
     const open = model.store.failurePolicy === 'open';
     return state.meters.property(property, value?.kind === 'scalar' ? undefined : value, resolved === undefined, open);
