@@ -5,6 +5,7 @@ import { createEngine, type Engine } from './engine/create-engine.js';
 import type { EngineLogger } from './engine/engine.js';
 import { createJwtVerifier } from './engine/identity/jwt.js';
 import { createMeterStore, type MonitoredMeterStore } from './engine/meters/create-store.js';
+import { DecisionLoad } from './engine/load.js';
 import type { Model } from './engine/model.js';
 import { createLogger, engineLogger, type Logger } from './ops/logger.js';
 
@@ -12,6 +13,8 @@ export interface Runtime {
   model: Model;
   engine: Engine;
   store: MonitoredMeterStore;
+  /** Decisions in progress in this process (load shedding); the same object across reloads. */
+  load: DecisionLoad;
   logger: Logger;
   /** Closes the JWT verifier, and the store unless it was passed in as `sharedStore`. */
   close(): Promise<void>;
@@ -25,6 +28,8 @@ export interface RuntimeOptions {
   store?: MonitoredMeterStore;
   /** A store owned by someone else (a config reload keeps the running connection); `close()` leaves it open. */
   sharedStore?: MonitoredMeterStore;
+  /** The running process's decision count (a reload keeps counting where it was). */
+  sharedLoad?: DecisionLoad;
 }
 
 export async function createRuntime(model: Model, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -36,11 +41,13 @@ export async function createRuntime(model: Model, options: RuntimeOptions = {}):
   if (options.sharedStore === undefined && options.store === undefined) await store.health.whenReady(model.store.redis?.connectTimeoutMs ?? 1_000);
   const verifier = createJwtVerifier(model.jwtIntegrations, { logger: events });
   await verifier.warm();
-  const engine = createEngine({ model, store, verifier, logger: events });
+  const load = options.sharedLoad ?? new DecisionLoad();
+  const engine = createEngine({ model, store, verifier, logger: events, load });
   return {
     model,
     engine,
     store,
+    load,
     logger,
     async close() {
       verifier.close();

@@ -54,12 +54,14 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningSer
   // The store exists before the metrics that watch it; late binding keeps the order simple.
   let storeReady = () => false;
   let storeCalls = () => 0;
-  const metrics = new Metrics({ storeReady: () => storeReady(), storeCalls: () => storeCalls() });
+  let load = () => ({ pending: 0, shed: 0 });
+  const metrics = new Metrics({ storeReady: () => storeReady(), storeCalls: () => storeCalls(), load: () => load() });
   const events = metrics.engineEvents(engineLogger(logger));
   const first = await createRuntime(options.model, { logger, events });
   const store = first.store;
   storeReady = () => store.health.isReady();
   storeCalls = () => store.health.commandCount;
+  load = () => first.load;
   let current = first;
   const engine = () => current.engine;
 

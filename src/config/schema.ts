@@ -271,6 +271,12 @@ export const ServerSchema = Type.Object(
       { ...strict, default: {} },
     ),
     maxBodyBytes: Type.Integer({ minimum: 1024, default: 102_400 }),
+    maxPendingDecisions: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 5_000,
+      description: 'a whole number from 1 to 1000000: decisions this process may have in progress before it answers 503 with Retry-After',
+    }),
   },
   strict,
 );

@@ -2,6 +2,7 @@
 import { applyDeclared, decide, prepareRequest, type EngineContext } from './decide.js';
 import type { DecisionRequest, EngineApi, EngineLogger, EngineOptions, IdentityInput } from './engine.js';
 import { EngineError } from './errors.js';
+import { DecisionLoad } from './load.js';
 import { buildFeatures } from './features.js';
 import { resolveIdentity, visitorOf } from './identity/resolve.js';
 import { StoreUnavailableError } from './meters/store.js';
@@ -29,51 +30,65 @@ export function createEngine(options: EngineOptions): Engine {
   const { model, store, verifier } = options;
   const logger = new CountingLogger(options.logger);
   const ctx: EngineContext = { model, store, verifier, resolver: new PlanResolver(model), logger, env: process.env };
+  const load = options.load ?? new DecisionLoad();
+  const limit = model.server.maxPendingDecisions;
 
   return {
     model,
     store,
     verifier,
     eventCounts: () => logger.counts,
-    decide: (request: DecisionRequest) => decide(ctx, request),
+    decide: (request: DecisionRequest) => admitted(() => decide(ctx, request)),
     resolveIdentity: (input: IdentityInput, trusted: boolean) => resolveIdentity(input, trusted, verifier, logger),
-
-    async checkAccess(request): Promise<AccessCheck> {
-      const state = await prepareRequest(ctx, request);
-      await applyDeclared(ctx, state, [], undefined, true);
-      const check: AccessCheck = {
-        status: 'success',
-        eventId: randomUUID(),
-        identity: state.identity,
-        customer: state.customer,
-        features: buildFeatures(model, state.values, state.meters),
-      };
-      if (state.meters.degraded) check.degraded = true;
-      return check;
-    },
-
-    async updateCounter({ identity, counterId, update, resourceId, now }) {
-      if (!model.counterPeriods.has(counterId)) throw new EngineError('unknown-counter', `unknown counterId '${counterId}'`);
-      if (!Number.isInteger(update) || update === 0) throw new EngineError('invalid-request', 'update must be a non-zero integer');
-      // Only the visitor is needed: no plans, no provisioning workflows for a counter update.
-      const resolved = await resolveIdentity(identity, true, verifier, logger);
-      const at = now ?? Date.now();
-      const meters = new RequestMeters(model, at, resourceId);
-      try {
-        await store.run({
-          visitor: visitorOf(resolved),
-          now: at,
-          counters: [meters.spec(counterId)],
-          consume: [{ counterId, units: update, meter: null }],
-          dryRun: false,
-        });
-      } catch (err) {
-        if (err instanceof StoreUnavailableError) {
-          logger.event('error', err.code, { message: err.message, operation: 'counter-update' });
-          throw new EngineError('store-unavailable', 'the meter store is unavailable; the counter was not updated, retry later');
-        }
-        throw err;
-      }
-    },
+    checkAccess: (request) => admitted(() => checkAccess(request)),
+    updateCounter: (request) => admitted(() => updateCounter(request)),
   };
+
+  /** Every operation that may reach the store counts as a decision in progress (load shedding, load.ts). */
+  async function admitted<T>(work: () => Promise<T>): Promise<T> {
+    load.enter(limit, logger);
+    try {
+      return await work();
+    } finally {
+      load.leave();
+    }
+  }
+
+  async function checkAccess(request: Parameters<EngineApi['checkAccess']>[0]): Promise<AccessCheck> {
+    const state = await prepareRequest(ctx, request);
+    await applyDeclared(ctx, state, [], undefined, true);
+    const check: AccessCheck = {
+      status: 'success',
+      eventId: randomUUID(),
+      identity: state.identity,
+      customer: state.customer,
+      features: buildFeatures(model, state.values, state.meters),
+    };
+    if (state.meters.degraded) check.degraded = true;
+    return check;
+  }
+
+  async function updateCounter({ identity, counterId, update, resourceId, now }: Parameters<EngineApi['updateCounter']>[0]): Promise<void> {
+    if (!model.counterPeriods.has(counterId)) throw new EngineError('unknown-counter', `unknown counterId '${counterId}'`);
+    if (!Number.isInteger(update) || update === 0) throw new EngineError('invalid-request', 'update must be a non-zero integer');
+    // Only the visitor is needed: no plans, no provisioning workflows for a counter update.
+    const resolved = await resolveIdentity(identity, true, verifier, logger);
+    const at = now ?? Date.now();
+    const meters = new RequestMeters(model, at, resourceId);
+    try {
+      await store.run({
+        visitor: visitorOf(resolved),
+        now: at,
+        counters: [meters.spec(counterId)],
+        consume: [{ counterId, units: update, meter: null }],
+        dryRun: false,
+      });
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) {
+        logger.event('error', err.code, { message: err.message, operation: 'counter-update' });
+        throw new EngineError('store-unavailable', 'the meter store is unavailable; the counter was not updated, retry later');
+      }
+      throw err;
+    }
+  }
 }

@@ -4,6 +4,7 @@ import type { ResolvedIdentity, SurfaceDecision, AccessCheck } from './types.js'
 import type { DeclaredConsumption, Model } from './model.js';
 import type { MeterStore } from './meters/store.js';
 import type { JwtVerifier } from './identity/jwt-verifier.js';
+import type { DecisionLoad } from './load.js';
 
 /** Exactly one of the identity modes (PRODUCT.md §2); the API passes the request body's object as is. */
 export interface IdentityInput {
@@ -43,6 +44,8 @@ export interface EngineOptions {
   store: MeterStore;
   verifier: JwtVerifier;
   logger?: EngineLogger;
+  /** The process's count of decisions in progress (kept across reloads); a fresh one when absent. */
+  load?: DecisionLoad;
 }
 
 /** Structured events with stable codes (`workflow-error`, `workflow-timeout`, `provisioning-unknown-plan`, `store-unavailable`, `jwt-rejected`, ...). */

@@ -10,7 +10,8 @@ export type EngineErrorCode =
   | 'unknown-surface'
   | 'unknown-counter'
   | 'forbidden'
-  | 'store-unavailable';
+  | 'store-unavailable'
+  | 'overloaded';
 
 const STATUS: Record<EngineErrorCode, number> = {
   'invalid-request': 400,
@@ -22,6 +23,7 @@ const STATUS: Record<EngineErrorCode, number> = {
   'unknown-counter': 404,
   forbidden: 403,
   'store-unavailable': 503,
+  overloaded: 503,
 };
 
 export class EngineError extends Error {

@@ -1,10 +1,13 @@
 // The gateway's own error answers: 400 (a rejected request target), 401 (invalidJwt: reject), 500
-// (the decision failed), 502 (upstream unreachable) and 504 (upstream too slow to answer). HTML for
+// (the decision failed), 502 (upstream unreachable), 503 (load shed, with Retry-After) and 504
+// (upstream too slow to answer). HTML for
 // browsers, JSON for API clients; never a stack trace or an internal message.
 import type { ResponseHead } from './response-merge.js';
 
 export interface ErrorAnswer {
   status: number;
+  /** Sent as Retry-After (load shedding). */
+  retryAfterSeconds?: number;
   /** Stable code for logs and the JSON body, e.g. `upstream-unreachable`, `path-encoded-slash`. */
   code: string;
   message: string;
@@ -14,6 +17,12 @@ export const ERRORS = {
   badPath: (reason: string): ErrorAnswer => ({ status: 400, code: `path-${reason}`, message: `The request path was rejected (${reason}).` }),
   invalidToken: (): ErrorAnswer => ({ status: 401, code: 'invalid-token', message: 'The login token was rejected. Sign in again.' }),
   decisionFailed: (): ErrorAnswer => ({ status: 500, code: 'decision-failed', message: 'The request could not be decided. Try again later.' }),
+  overloaded: (retryAfterSeconds: number): ErrorAnswer => ({
+    status: 503,
+    code: 'overloaded',
+    message: 'The site is very busy right now. Try again in a moment.',
+    retryAfterSeconds,
+  }),
   upstreamUnreachable: (): ErrorAnswer => ({ status: 502, code: 'upstream-unreachable', message: 'The site behind this gateway could not be reached.' }),
   upstreamTimeout: (): ErrorAnswer => ({ status: 504, code: 'upstream-timeout', message: 'The site behind this gateway did not answer in time.' }),
 };
@@ -31,7 +40,14 @@ export function escapeHtml(value: string): string {
   return value.replace(HTML_SPECIAL, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-const STATUS_TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 500: 'Internal Error', 502: 'Bad Gateway', 504: 'Gateway Timeout' };
+const STATUS_TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  500: 'Internal Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
 
 export function errorResponse(error: ErrorAnswer, accept: string | undefined): { head: ResponseHead; body: string } {
   const json = wantsJson(accept);
@@ -39,7 +55,9 @@ export function errorResponse(error: ErrorAnswer, accept: string | undefined): {
     ? JSON.stringify({ status: 'error', statusCode: error.status, code: error.code, message: error.message })
     : `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${error.status} ${STATUS_TITLES[error.status] ?? 'Error'}</title></head>` +
       `<body><h1>${error.status} ${STATUS_TITLES[error.status] ?? 'Error'}</h1><p>${escapeHtml(error.message)}</p></body></html>\n`;
-  return { head: documentHead(error.status, body, json, 'no-store'), body };
+  const head = documentHead(error.status, body, json, 'no-store');
+  if (error.retryAfterSeconds !== undefined) head.headers['retry-after'] = String(error.retryAfterSeconds);
+  return { head, body };
 }
 
 /** The head of a page the gateway writes itself: HTML or JSON, with its length and caching. */

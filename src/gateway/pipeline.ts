@@ -6,6 +6,8 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { DecisionOutcome, EngineApi, EngineLogger } from '../engine/engine.js';
+import { EngineError } from '../engine/errors.js';
+import { RETRY_AFTER_SECONDS } from '../engine/load.js';
 import type { CompiledRoute, Model } from '../engine/model.js';
 import { canonicalizeTarget, type CanonicalPathOptions } from './canonical-path.js';
 import { cameOverHttps, clientAddress, compileTrust } from './client-ip.js';
@@ -32,7 +34,7 @@ export interface PipelineDeps {
   logger: EngineLogger;
 }
 
-export type RequestOutcome = 'forwarded' | 'bypassed' | 'denied' | 'answered' | 'rejected' | 'error';
+export type RequestOutcome = 'forwarded' | 'bypassed' | 'denied' | 'answered' | 'rejected' | 'shed' | 'error';
 
 /** What the stages learnt about a request, filled in as it goes (the observer's summary is built from it). */
 export interface RequestTrace {
@@ -177,6 +179,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         route: { require: route.requireRef, consume: route.consumeRefs },
       });
     } catch (error) {
+      // Load shed (engine/load.ts): nothing was read or recorded; the visitor is told to come back.
+      if (error instanceof EngineError && error.code === 'overloaded')
+        return { kind: 'answer', outcome: 'shed', ...errorResponse(ERRORS.overloaded(RETRY_AFTER_SECONDS), accept) };
       logger.event('error', 'gateway-decision-failed', { error: (error as Error).message, route: route.index });
       return { kind: 'answer', outcome: 'error', ...errorResponse(ERRORS.decisionFailed(), accept) };
     }

@@ -31,7 +31,15 @@ export class Metrics implements GatewayObserver {
   private readonly lastReload: Gauge<'result'>;
   private readonly requestCounters = new Map<string, { inc(): void }>();
 
-  constructor(options: { storeReady?: () => boolean; storeCalls?: () => number; defaultMetrics?: boolean } = {}) {
+  constructor(
+    options: {
+      storeReady?: () => boolean;
+      storeCalls?: () => number;
+      /** The process's decisions in progress and shed (engine/load.ts). */
+      load?: () => { pending: number; shed: number };
+      defaultMetrics?: boolean;
+    } = {},
+  ) {
     const registers = [this.registry];
     this.requests = new Counter({
       name: 'plangate_requests_total',
@@ -99,6 +107,25 @@ export class Metrics implements GatewayObserver {
         registers,
         collect() {
           this.set(storeCalls());
+        },
+      });
+    }
+    const load = options.load;
+    if (load) {
+      new Gauge({
+        name: 'plangate_decisions_pending',
+        help: 'Decisions in progress in this process (503 with Retry-After beyond server.maxPendingDecisions)',
+        registers,
+        collect() {
+          this.set(load().pending);
+        },
+      });
+      new Gauge({
+        name: 'plangate_decisions_shed_total',
+        help: 'Decisions refused with 503 since start because server.maxPendingDecisions were in progress',
+        registers,
+        collect() {
+          this.set(load().shed);
         },
       });
     }

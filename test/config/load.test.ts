@@ -23,23 +23,80 @@ async function refusal(file: string, env: Record<string, string> = {}): Promise<
 const table: { file: string; line: number; column: number; path: string; message: RegExp; env?: Record<string, string> }[] = [
   { file: 'syntax-error.yaml', line: 4, column: 1, path: 'features.widget.name', message: /^YAML syntax error: Flow map/ },
   { file: 'duplicate-key.yaml', line: 7, column: 3, path: 'plans.registered', message: /^duplicate key/ },
-  { file: 'unknown-key.yaml', line: 7, column: 5, path: 'plans.registered.feature', message: /^unknown key 'feature'; expected one of name, assign, features$/ },
+  {
+    file: 'unknown-key.yaml',
+    line: 7,
+    column: 5,
+    path: 'plans.registered.feature',
+    message: /^unknown key 'feature'; expected one of name, assign, features$/,
+  },
   { file: 'wrong-type.yaml', line: 7, column: 14, path: 'workflows.timeoutMs', message: /^expected integer, got string$/ },
+  { file: 'zero-pending.yaml', line: 7, column: 24, path: 'server.maxPendingDecisions', message: /^must be at least 1/ },
   { file: 'negative-limit.yaml', line: 8, column: 27, path: 'plans.registered.features.widget.enabled.limit', message: /^must be at least 0/ },
-  { file: 'bad-period.yaml', line: 10, column: 19, path: 'plans.registered.features.widget.enabled.period', message: /^expected one of lifetime, day, week, month, year$/ },
-  { file: 'unknown-feature.yaml', line: 7, column: 7, path: 'plans.registered.features.gadget', message: /^unknown feature 'gadget'; declared features: widget$/ },
-  { file: 'unknown-property.yaml', line: 11, column: 9, path: 'plans.premium.features.widget.premum', message: /^feature 'widget' has no property 'premum'; its properties: enabled, premium$/ },
+  {
+    file: 'bad-period.yaml',
+    line: 10,
+    column: 19,
+    path: 'plans.registered.features.widget.enabled.period',
+    message: /^expected one of lifetime, day, week, month, year$/,
+  },
+  {
+    file: 'unknown-feature.yaml',
+    line: 7,
+    column: 7,
+    path: 'plans.registered.features.gadget',
+    message: /^unknown feature 'gadget'; declared features: widget$/,
+  },
+  {
+    file: 'unknown-property.yaml',
+    line: 11,
+    column: 9,
+    path: 'plans.premium.features.widget.premum',
+    message: /^feature 'widget' has no property 'premum'; its properties: enabled, premium$/,
+  },
   { file: 'unknown-plan-rule.yaml', line: 10, column: 24, path: 'provisioning.rules[0].plans[1]', message: /^unknown plan 'platinum'/ },
-  { file: 'missing-workflow.yaml', line: 7, column: 15, path: 'surfaces.hello-world.workflow', message: /^workflow file not found: .*broken\/workflows\/does-not-exist\.ts$/ },
+  {
+    file: 'missing-workflow.yaml',
+    line: 7,
+    column: 15,
+    path: 'surfaces.hello-world.workflow',
+    message: /^workflow file not found: .*broken\/workflows\/does-not-exist\.ts$/,
+  },
   { file: 'no-default-export.yaml', line: 7, column: 7, path: 'provisioning.workflows[0]', message: /no-default\.ts has no default export that is a function/ },
-  { file: 'bad-pem.yaml', line: 7, column: 22, path: 'jwt.integrations[0].publicKeyFile', message: /^key file .*broken\/keys\/garbage\.pem is not a valid PEM public key/ },
-  { file: 'unset-env.yaml', line: 8, column: 10, path: 'store.redis.url', message: /^environment variable PLANGATE_TEST_UNSET_REDIS_URL is not set: set it \(export PLANGATE_TEST_UNSET_REDIS_URL=\.\.\.\) or write \$\{PLANGATE_TEST_UNSET_REDIS_URL:-default\}/ },
+  {
+    file: 'bad-pem.yaml',
+    line: 7,
+    column: 22,
+    path: 'jwt.integrations[0].publicKeyFile',
+    message: /^key file .*broken\/keys\/garbage\.pem is not a valid PEM public key/,
+  },
+  {
+    file: 'unset-env.yaml',
+    line: 8,
+    column: 10,
+    path: 'store.redis.url',
+    message:
+      /^environment variable PLANGATE_TEST_UNSET_REDIS_URL is not set: set it \(export PLANGATE_TEST_UNSET_REDIS_URL=\.\.\.\) or write \$\{PLANGATE_TEST_UNSET_REDIS_URL:-default\}/,
+  },
   { file: 'bad-slug.yaml', line: 3, column: 3, path: 'features.Widget_Feature', message: /is not a valid feature slug/ },
   { file: 'enabled-not-meterable.yaml', line: 5, column: 24, path: 'features.widget.properties.enabled.type', message: /always meterable/ },
-  { file: 'short-secret.yaml', line: 6, column: 15, path: 'jwt.integrations[0].secret', message: /shorter than the 32 bytes HS256 needs/, env: { PLANGATE_TEST_SHORT_SECRET: 'tooshort' } },
+  {
+    file: 'short-secret.yaml',
+    line: 6,
+    column: 15,
+    path: 'jwt.integrations[0].secret',
+    message: /shorter than the 32 bytes HS256 needs/,
+    env: { PLANGATE_TEST_SHORT_SECRET: 'tooshort' },
+  },
   { file: 'two-key-sources.yaml', line: 4, column: 7, path: 'jwt.integrations[0]', message: /exactly one key source .* found publicKeyFile and jwksUrl/ },
   { file: 'no-catch-all.yaml', line: 13, column: 13, path: 'gateway.routes[1].path', message: /last route must be the catch-all '\/\*\*'/ },
-  { file: 'bad-consume.yaml', line: 10, column: 9, path: 'surfaces.hello-world.consume[0]', message: /'widget\.premium' is a boolean property; expected a meterable property/ },
+  {
+    file: 'bad-consume.yaml',
+    line: 10,
+    column: 9,
+    path: 'surfaces.hello-world.consume[0]',
+    message: /'widget\.premium' is a boolean property; expected a meterable property/,
+  },
 ];
 
 describe('loadConfig refuses broken configs', () => {
@@ -55,16 +112,29 @@ describe('loadConfig refuses broken configs', () => {
     const error = await refusal(broken('many-problems.yaml'));
     expect(error.issues.map((i: ConfigIssue) => [i.line, i.column, i.path, i.message])).toEqual([
       [6, 13, 'plans.registered.assign', 'expected anonymous, authenticated or none'],
-      [9, 45, 'plans.registered.features.widget.enabled.unique', "unknown key 'unique'; expected one of limit, period, uniqueResources, allowPartialConsumption"],
+      [
+        9,
+        45,
+        'plans.registered.features.widget.enabled.unique',
+        "unknown key 'unique'; expected one of limit, period, uniqueResources, allowPartialConsumption",
+      ],
       [12, 16, 'server.api.port', 'expected integer, got string'],
     ]);
   });
 
   it('reports every cross-reference problem of a consume list', async () => {
     const error = await refusal(broken('bad-consume.yaml'));
-    expect(error.issues.map((i) => i.path)).toEqual(['surfaces.hello-world.consume[0]', 'surfaces.hello-world.consume[1].property', 'surfaces.hello-world.consume[3].property']);
+    expect(error.issues.map((i) => i.path)).toEqual([
+      'surfaces.hello-world.consume[0]',
+      'surfaces.hello-world.consume[1].property',
+      'surfaces.hello-world.consume[3].property',
+    ]);
     expect(error.issues[1].message).toBe("unknown feature 'gadget' in 'gadget.enabled'; declared features: widget");
-    expect(error.issues[2]).toMatchObject({ line: 14, column: 19, message: "'widget.enabled' is listed twice: list it once, with { property, units } for more than 1 unit" });
+    expect(error.issues[2]).toMatchObject({
+      line: 14,
+      column: 19,
+      message: "'widget.enabled' is listed twice: list it once, with { property, units } for more than 1 unit",
+    });
   });
 
   it('never puts a secret value into the error', async () => {
@@ -171,7 +241,13 @@ describe('loadConfig compiles good configs', () => {
   });
 
   it('resolves JWT keys and loads workflows relative to the YAML file', async () => {
-    expect(model.jwtIntegrations[0]).toMatchObject({ name: 'Test JWT', claimKey: 'email', algorithms: ['RS256'], clockToleranceSeconds: 30, pemKeys: [{ pem: publicPem }] });
+    expect(model.jwtIntegrations[0]).toMatchObject({
+      name: 'Test JWT',
+      claimKey: 'email',
+      algorithms: ['RS256'],
+      clockToleranceSeconds: 30,
+      pemKeys: [{ pem: publicPem }],
+    });
     expect(model.jwtIntegrations[1]).toMatchObject({ name: 'Partner', claimKey: 'sub', pemKeys: [] });
     const [provisioning] = model.provisioning.workflows;
     expect(provisioning.file).toBe(good('workflows/provisioning.ts'));
@@ -208,7 +284,12 @@ describe('loadConfig compiles good configs', () => {
     expect(model.autoPlans).toEqual({ anonymous: [], authenticated: [] });
     expect(model.store).toEqual({ failurePolicy: 'open', anonymousRetentionDays: 400, memoryMaxVisitors: 100_000 });
     expect(model.workflowTimeoutMs).toBe(50);
-    expect(model.server).toEqual({ api: { host: '127.0.0.1', port: 3100 }, ops: { host: '127.0.0.1', port: 9090 }, maxBodyBytes: 102_400 });
+    expect(model.server).toEqual({
+      api: { host: '127.0.0.1', port: 3100 },
+      ops: { host: '127.0.0.1', port: 9090 },
+      maxBodyBytes: 102_400,
+      maxPendingDecisions: 5_000,
+    });
     expect(model.gateway).toBeUndefined();
     expect(model.surfaces.get('home')).toEqual({ slug: 'home', workflow: undefined, consume: [], components: [] });
     expect(model.jwtIntegrations).toEqual([]);

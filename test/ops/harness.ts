@@ -32,6 +32,8 @@ export interface OpsConfigOptions {
   redisUrl?: string;
   /** Mount the decision API on the gateway port under this prefix. */
   mountPath?: string;
+  /** server.maxPendingDecisions (load shedding). */
+  maxPendingDecisions?: number;
 }
 
 export function opsYaml(options: OpsConfigOptions = {}): string {
@@ -79,7 +81,7 @@ store:
     connectTimeoutMs: 2000
 server:
   api: { host: 127.0.0.1, port: 0${options.mountPath ? `, mountPath: ${options.mountPath}` : ''} }
-  ops: { host: 127.0.0.1, port: 0 }
+  ops: { host: 127.0.0.1, port: 0 }${options.maxPendingDecisions === undefined ? '' : `\n  maxPendingDecisions: ${options.maxPendingDecisions}`}
 gateway:
   upstream: \${UPSTREAM}
   listen: { host: 127.0.0.1, port: 0 }

@@ -21,7 +21,10 @@ export interface HelloWorld {
   env: Record<string, string | undefined>;
 }
 
-export async function helloWorld(extraEnv: Record<string, string> = {}, options: { commandTimeoutMs?: number } = {}): Promise<HelloWorld> {
+export async function helloWorld(
+  extraEnv: Record<string, string> = {},
+  options: { commandTimeoutMs?: number; maxPendingDecisions?: number } = {},
+): Promise<HelloWorld> {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const dir = mkdtempSync(join(tmpdir(), 'plangate-hello-'));
   const publicKeyFile = join(dir, 'test-jwt.pub.pem');
@@ -31,7 +34,8 @@ export async function helloWorld(extraEnv: Record<string, string> = {}, options:
   const loaded = await loadConfig(HELLO_WORLD, { env });
   const { commandTimeoutMs } = options;
   const redis = loaded.store.redis && commandTimeoutMs !== undefined ? { ...loaded.store.redis, commandTimeoutMs } : loaded.store.redis;
-  const model = { ...loaded, store: { ...loaded.store, redis } };
+  const server = options.maxPendingDecisions === undefined ? loaded.server : { ...loaded.server, maxPendingDecisions: options.maxPendingDecisions };
+  const model = { ...loaded, store: { ...loaded.store, redis }, server };
   const logger = createLogger({ level: 'silent' });
   const runtime = await createRuntime(model, { logger });
   const app = createApiApp({ engine: () => runtime.engine, logger });
