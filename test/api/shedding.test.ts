@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../../src/api/server.js';
-import { BurstClient } from '../support/burst.js';
+import { sendBurst } from '../support/burst.js';
 import { testKeyPrefix, testRedisUrl } from '../support/env.js';
 import { helloWorld, SECRET_KEY, type HelloWorld } from '../support/hello-world.js';
 
@@ -34,10 +34,7 @@ describe('beyond server.maxPendingDecisions', () => {
   it('400 decisions at once: the excess gets 503 with Retry-After, nothing shed is recorded, nobody gets more than 3', async () => {
     const users = Array.from({ length: 40 }, (_, i) => `shed-${i}-${Date.now()}@example.com`);
     const requests = Array.from({ length: 400 }, (_, i) => decision(users[i % users.length]));
-    const client = new BurstClient();
-    await client.open([url], requests.length);
-    const { replies } = await client.send(requests);
-    client.close();
+    const { replies } = await sendBurst(requests);
 
     const shed = replies.filter((r) => r.status === 503);
     expect(shed.length).toBeGreaterThan(0);

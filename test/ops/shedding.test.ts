@@ -2,7 +2,7 @@
 // 503 with Retry-After and `Cache-Control: no-store` before any meter is read or recorded, the
 // upstream never sees it, and /metrics and the log say so. Every unit recorded is a grant.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BurstClient, type BurstRequest } from '../support/burst.js';
+import { sendBurst, type BurstRequest } from '../support/burst.js';
 import { sample, startOpsStack, type OpsStack } from './harness.js';
 
 const LIMIT = 3;
@@ -27,10 +27,7 @@ describe('beyond server.maxPendingDecisions', () => {
     for (let article = 0; article < 10; article++)
       for (const cookie of cookies) requests.push({ url: `${base}/articles/${article}`, headers: { cookie, accept: 'application/json' } });
     const forwardedBefore = stack.upstream.seen.length;
-    const client = new BurstClient();
-    await client.open([base], requests.length);
-    const { replies } = await client.send(requests);
-    client.close();
+    const { replies } = await sendBurst(requests);
 
     const shed = replies.filter((r) => r.status === 503);
     expect(shed.length).toBeGreaterThan(0);

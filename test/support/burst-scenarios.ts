@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { exportSPKI, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
-import { BurstClient, type BurstReply, type BurstRequest } from './burst.js';
+import { sendBurst, type BurstReply, type BurstRequest } from './burst.js';
 import { startPlangate, type PlangateProcess } from './plangate-process.js';
 
 export const LIMIT = 3;
@@ -98,7 +98,6 @@ export async function startBurstRig(options: BurstRigOptions): Promise<BurstRig>
     ...options.env,
   };
   const processes: PlangateProcess[] = [];
-  const client = new BurstClient();
   try {
     for (const p of await Promise.all(
       Array.from({ length: options.processes }, () => startPlangate({ command: options.kind === 'api-workflow' ? 'serve' : 'gateway', config, env, root })),
@@ -106,7 +105,6 @@ export async function startBurstRig(options: BurstRigOptions): Promise<BurstRig>
       processes.push(p);
   } catch (err) {
     await Promise.all(processes.map((p) => p.stop()));
-    client.close();
     await upstream?.close();
     throw err;
   }
@@ -128,14 +126,8 @@ export async function startBurstRig(options: BurstRigOptions): Promise<BurstRig>
           requests.push(options.kind === 'api-workflow' ? apiRequest(origin, ids[u]) : gatewayRequest(origin, tokens[u], j));
         }
       }
-      // Fresh connections for every burst, opened just before it: an idle keep-alive connection
-      // the server closes while the client reuses it would fail a request that never reached it.
-      await client.open(
-        processes.map((p) => p.url),
-        Math.ceil(requests.length / processes.length),
-      );
       const before = processes.map((p) => p.events.length);
-      const { replies, elapsedMs } = await client.send(requests).finally(() => client.close());
+      const { replies, elapsedMs } = await sendBurst(requests);
       // Log lines are batched by the process (flushed every second and on exit).
       if (options.settleMs) await new Promise((r) => setTimeout(r, options.settleMs));
       const events: Record<string, number> = {};
@@ -149,7 +141,6 @@ export async function startBurstRig(options: BurstRigOptions): Promise<BurstRig>
       return judge(options.kind, options.processes, owners, replies, elapsedMs, users, events);
     },
     async close() {
-      client.close();
       await Promise.all(processes.map((p) => p.stop()));
       await upstream?.close();
     },

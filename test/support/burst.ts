@@ -99,3 +99,19 @@ export class BurstClient {
     });
   }
 }
+
+/** One burst on fresh connections (one per request, opened first), closed afterwards. */
+export async function sendBurst(requests: readonly BurstRequest[]): Promise<BurstResult> {
+  const client = new BurstClient();
+  const perOrigin = new Map<string, number>();
+  for (const r of requests) {
+    const origin = new URL(r.url).origin;
+    perOrigin.set(origin, (perOrigin.get(origin) ?? 0) + 1);
+  }
+  try {
+    for (const [origin, count] of perOrigin) await client.open([origin], count);
+    return await client.send(requests);
+  } finally {
+    client.close();
+  }
+}

@@ -68,6 +68,8 @@ export class RedisMeterStore implements MeterStore {
   private readonly watches: ConnectionWatches;
   private commands = 0;
   private wasReady = false;
+  /** close() was called: the connection going away is not news. */
+  private closing = false;
 
   constructor(options: RedisMeterStoreOptions) {
     this.prefix = checkKeyPrefix(options.redis.keyPrefix ?? 'plangate:');
@@ -112,6 +114,7 @@ export class RedisMeterStore implements MeterStore {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     this.watches.stop();
     this.client.disconnect();
   }
@@ -280,7 +283,7 @@ export class RedisMeterStore implements MeterStore {
       this.logger?.event('warn', 'store-connection-error', { store: 'redis', code: failureCode(err), error: err.message });
     });
     this.client.on('close', () => {
-      if (!this.wasReady) return;
+      if (!this.wasReady || this.closing) return;
       this.wasReady = false;
       this.logger?.event('warn', 'store-connection-lost', { store: 'redis' });
     });
