@@ -132,7 +132,7 @@ describe('reload', () => {
     ],
     ['gateway.upstream', (y: string) => y.replace('upstream: ${UPSTREAM}', 'upstream: http://127.0.0.1:9'), /gateway\.upstream changed/],
     ['server.ops', (y: string) => y.replace('ops: { host: 127.0.0.1, port: 0 }', 'ops: { host: 0.0.0.0, port: 0 }'), /server\.ops changed: listener addresses/],
-    ['store', (y: string) => y.replace('commandTimeoutMs: 2000', 'commandTimeoutMs: 3000'), /store changed: the store connection is not reloadable/],
+    ['store', (y: string) => y.replace('commandTimeoutMs: 80', 'commandTimeoutMs: 90'), /store changed: the store connection is not reloadable/],
   ])('a change to %s is refused with a message', async (_what, edit, message) => {
     stack = await startOpsStack(`reload-fixed-${_what}`);
     writeFileSync(stack.file, edit(opsYaml()).replace('limit: 1000', 'limit: 7'));

@@ -6,7 +6,7 @@ import type { RedisConfig } from '../../../src/config/schema.js';
 
 export function testStore(url: string, keyPrefix: string, extra: Partial<RedisConfig> & { anonymousRetentionDays?: number } = {}): RedisMeterStore {
   const { anonymousRetentionDays, ...redis } = extra;
-  return new RedisMeterStore({ redis: { url, keyPrefix, commandTimeoutMs: 1_000, ...redis }, anonymousRetentionDays });
+  return new RedisMeterStore({ redis: { url, keyPrefix, ...redis }, anonymousRetentionDays });
 }
 
 export async function untilReady(store: RedisMeterStore, withinMs = 5_000): Promise<void> {
