@@ -13,6 +13,8 @@ export interface BenchOptions {
   engine: boolean;
   /** A candidate to run under `node --cpu-prof`; its profile is summarized at the end. */
   cpuProf: string | null;
+  /** Another checkout (built the same way): each chosen plangate candidate also runs from it, as `<name>@baseline`. */
+  baseline: string | null;
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -24,7 +26,9 @@ export const USAGE = `npm run bench -- [options]
   --duration S       seconds per candidate per round (default 5, quick 1)
   --count-statuses   count every non-2xx status with a wrk response() hook (slows wrk; default: wrk's own >= 400 count)
   --no-engine        skip the in-process engine benchmark
-  --cpu-prof NAME    run candidate NAME (a Node server) under node --cpu-prof; profile in bench/results/profiles/`;
+  --cpu-prof NAME    run candidate NAME (a Node server) under node --cpu-prof; profile in bench/results/profiles/
+  --baseline DIR     also run each chosen plangate candidate from the checkout in DIR (e.g. a worktree
+                     of the commit before a change), as NAME@baseline, in the same alternating rounds`;
 
 function positiveInt(value: string | undefined, fallback: number, flag: string): number {
   if (value === undefined) return fallback;
@@ -46,6 +50,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       'count-statuses': { type: 'boolean', default: false },
       'no-engine': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
+      baseline: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -56,12 +61,18 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     quick,
     soak: values.soak,
     soakTarget: values['soak-target'],
-    only: values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : null,
+    only: values.only
+      ? values.only
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : null,
     rounds: positiveInt(values.rounds, quick ? 2 : 5, '--rounds'),
     durationS: positiveInt(values.duration, quick ? 1 : 5, '--duration'),
     warmupS: quick ? 1 : 2,
     countStatuses: values['count-statuses'],
     engine: !values['no-engine'],
     cpuProf: values['cpu-prof'] ?? null,
+    baseline: values.baseline ?? null,
   };
 }

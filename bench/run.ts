@@ -4,7 +4,7 @@
 // stopped at the end, on errors and on Ctrl-C. See docs/performance.md.
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CANDIDATES } from './candidates/index.js';
 import { launchNodeServer, tsEntry } from './candidates/launch.js';
@@ -103,6 +103,18 @@ async function collectProfile(name: string, run: Running | undefined, dir: strin
   return { candidate: name, file: newest.slice(ROOT.length), summary: summarizeProfile(newest) };
 }
 
+/** The same candidate started from another checkout (its code, its configs), for before/after runs side by side. */
+function fromCheckout(candidate: Candidate, root: string): Candidate {
+  const dir = resolve(root);
+  return {
+    ...candidate,
+    name: `${candidate.name}@baseline`,
+    description: `${candidate.description} (from ${dir})`,
+    // Its own temp dir: the candidate writes its config under <tmpDir>/<name>.
+    start: (ctx) => candidate.start({ ...ctx, root: dir, tmpDir: join(ctx.tmpDir, 'baseline') }),
+  };
+}
+
 async function main(): Promise<number> {
   const started = Date.now();
   installExitHandlers();
@@ -133,6 +145,7 @@ async function main(): Promise<number> {
   ctx.upstreamUrl = new URL(upstream.target.url).origin;
 
   const chosen = CANDIDATES.filter((c) => !options.only || options.only.includes(c.name));
+  if (options.baseline !== null) chosen.push(...chosen.filter((c) => c.name.startsWith('plangate')).map((c) => fromCheckout(c, options.baseline!)));
   const skipped: Record<string, string> = {};
   console.log(`starting ${chosen.length} candidates (upstream ${ctx.upstreamUrl}, redis ${redis.url})`);
   const running = await startCandidates(ctx, chosen, skipped);

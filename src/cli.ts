@@ -2,7 +2,7 @@
 // The plangate command line: validate, decide, token, serve, start.
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { ConfigError } from './config/errors.js';
+import { ConfigError, formatIssue, type ConfigIssue } from './config/errors.js';
 import { loadConfig } from './config/load.js';
 import { ensureTestKeys, mintTestToken, DEFAULT_KEY_DIR } from './cli/keys.js';
 import { createRuntime } from './runtime.js';
@@ -37,11 +37,23 @@ function fail(message: string, code = 2): never {
   process.exit(code);
 }
 
+/** Warnings never stop a command: each goes to stderr as one `warning: file:line:col  key.path: message` line. */
+function printWarning(warning: ConfigIssue): void {
+  process.stderr.write(`warning: ${formatIssue(warning)}\n`);
+}
+
 async function validate(args: string[]): Promise<void> {
   const file = args[0] ?? fail(`validate needs a config file\n\n${USAGE}`);
   try {
-    const model = await loadConfig(file);
-    process.stdout.write(`ok: ${resolve(file)} (${model.features.length} features, ${model.plans.length} plans, ${model.surfaces.size} surfaces)\n`);
+    let warnings = 0;
+    const model = await loadConfig(file, {
+      onWarning: (warning) => {
+        warnings++;
+        printWarning(warning);
+      },
+    });
+    const counts = `${model.features.length} features, ${model.plans.length} plans, ${model.surfaces.size} surfaces`;
+    process.stdout.write(`ok: ${resolve(file)} (${counts}${warnings === 0 ? '' : `; ${warnings} warning${warnings === 1 ? '' : 's'}`})\n`);
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, 1);
     throw err;
@@ -75,7 +87,7 @@ async function decide(args: string[]): Promise<void> {
     },
   });
   if (!values.config || !values.surface) fail(`decide needs --config and --surface\n\n${USAGE}`);
-  const model = await loadConfig(values.config);
+  const model = await loadConfig(values.config, { onWarning: printWarning });
   // Offline: meters live in this process only, unless the config names Redis.
   const runtime = await createRuntime(model);
   try {
@@ -152,7 +164,7 @@ async function serve(args: string[], banner: (url: string) => string): Promise<v
   const file = positionals[0] ?? HELLO_WORLD;
   let model;
   try {
-    model = await loadConfig(file);
+    model = await loadConfig(file, { onWarning: printWarning });
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, 1);
     throw err;
@@ -173,7 +185,7 @@ async function serve(args: string[], banner: (url: string) => string): Promise<v
 
 async function loadOrExit(file: string) {
   try {
-    return await loadConfig(file);
+    return await loadConfig(file, { onWarning: printWarning });
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, 1);
     throw err;

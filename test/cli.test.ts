@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnGateway } from './ops/harness.js';
 import { HELLO_WORLD, helloWorld, SECRET_KEY, type HelloWorld } from './support/hello-world.js';
 
 const run = promisify(execFile);
@@ -41,10 +42,45 @@ describe('plangate validate', () => {
   });
 });
 
+describe('config warnings', () => {
+  // A metered one-segment route above an unmetered catch-all: loads, with a warning at the route.
+  const dir = mkdtempSync(join(tmpdir(), 'plangate-cli-'));
+  const file = join(dir, 'shallow.yaml');
+  writeFileSync(
+    file,
+    'version: 1\nfeatures:\n  articles: {}\nplans:\n  anonymous: { assign: anonymous, features: { articles: { enabled: { limit: 3, period: month } } } }\n' +
+      'surfaces:\n  article: {}\n  site: {}\ngateway:\n  upstream: http://127.0.0.1:9\n  routes:\n' +
+      '    - { path: /articles/*, surface: article, consume: [articles.enabled] }\n    - { path: /**, surface: site }\n',
+  );
+  const warning = `warning: ${file}:12:15  gateway.routes[0].path: '/articles/*' guards one segment only`;
+
+  it('validate prints them with the key path and exits 0', async () => {
+    const result = await cli(['validate', file]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(warning);
+    expect(result.stdout).toMatch(/^ok: .*shallow\.yaml \(1 features, 1 plans, 2 surfaces; 1 warning\)/);
+  });
+
+  it('the gateway prints them at start-up and serves', async () => {
+    const child = await spawnGateway(['--import', 'tsx', 'src/cli.ts', 'gateway', '--config', file, '--port', '0', '--ops-port', '0', '--no-watch'], {
+      env: { ...process.env, PLANGATE_LOG_LEVEL: 'warn' },
+    });
+    try {
+      expect(child.output()).toContain(warning);
+    } finally {
+      child.process.kill('SIGTERM');
+      await child.exited;
+    }
+  });
+});
+
 describe('plangate decide', () => {
   it('prints the same decision as the API for the same input', async () => {
     const identity = { userIdentifier: `cli-${Date.now()}@example.com` };
-    const offline = await cli(['decide', '--config', HELLO_WORLD, '--surface', 'hello-world', '--user', identity.userIdentifier, '--resource', 'article-1'], hw.env);
+    const offline = await cli(
+      ['decide', '--config', HELLO_WORLD, '--surface', 'hello-world', '--user', identity.userIdentifier, '--resource', 'article-1'],
+      hw.env,
+    );
     expect(offline.code).toBe(0);
     const fromCli = JSON.parse(offline.stdout);
     const fromApi = (

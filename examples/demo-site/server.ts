@@ -15,11 +15,12 @@ export const ARTICLES: Record<string, { title: string; body: string }> = {
 };
 
 export const PREMIUM: Record<string, { title: string; body: string }> = {
-  'investigation': { title: 'Investigation: where the money went', body: 'A six-month investigation into the city’s contracts.' },
+  investigation: { title: 'Investigation: where the money went', body: 'A six-month investigation into the city’s contracts.' },
   'market-report': { title: 'The weekly market report', body: 'Prices, trends and what to expect next week.' },
 };
 
-const STYLE = 'body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}' +
+const STYLE =
+  'body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}' +
   'table{border-collapse:collapse;font-size:.85rem}td{border:1px solid #ddd;padding:.2rem .5rem;vertical-align:top}' +
   'pre{margin:0;white-space:pre-wrap}nav a{margin-right:1rem}';
 
@@ -65,12 +66,27 @@ export function startDemoSite(options: { host?: string; port?: number } = {}): P
     if (path === '/static/style.css') return send(200, 'text/css', STYLE);
     if (path === '/') {
       const list = (items: typeof ARTICLES, base: string) =>
-        Object.entries(items).map(([slug, a]) => `<li><a href="${base}/${slug}">${escape(a.title)}</a></li>`).join('');
-      return send(200, 'text/html; charset=utf-8', page('The Daily Demo', `<h1>The Daily Demo</h1><h2>Articles</h2><ul>${list(ARTICLES, '/articles')}</ul><h2>Premium</h2><ul>${list(PREMIUM, '/premium')}</ul>`, req.headers));
+        Object.entries(items)
+          .map(([slug, a]) => `<li><a href="${base}/${slug}">${escape(a.title)}</a></li>`)
+          .join('');
+      return send(
+        200,
+        'text/html; charset=utf-8',
+        page(
+          'The Daily Demo',
+          `<h1>The Daily Demo</h1><h2>Articles</h2><ul>${list(ARTICLES, '/articles')}</ul><h2>Premium</h2><ul>${list(PREMIUM, '/premium')}</ul>`,
+          req.headers,
+        ),
+      );
     }
-    const [, section, slug] = path.split('/');
-    const article = section === 'articles' ? ARTICLES[slug] : section === 'premium' ? PREMIUM[slug] : undefined;
-    if (article) return send(200, 'text/html; charset=utf-8', page(article.title, `<h1>${escape(article.title)}</h1><p>${escape(article.body)}</p>`, req.headers));
+    // `/articles/<slug>` or `/articles/<slug>/`, nothing deeper: a site that served the article for
+    // `/articles/<slug>/anything` would hand it out wherever a route guards one segment only.
+    const [, section, slug, ...rest] = path.split('/');
+    const exact = rest.length === 0 || (rest.length === 1 && rest[0] === '');
+    const shelf = section === 'articles' ? ARTICLES : section === 'premium' ? PREMIUM : undefined;
+    const article = exact && shelf !== undefined && Object.hasOwn(shelf, slug) ? shelf[slug] : undefined;
+    if (article)
+      return send(200, 'text/html; charset=utf-8', page(article.title, `<h1>${escape(article.title)}</h1><p>${escape(article.body)}</p>`, req.headers));
     return send(404, 'text/html; charset=utf-8', page('Not found', '<h1>Not found</h1>', req.headers));
   });
   return new Promise((resolve) => {
@@ -79,10 +95,11 @@ export function startDemoSite(options: { host?: string; port?: number } = {}): P
       resolve({
         server,
         url: `http://${options.host ?? '127.0.0.1'}:${port}`,
-        close: () => new Promise<void>((done) => {
-          server.close(() => done());
-          server.closeAllConnections();
-        }),
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
       });
     });
   });

@@ -17,6 +17,7 @@ import type {
 } from '../engine/model.js';
 import type { ComponentWorkflow, ProvisioningWorkflow, SurfaceWorkflow } from '../engine/workflows/types.js';
 import type { PemKey } from './jwt-keys.js';
+import { routeGuards } from './route-guards.js';
 import type { ConfigFile, ConsumeItemConfig, FeatureConfig, MeterConfig, PlanValueConfig } from './schema.js';
 
 export interface LoadedResources {
@@ -153,6 +154,7 @@ export function compile(config: ConfigFile, file: string, resources: LoadedResou
         index,
         segments: pattern === '/' ? [] : pattern.slice(1).split('/'),
         consumeRefs: (route.consume ?? []).map(toConsumption),
+        guarded: routeGuards(route, config.surfaces),
       };
       if (route.require !== undefined) compiled.requireRef = toConsumption(route.require);
       return compiled;

@@ -4,6 +4,7 @@
 // Every problem is reported at the exact key; nothing stops at the first.
 import type { ConfigFile, ConsumeItemConfig, FeatureConfig, JwtIntegrationConfig, PlanValueConfig, PropertyConfig } from './schema.js';
 import type { IssueCollector, KeyPath } from './locate.js';
+import { checkDeeperPaths } from './route-guards.js';
 
 const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const SLUG_HINT = 'use lowercase letters, digits and single hyphens, like my-feature';
@@ -218,6 +219,7 @@ function checkGateway(config: ConfigFile, types: Map<string, Map<string, Propert
     if (keyIds.has(key.id)) issues.add(['gateway', 'signing', 'keys', i, 'id'], `signing key id '${key.id}' is used twice: each key needs its own id`);
     keyIds.add(key.id);
   });
+  checkDeeperPaths(routes, config.surfaces, config.gateway?.caseSensitive === true, issues);
   const last = routes.length - 1;
   if (routes[last].path !== '/**') {
     issues.add(

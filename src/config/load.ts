@@ -9,7 +9,7 @@ import { loadWorkflow } from '../engine/workflows/load.js';
 import { compile } from './compile.js';
 import { crossCheck } from './cross-check.js';
 import { substituteEnv, type Env } from './env.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, type ConfigIssue } from './errors.js';
 import { resolvePemKeys, type PemKey } from './jwt-keys.js';
 import { formatPath, IssueCollector, pathAtOffset, type KeyPath } from './locate.js';
 import type { ConfigFile } from './schema.js';
@@ -18,6 +18,8 @@ import { validateConfig } from './validate.js';
 export interface LoadOptions {
   /** Variables for `${VAR}`; defaults to process.env. */
   env?: Env;
+  /** Gets each warning (a config that loads but likely does not do what was meant), after a successful load. */
+  onWarning?: (warning: ConfigIssue) => void;
 }
 
 /** Sections whose schema defaults apply even when the section is left out. */
@@ -63,7 +65,9 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   const baseDir = dirname(path);
   const [workflows, pemKeys] = await Promise.all([loadWorkflows(config, baseDir, issues), loadPemKeys(config, baseDir, issues)]);
   if (issues.issues.length > 0) throw fail();
-  return compile(config, path, { baseDir, workflows, pemKeys });
+  const model = compile(config, path, { baseDir, workflows, pemKeys });
+  for (const warning of issues.warnings) options.onWarning?.(warning);
+  return model;
 }
 
 /** Every workflow file the config names, with the key that names it. */

@@ -101,9 +101,10 @@ export function pathAtOffset(doc: Document, offset: number): (string | number)[]
   }
 }
 
-/** Collects issues located in one YAML file. */
+/** Collects issues located in one YAML file: errors (the load fails) and warnings (it does not). */
 export class IssueCollector {
   readonly issues: ConfigIssue[] = [];
+  readonly warnings: ConfigIssue[] = [];
 
   constructor(
     readonly file: string,
@@ -116,10 +117,19 @@ export class IssueCollector {
     this.addAtOffset(locateOffset(this.doc, path, options.key ?? false), formatPath(path), message, options.expected);
   }
 
+  /** A config that loads but probably does not do what its author meant. */
+  warn(path: KeyPath, message: string): void {
+    this.warnings.push(this.located(locateOffset(this.doc, path), formatPath(path), message));
+  }
+
   addAtOffset(offset: number, path: string, message: string, expected?: string): void {
+    this.issues.push(this.located(offset, path, message, expected));
+  }
+
+  private located(offset: number, path: string, message: string, expected?: string): ConfigIssue {
     const { line, col } = this.lines.linePos(offset);
     const issue: ConfigIssue = { file: this.file, line, column: col, path, message };
     if (expected !== undefined) issue.expected = expected;
-    this.issues.push(issue);
+    return issue;
   }
 }

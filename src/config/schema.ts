@@ -234,6 +234,23 @@ export const GatewaySchema = Type.Object(
     paywallTemplate: Type.Optional(FilePath),
     headerTimeoutMs: Millis(30_000),
     idleTimeoutMs: Millis(120_000, 3_600_000),
+    websockets: Type.Object(
+      {
+        maxPerClient: Type.Integer({
+          minimum: 1,
+          maximum: 100_000,
+          default: 256,
+          description: 'open websockets per client network (an IPv4 address, an IPv6 /56), handshakes included',
+        }),
+        idleTimeoutMs: Type.Integer({
+          minimum: 1_000,
+          maximum: 86_400_000,
+          default: 300_000,
+          description: 'milliseconds an open websocket may stay silent both ways before it is closed (1 s to 1 day)',
+        }),
+      },
+      { ...strict, default: {} },
+    ),
     signing: Type.Optional(
       Type.Object(
         {

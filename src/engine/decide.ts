@@ -325,5 +325,5 @@ export async function decide(ctx: EngineContext, request: DecisionRequest): Prom
     componentBehaviors: surfaceRun.components,
   };
   if (state.meters.degraded || surfaceRun.failed) decision.degraded = true;
-  return { decision, denied: !gate.allowed, denialReason: gate.reason, plans: state.plans };
+  return { decision, denied: !gate.allowed, denialReason: gate.reason, recordsUsage: state.meters.recordsUsage, plans: state.plans };
 }

@@ -35,6 +35,11 @@ export interface DecisionOutcome {
   /** The route's requirement failed or the declared consumption was refused: nothing was consumed. */
   denied: boolean;
   denialReason?: 'requirement' | 'consumption';
+  /**
+   * Whether the request recorded usage (consumed or counted units, declared or by a workflow); for a
+   * dry run, whether the same request for real would have. The gateway refuses such prefetches.
+   */
+  recordsUsage: boolean;
   /** Plan slugs in effect, in config order. */
   plans: readonly string[];
 }

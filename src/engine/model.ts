@@ -70,6 +70,8 @@ export interface CompiledRoute extends RouteConfig {
   segments: readonly string[];
   requireRef?: DeclaredConsumption;
   consumeRefs: readonly DeclaredConsumption[];
+  /** The route requires or consumes something (declared on it or its surface): prefetches of it are refused. */
+  guarded: boolean;
 }
 
 export interface Model {

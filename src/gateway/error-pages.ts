@@ -1,7 +1,7 @@
 // The gateway's own error answers: 400 (a rejected request target), 401 (invalidJwt: reject), 500
-// (the decision failed), 502 (upstream unreachable), 503 (load shed, with Retry-After) and 504
-// (upstream too slow to answer). HTML for
-// browsers, JSON for API clients; never a stack trace or an internal message.
+// (the decision failed), 502 (upstream unreachable), 503 (load shed, with Retry-After; or a prefetch
+// of a metered page, refused) and 504 (upstream too slow to answer). HTML for browsers, JSON for API
+// clients; never a stack trace or an internal message.
 import type { ResponseHead } from './response-merge.js';
 
 export interface ErrorAnswer {
@@ -24,6 +24,13 @@ export const ERRORS = {
     retryAfterSeconds,
   }),
   upstreamUnreachable: (): ErrorAnswer => ({ status: 502, code: 'upstream-unreachable', message: 'The site behind this gateway could not be reached.' }),
+  // 503 is what browsers and CDNs already use to refuse a prefetch: the browser drops it and fetches
+  // again when the reader opens the page (docs/gateway.md#dry-runs).
+  prefetchRefused: (): ErrorAnswer => ({
+    status: 503,
+    code: 'prefetch-refused',
+    message: 'This page is not prefetched: it loads when you open it.',
+  }),
   upstreamTimeout: (): ErrorAnswer => ({ status: 504, code: 'upstream-timeout', message: 'The site behind this gateway did not answer in time.' }),
 };
 

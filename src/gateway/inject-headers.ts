@@ -13,6 +13,7 @@
 //   <p>surface-properties  base64url JSON of surfaceBehavior.properties ({} when none)
 //   <p>degraded            true | false (the meter store could not answer; the failure policy applied)
 //   <p>denied              only on `deny.action: forward` when the request was denied: requirement | consumption
+//   <p>dry-run             only on a dry run (HEAD, a CORS preflight, a prefetch): 1; nothing was recorded
 //   <p>decision            only with injectDecision: the whole decision, base64url JSON; left out (with
 //                          a `decision-header-too-large` warning) when over 8 KB
 import type { DecisionOutcome, EngineLogger } from '../engine/engine.js';
@@ -29,8 +30,16 @@ export interface InjectOptions {
 
 export type InjectedHeaders = Record<string, string>;
 
+/** What the enforcement step adds to the decision's headers. */
+export interface InjectFlags {
+  /** The request was denied and forwarded anyway (`deny.action: forward`). */
+  forwardedDenial: boolean;
+  /** Decided as a dry run: nothing was recorded. */
+  dryRun: boolean;
+}
+
 /** Builds the injector once (header names are cached per feature property). It writes into `into` (a fresh record by default) and returns it. */
-export function createHeaderInjector(options: InjectOptions): (outcome: DecisionOutcome, forwardedDenial: boolean, into?: InjectedHeaders) => InjectedHeaders {
+export function createHeaderInjector(options: InjectOptions): (outcome: DecisionOutcome, flags: InjectFlags, into?: InjectedHeaders) => InjectedHeaders {
   const { prefix } = options;
   // Per feature, per property: no key string is built per request.
   const names = new Map<string, Map<string, string>>();
@@ -53,9 +62,10 @@ export function createHeaderInjector(options: InjectOptions): (outcome: Decision
   const SURFACE_PROPERTIES = `${prefix}surface-properties`;
   const DEGRADED = `${prefix}degraded`;
   const DENIED = `${prefix}denied`;
+  const DRY_RUN = `${prefix}dry-run`;
   const DECISION = `${prefix}decision`;
 
-  return (outcome, forwardedDenial, headers = {}) => {
+  return (outcome, flags, headers = {}) => {
     const { decision } = outcome;
     headers[ID] = percentEncode(decision.identity.identifier);
     headers[AUTH_TYPE] = decision.identity.authType;
@@ -70,7 +80,8 @@ export function createHeaderInjector(options: InjectOptions): (outcome: Decision
     headers[SURFACE_PROPERTIES] =
       surfaceProperties === undefined ? EMPTY_OBJECT : (base64urlJson(surfaceProperties, options.logger, 'surface-properties') ?? EMPTY_OBJECT);
     headers[DEGRADED] = decision.degraded === true ? 'true' : 'false';
-    if (forwardedDenial && outcome.denied) headers[DENIED] = outcome.denialReason ?? 'requirement';
+    if (flags.forwardedDenial && outcome.denied) headers[DENIED] = outcome.denialReason ?? 'requirement';
+    if (flags.dryRun) headers[DRY_RUN] = '1';
     if (options.injectDecision) {
       const encoded = base64urlJson(decision, options.logger, 'decision');
       if (encoded !== undefined && encoded.length > MAX_DECISION_HEADER_BYTES) {

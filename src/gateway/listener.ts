@@ -5,7 +5,7 @@
 // each request holds the pipeline it started on, so in-flight requests finish on the old one.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { EngineApi, EngineLogger } from '../engine/engine.js';
 import type { Model } from '../engine/model.js';
@@ -13,9 +13,10 @@ import { createApiMount, type ApiMountOptions } from './api-mount.js';
 import { errorResponse, ERRORS } from './error-pages.js';
 import type { GatewayObserver, RequestSummary } from './observer.js';
 import { createPipeline, type Pipeline, type RequestOutcome, type RequestTrace, type Verdict } from './pipeline.js';
-import { createUpstreamProxy, writeSocketStatus, type UpstreamTiming } from './proxy.js';
+import { createUpstreamProxy, type UpstreamTiming } from './proxy.js';
 import { routeIssues } from './routes.js';
 import { sendAnswer } from './send.js';
+import { writeSocketStatus } from './websocket-proxy.js';
 
 export interface GatewayOptions {
   model: Model;
@@ -68,6 +69,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const carryOut = (verdict: Verdict, { req, res, exchange, current }: HttpRequest) => {
     exchange.outcome = verdict.outcome;
     if (verdict.kind === 'answer') {
+      if (!req.complete) drainAtMost(req, UNREAD_BODY_LIMIT_BYTES);
       sendAnswer(res, verdict);
       return;
     }
@@ -78,6 +80,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       target: verdict.target,
       headers: verdict.headers,
       shapeHead: verdict.shapeHead,
+      bodyless: verdict.bodyless,
       errorHeaders: verdict.setCookies.length > 0 ? { 'set-cookie': [...verdict.setCookies] } : undefined,
       timeouts: current.timeouts,
       timing: exchange,
@@ -86,14 +89,20 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   /** A bug, never the visitor's fault: answer 500 without details and keep serving. */
   const failed = (error: unknown, { req, res }: HttpRequest) => {
     logger.event('error', 'gateway-internal-error', { error: (error as Error)?.message });
+    if (!req.complete && !req.readableFlowing) drainAtMost(req, UNREAD_BODY_LIMIT_BYTES);
     if (!res.headersSent) sendAnswer(res, errorResponse(ERRORS.decisionFailed(), req.headers.accept));
     else res.destroy();
   };
   const decide = ({ req, exchange, current }: HttpRequest) => current.run(req, exchange);
 
+  // The newest response on each connection: responses go out in order, so once it is written, every
+  // earlier one is too (a malformed pipelined request's 400 waits for it).
+  const lastResponse = new WeakMap<Duplex, ServerResponse>();
+
   const server = createServer((req, res) => {
     const exchange = new Exchange(randomUUID(), req.method ?? '', performance.now());
     inFlight?.begin(res);
+    lastResponse.set(req.socket, res);
     res.once('close', () => {
       inFlight?.end(res);
       report(exchange.finish(res));
@@ -108,7 +117,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     whenDecided({ req, res, exchange, current: pipeline }, decide, carryOut, failed);
   });
 
-  // Websockets: decided and gated exactly like a request, then proxied with http-proxy's ws().
+  // Open websockets (handshakes included) per client network, against `gateway.websockets.maxPerClient`.
+  const openWebsockets = new Map<string, number>();
+
+  // Websockets: decided and gated exactly like a request, then relayed (websocket-proxy.ts).
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const started = performance.now();
     const trace: RequestTrace = { requestId: randomUUID(), route: '-' };
@@ -132,6 +144,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       });
     };
     socket.on('error', () => socket.destroy());
+    // Silent both ways that long, the connection closes: an open websocket, and a refused handshake
+    // whose client never closes its side (it would hold its place under maxPerClient).
+    (socket as Socket).setTimeout(pipeline.websockets.idleTimeoutMs, () => socket.destroy());
     if (!isWebsocketUpgrade(req)) {
       writeSocketStatus(socket, 400, 'only websocket upgrades are supported');
       done('rejected', 400);
@@ -144,6 +159,21 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       return;
     }
     const current = pipeline;
+    // Counted from the handshake on, before any decision is spent on it; released when the socket closes.
+    const network = current.clientNetwork(req);
+    const open = openWebsockets.get(network) ?? 0;
+    if (open >= current.websockets.maxPerClient) {
+      logger.event('warn', 'websocket-limit', { limit: current.websockets.maxPerClient, websocket: true });
+      writeSocketStatus(socket, 429, 'too many open websockets from this network');
+      done('rejected', 429);
+      return;
+    }
+    openWebsockets.set(network, open + 1);
+    socket.once('close', () => {
+      const left = (openWebsockets.get(network) ?? 1) - 1;
+      if (left <= 0) openWebsockets.delete(network);
+      else openWebsockets.set(network, left);
+    });
     whenDecided(
       undefined,
       () => current.run(req, trace),
@@ -160,12 +190,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         }
         const forwardedAt = performance.now();
         proxy.upgrade({
-          req,
           socket,
           head,
           target: verdict.target,
           headers: verdict.headers,
           headerTimeoutMs: current.timeouts.headerTimeoutMs,
+          idleTimeoutMs: current.websockets.idleTimeoutMs,
+          shapeHead: verdict.shapeHead,
           setCookies: verdict.setCookies,
           settled: (status) => done(status === 101 || status === 0 ? verdict.outcome : 'error', status, performance.now() - forwardedAt),
         });
@@ -178,9 +209,22 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     );
   });
 
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    else socket.destroy();
+  // A request Node's parser refuses: its error answer goes after the responses still owed on the
+  // connection (pipelined requests before it), then the connection closes.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    const answer = () => {
+      if (socket.writable) socket.end(`HTTP/1.1 ${clientErrorStatus(error)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      else socket.destroy();
+    };
+    const pending = lastResponse.get(socket);
+    if (pending === undefined || pending.writableFinished) {
+      answer();
+      return;
+    }
+    pending.once('finish', answer);
+    pending.once('close', () => {
+      if (!pending.writableFinished) socket.destroy(); // it never completed: nothing more can follow it
+    });
   });
 
   const host = options.listen?.host ?? gateway.listen.host;
@@ -230,6 +274,32 @@ function notReloadable(before: GatewayModel, after: GatewayModel): string | unde
   }
   if (before.upstream !== after.upstream) return `gateway.upstream (${before.upstream} → ${after.upstream})`;
   return undefined;
+}
+
+/** Bytes of a request body still read after its response was sent; past them the connection closes (docs/gateway.md). */
+export const UNREAD_BODY_LIMIT_BYTES = 64 * 1024;
+
+/**
+ * The gateway answers a request whose body it never read (a paywall, an error page): left alone, Node
+ * would read the rest to keep the connection, however large. The body is read here instead, up to
+ * `limit` bytes (a client sending a small body keeps its connection; one still sending can read the
+ * answer first), and past them the connection is cut.
+ */
+function drainAtMost(req: IncomingMessage, limit: number): void {
+  let left = limit;
+  const count = (chunk: Buffer) => {
+    left -= chunk.length;
+    if (left < 0) req.socket.destroy();
+  };
+  req.on('data', count);
+  req.once('end', () => req.off('data', count));
+}
+
+/** The status for a request Node's parser refused: 431 for oversized headers, 408 for a request too slow to arrive, else 400. */
+function clientErrorStatus(error: NodeJS.ErrnoException): string {
+  if (error.code === 'HPE_HEADER_OVERFLOW') return '431 Request Header Fields Too Large';
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return '408 Request Timeout';
+  return '400 Bad Request';
 }
 
 function isWebsocketUpgrade(req: IncomingMessage): boolean {

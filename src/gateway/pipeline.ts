@@ -1,5 +1,5 @@
-// One request through the gateway, top to bottom (PRODUCT.md §3):
-// canonical path → route → strip headers → identity → decision → enforce → inject → sign.
+// One request through the gateway, top to bottom (docs/gateway.md):
+// canonical path → route → strip headers → dry run? → identity → decision → enforce → inject → sign.
 // Each stage lives in its own module; this file only calls them in order and returns the verdict:
 // an answer the gateway gives itself, or what to forward. The listener carries the verdict out over
 // HTTP (send or proxy) or over a websocket upgrade (the same verdict, written to the socket).
@@ -10,15 +10,16 @@ import { EngineError } from '../engine/errors.js';
 import { RETRY_AFTER_SECONDS } from '../engine/load.js';
 import type { CompiledRoute, Model } from '../engine/model.js';
 import { canonicalizeTarget, type CanonicalPathOptions } from './canonical-path.js';
-import { cameOverHttps, clientAddress, compileTrust } from './client-ip.js';
+import { cameOverHttps, clientAddress, compileTrust, meteringNetwork } from './client-ip.js';
 import { readCookies, withoutCookie } from './cookies.js';
 import { compileDenial, compileTemplate, defaultTemplateFile, type Denial, type Template } from './deny.js';
 import { enforce } from './enforce.js';
+import { dryRunOf, type DryRun } from './dry-run.js';
 import { errorResponse, ERRORS } from './error-pages.js';
 import { resolveGatewayIdentity, type IdentitySettings } from './identity.js';
 import { createHeaderInjector } from './inject-headers.js';
 import type { ProxyTimeouts } from './proxy.js';
-import { addGatewayHeaders, applyHttpBehavior, type GatewayAdditions, type ResponseHead } from './response-merge.js';
+import { addGatewayHeaders, applyHttpBehavior, statusAllowsBody, type GatewayAdditions, type ResponseHead } from './response-merge.js';
 import { compileRoutes, matchRoute, type MatchableRoute } from './routes.js';
 import { createHeaderSigner } from './sign-headers.js';
 import { setForwardedHeaders, stripClientHeaders } from './strip-headers.js';
@@ -34,7 +35,7 @@ export interface PipelineDeps {
   logger: EngineLogger;
 }
 
-export type RequestOutcome = 'forwarded' | 'bypassed' | 'denied' | 'answered' | 'rejected' | 'shed' | 'error';
+export type RequestOutcome = 'forwarded' | 'bypassed' | 'denied' | 'answered' | 'prefetch-refused' | 'rejected' | 'shed' | 'error';
 
 /** What the stages learnt about a request, filled in as it goes (the observer's summary is built from it). */
 export interface RequestTrace {
@@ -58,6 +59,7 @@ interface RoutedRequest {
   headers: IncomingHttpHeaders;
   clientIp: string;
   https: boolean;
+  dryRun: DryRun | undefined;
 }
 
 export type Verdict =
@@ -70,6 +72,8 @@ export type Verdict =
       target: string;
       headers: IncomingHttpHeaders;
       shapeHead: (head: ResponseHead) => ResponseHead;
+      /** The upstream's body is dropped (a HEAD, a CORS preflight): a dry run never delivers content. */
+      bodyless: boolean;
       /** The anonymous cookie, when one was minted (for error pages and websocket 101s). */
       setCookies: readonly string[];
     };
@@ -82,6 +86,10 @@ export interface Pipeline {
    */
   run(req: IncomingMessage, trace: RequestTrace): Verdict | Promise<Verdict>;
   timeouts: ProxyTimeouts;
+  /** This config's limits on open websockets (they follow reloads). */
+  websockets: { maxPerClient: number; idleTimeoutMs: number };
+  /** The network a client's websockets are counted under: its trustProxy-aware address, IPv6 by /56. */
+  clientNetwork(req: IncomingMessage): string;
 }
 
 /** Builds everything once (routes, denials, templates, injector, signer); returns the per-request stages. */
@@ -133,20 +141,24 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
     if (route.bypass === true) {
       sign?.({ method, target, requestId: trace.requestId, headers, defaultHost: deps.upstreamHost });
-      return { kind: 'forward', outcome: 'bypassed', target, headers, shapeHead: unchanged, setCookies: noCookies };
+      return { kind: 'forward', outcome: 'bypassed', target, headers, shapeHead: unchanged, bodyless: false, setCookies: noCookies };
     }
+    trace.surface = route.surface;
+
+    // 4. dry run: a prefetch of a guarded route is refused before anything is decided
+    const dryRun = dryRunOf(method, req.headers);
+    if (dryRun === 'prefetch' && route.guarded) return prefetchRefused(req.headers.accept);
     const clientIp = clientAddress(req, trust);
     const https = cameOverHttps(req, trust);
-    trace.surface = route.surface;
-    return decideAndEnforce(req, trace, { accept: req.headers.accept, method, canonical, target, matched, headers, clientIp, https });
+    return decideAndEnforce(req, trace, { accept: req.headers.accept, method, canonical, target, matched, headers, clientIp, https, dryRun });
   }
 
-  /** Steps 4 to 8, for routes with a surface. */
+  /** Steps 5 to 9, for routes with a surface. */
   async function decideAndEnforce(req: IncomingMessage, trace: RequestTrace, at: RoutedRequest): Promise<Verdict> {
-    const { accept, method, canonical, target, matched, headers, clientIp, https } = at;
+    const { accept, method, canonical, target, matched, headers, clientIp, https, dryRun } = at;
     const route = matched.route;
 
-    // 4. identity
+    // 5. identity
     const decisionStarted = performance.now();
     const bearerAllowed = route.bearer !== false;
     const cookies = readCookies(req.headers.cookie);
@@ -166,7 +178,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     const additions: GatewayAdditions = { setCookies: who.setCookie ? [who.setCookie] : [], privateCache: true };
 
-    // 5. decision
+    // 6. decision
     let outcome: DecisionOutcome;
     try {
       outcome = await engine.decide({
@@ -175,7 +187,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         trusted: false,
         resource: route.resourceId === 'none' ? undefined : { id: canonical.matchPath },
         context: { http: { url: target, method: req.method, userAgent: req.headers['user-agent'], clientIP: clientIp, referer: req.headers.referer } },
-        dryRun: isDryRun(req),
+        dryRun: dryRun !== undefined,
         route: { require: route.requireRef, consume: route.consumeRefs },
       });
     } catch (error) {
@@ -188,16 +200,18 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     trace.decisionMs = performance.now() - decisionStarted;
     trace.plans = outcome.plans;
     trace.degraded = outcome.decision.degraded === true;
+    // A surface workflow's own consume() is known only now: its prefetch is refused like a guarded route's.
+    if (dryRun === 'prefetch' && outcome.recordsUsage) return prefetchRefused(accept);
 
-    // 6. enforce
+    // 7. enforce
     const problem = (what: string) => logger.event('warn', 'invalid-http-behavior', { problem: what, route: route.index });
     const enforcement = enforce(denials.get(matched)!, outcome, { target, accept }, problem);
     if (enforcement.kind === 'answer') {
       return { kind: 'answer', outcome: enforcement.outcome, head: addGatewayHeaders(enforcement.head, additions), body: enforcement.body };
     }
 
-    // 7. inject, 8. sign (the head is merged as the upstream's response passes)
-    inject(outcome, enforcement.forwardedDenial, headers as Record<string, string>);
+    // 8. inject, 9. sign (the head is merged as the upstream's response passes)
+    inject(outcome, { forwardedDenial: enforcement.forwardedDenial, dryRun: dryRun !== undefined }, headers as Record<string, string>);
     sign?.({ method, target, requestId: trace.requestId, headers, defaultHost: deps.upstreamHost });
     const http = enforcement.http;
     return {
@@ -205,19 +219,32 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       outcome: enforcement.forwardedDenial ? 'denied' : 'forwarded',
       target,
       headers,
-      shapeHead: (head) => addGatewayHeaders(http ? applyHttpBehavior(head, http, problem) : head, additions),
+      shapeHead: (head) => {
+        const shaped = addGatewayHeaders(http ? applyHttpBehavior(head, http, problem) : head, additions);
+        return dryRun === 'preflight' ? withoutBody(shaped) : shaped;
+      },
+      bodyless: dryRun === 'head' || dryRun === 'preflight',
       setCookies: additions.setCookies,
     };
   }
 
-  return { run, timeouts: { headerTimeoutMs: gateway.headerTimeoutMs, idleTimeoutMs: gateway.idleTimeoutMs } };
+  return {
+    run,
+    timeouts: { headerTimeoutMs: gateway.headerTimeoutMs, idleTimeoutMs: gateway.idleTimeoutMs },
+    websockets: gateway.websockets,
+    clientNetwork: (req) => meteringNetwork(clientAddress(req, trust)),
+  };
 }
 
 const unchanged = (head: ResponseHead): ResponseHead => head;
 
-/** HEAD, OPTIONS and prefetches are decided as if consumed, but record nothing. */
-function isDryRun(req: IncomingMessage): boolean {
-  if (req.method === 'HEAD' || req.method === 'OPTIONS') return true;
-  const purpose = req.headers['sec-purpose'] ?? req.headers.purpose;
-  return typeof purpose === 'string' && purpose.toLowerCase().includes('prefetch');
+/** The gateway's answer to a prefetch that would consume: not cacheable, and non-2xx so the browser fetches again on navigation. */
+function prefetchRefused(accept: string | undefined): Verdict {
+  return { kind: 'answer', outcome: 'prefetch-refused', ...errorResponse(ERRORS.prefetchRefused(), accept) };
+}
+
+/** A preflight's head with its body dropped: the length says so (HEAD keeps the length of the body it never gets). */
+function withoutBody(head: ResponseHead): ResponseHead {
+  if (statusAllowsBody(head.status)) head.headers['content-length'] = '0';
+  return head;
 }

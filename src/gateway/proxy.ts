@@ -3,17 +3,15 @@
 // on the hot path, and about half the CPU per request of `http.request` or http-proxy in the
 // benchmark (docs/gateway.md). The response is self-handled: the gateway writes the merged head
 // itself, then writes the upstream body through untouched, chunk by chunk, with backpressure, so SSE
-// and large bodies stream and compressed bodies pass as they are. Websocket upgrades go through an
-// `http-proxy` instance (`ws()`) after the pipeline decided them.
-import type { Duplex } from 'node:stream';
-import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import https from 'node:https';
-import httpProxy from 'http-proxy';
+// and large bodies stream and compressed bodies pass as they are. Websocket upgrades go through the
+// relay in websocket-proxy.ts after the pipeline decided them.
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import type { EngineLogger } from '../engine/engine.js';
 import { errorResponse, ERRORS, type ErrorAnswer } from './error-pages.js';
 import { upstreamHead, type ResponseHead } from './response-merge.js';
 import { sendAnswer, writeHead } from './send.js';
+import { createWebsocketRelay, type UpgradeRequest } from './websocket-proxy.js';
 
 export interface ProxyTimeouts {
   /** From forwarding until the upstream's response head: past it, 504. */
@@ -37,6 +35,8 @@ export interface ForwardRequest {
   headers: IncomingHttpHeaders;
   /** Turns the upstream's head into what the client gets (surface behavior, cookie, caching). */
   shapeHead: (head: ResponseHead) => ResponseHead;
+  /** Never write the upstream's body to the client (a HEAD, a CORS preflight), whatever the upstream sends. */
+  bodyless?: boolean;
   /** Headers to add to a gateway error page (the anonymous cookie, once a decision consumed under it). */
   errorHeaders?: Record<string, string | string[]>;
   /** Per request (they follow config reloads); the proxy's settings otherwise. */
@@ -52,27 +52,6 @@ export interface UpstreamTiming {
   upstreamMs: number | undefined;
 }
 
-export interface UpgradeRequest {
-  req: IncomingMessage;
-  socket: Duplex;
-  head: Buffer;
-  target: string;
-  /** Stripped client headers plus the injected ones (`Upgrade`/`Connection` are set back here). */
-  headers: IncomingHttpHeaders;
-  headerTimeoutMs: number;
-  /** Appended to the upstream's 101 head (the anonymous cookie). */
-  setCookies: readonly string[];
-  /** Called once: the status the client got (101, the upstream's refusal, 502, 504) or 0 when it left first. */
-  settled: (status: number) => void;
-}
-
-interface UpgradeInFlight {
-  target: string;
-  setCookies: readonly string[];
-  settle: (status: number) => void;
-  proxyReq?: http.ClientRequest;
-}
-
 export interface UpstreamProxy {
   forward(request: ForwardRequest): void;
   upgrade(request: UpgradeRequest): void;
@@ -81,8 +60,6 @@ export interface UpstreamProxy {
 
 export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
   const target = new URL(settings.upstream);
-  const secure = target.protocol === 'https:';
-  const port = target.port || (secure ? '443' : '80');
   // Plain HTTP: one pool of keep-alive connections to the upstream. A connection that cannot be made
   // within the header timeout counts as the upstream not answering in time (504), like a late head.
   const pool = new Pool(target.origin, {
@@ -91,30 +68,7 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
     headersTimeout: settings.headerTimeoutMs,
     bodyTimeout: settings.idleTimeoutMs,
   });
-  // Websocket upgrades only, on their own keep-alive agent.
-  const agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
-  const proxy = httpProxy.createProxyServer({
-    target: { protocol: target.protocol, host: target.hostname, hostname: target.hostname, port },
-    agent,
-    xfwd: false, // X-Forwarded-* are set by strip-headers per trustProxy
-    changeOrigin: false, // the upstream sees the Host the visitor asked for
-    toProxy: true, // take req.url as is: url.parse would re-escape the canonical path
-    prependPath: false,
-  });
-
-  const wsInFlight = new WeakMap<IncomingMessage, UpgradeInFlight>();
-  proxy.on('proxyReqWs', (proxyReq, req) => {
-    const state = wsInFlight.get(req);
-    if (state === undefined) return;
-    state.proxyReq = proxyReq;
-    proxyReq.path = state.target;
-    // Registered before http-proxy's own listener, so the anonymous cookie is in the 101 it writes.
-    proxyReq.once('upgrade', (proxyRes: IncomingMessage) => {
-      if (state.setCookies.length > 0) proxyRes.headers['set-cookie'] = [...(proxyRes.headers['set-cookie'] ?? []), ...state.setCookies];
-      state.settle(101);
-    });
-    proxyReq.once('response', (proxyRes: IncomingMessage) => state.settle(proxyRes.statusCode ?? 0)); // the upstream refused: its answer is relayed
-  });
+  const websockets = createWebsocketRelay({ upstream: target, logger: settings.logger });
 
   return {
     forward(request) {
@@ -132,48 +86,14 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
         new ForwardHandler(request, timeouts.idleTimeoutMs, settings.logger),
       );
     },
-    upgrade({ req, socket, head, target: requestTarget, headers, headerTimeoutMs, setCookies, settled }) {
-      let done = false;
-      const settle = (status: number) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        settled(status);
-      };
-      const fail = (error: ErrorAnswer, cause: string) => {
-        settings.logger.event(error.status === 504 ? 'warn' : 'error', error.code, { cause, websocket: true });
-        if (!done) writeSocketStatus(socket, error.status, error.code);
-        settle(error.status);
-        socket.destroy();
-      };
-      const timer = setTimeout(() => {
-        wsInFlight.get(req)?.proxyReq?.destroy();
-        fail(ERRORS.upstreamTimeout(), 'header-timeout');
-      }, headerTimeoutMs);
-      socket.once('close', () => settle(0));
-      wsInFlight.set(req, { target: requestTarget, setCookies, settle });
-      req.url = requestTarget;
-      // Stripping removed the client's hop-by-hop headers; an upgrade needs exactly these two back.
-      const upgradeHeaders: IncomingHttpHeaders = {};
-      for (const name in headers) if (headers[name] !== undefined) upgradeHeaders[name] = headers[name];
-      req.headers = Object.assign(upgradeHeaders, { connection: 'Upgrade', upgrade: 'websocket' });
-      proxy.ws(req, socket, head, {}, (err) => fail(ERRORS.upstreamUnreachable(), (err as NodeJS.ErrnoException).code ?? 'error'));
+    upgrade(request) {
+      websockets.upgrade(request);
     },
     close() {
-      proxy.close();
-      agent.destroy();
+      websockets.close();
       void pool.destroy().catch(() => undefined);
     },
   };
-}
-
-/** A short plain-text HTTP answer on a socket that never became a websocket, then the end of it. */
-export function writeSocketStatus(socket: Duplex, status: number, text: string, extraHeaders: Record<string, string | readonly string[]> = {}): void {
-  if (!socket.writable) return;
-  const body = `${status} ${text}\n`;
-  let head = `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: private, no-store\r\nConnection: close\r\n`;
-  for (const [name, value] of Object.entries(extraHeaders)) for (const v of typeof value === 'string' ? [value] : value) head += `${name}: ${v}\r\n`;
-  socket.end(`${head}\r\n${body}`);
 }
 
 /**
@@ -226,7 +146,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     const { res } = this.request;
-    if (!this.headWritten || res.destroyed) return;
+    if (!this.headWritten || res.destroyed || this.request.bodyless === true) return;
     if (!res.write(chunk)) {
       controller.pause();
       res.once('drain', () => controller.resume());

@@ -107,10 +107,32 @@ export function bodyAnswer(http: HttpBehavior, problem: BehaviorProblem): { head
 /** The gateway's own additions, applied last so a workflow cannot make a per-visitor answer public. */
 export function addGatewayHeaders(head: ResponseHead, additions: GatewayAdditions): ResponseHead {
   const headers: HeaderRecord = {};
-  for (const name in head.headers) headers[name] = head.headers[name];
+  for (const name in head.headers) {
+    const value = head.headers[name];
+    headers[name] = additions.privateCache && sharedCacheHeader(name) ? notStoredByCdns(name, value) : value;
+  }
   if (additions.setCookies.length > 0) headers['set-cookie'] = [...asList(headers['set-cookie']), ...additions.setCookies];
   if (additions.privateCache) headers['cache-control'] = privateCacheControl(headers['cache-control']);
   return head.statusText === undefined ? { status: head.status, headers } : { status: head.status, statusText: head.statusText, headers };
+}
+
+/**
+ * Caching headers that CDNs and proxies obey instead of `Cache-Control` (RFC 9213's
+ * `CDN-Cache-Control` and every `<vendor>-CDN-Cache-Control`, `Surrogate-Control`, Akamai's
+ * `Edge-Control`, nginx's `X-Accel-Expires`): left as they were, `max-age=3600` there would let a
+ * CDN serve one visitor's decided page to everyone, whatever `Cache-Control: private` says.
+ */
+function sharedCacheHeader(name: string): boolean {
+  return name.endsWith('cdn-cache-control') || name === 'surrogate-control' || name === 'edge-control' || name === 'x-accel-expires';
+}
+
+/** The same header, saying "do not store" in its own syntax (kept, not removed: a CDN without it may fall back to its own default TTL). */
+function notStoredByCdns(name: string, value: string | string[]): string {
+  if (name === 'x-accel-expires') return '0'; // nginx: zero disables caching
+  if (name !== 'surrogate-control') return 'no-store';
+  // Edge Side Includes are switched on in Surrogate-Control (`content="ESI/1.0"`): keep that part.
+  const esi = splitDirectives(asList(value).join(',')).filter((d) => d.split('=')[0].trim().toLowerCase() === 'content');
+  return [...esi, 'no-store'].join(', ');
 }
 
 /** `Cache-Control` with `private` and without `public` and `s-maxage` (other directives kept, in order). */

@@ -46,7 +46,10 @@ export function stripClientHeaders({ rawHeaders, headers, prefix, dropForwarding
     const lower = rawHeaders[i].toLowerCase();
     // `_` and `-` are the same character to CGI-style upstreams (PHP, nginx with underscores on).
     const normal = lower.includes('_') ? lower.replaceAll('_', '-') : lower;
-    if (normal.startsWith(prefix) || HOP_BY_HOP.has(normal) || REWRITE_HEADERS.has(normal)) (dropped ??= new Set()).add(lower);
+    // An underscore spelling of a forwarding header (`X_Forwarded_For`) is never a proxy's: the gateway
+    // sets the dash spellings itself, and a CGI-style upstream would read this one as them.
+    const forwardingSpelledOtherwise = normal !== lower && FORWARDING_SET.has(normal);
+    if (normal.startsWith(prefix) || HOP_BY_HOP.has(normal) || REWRITE_HEADERS.has(normal) || forwardingSpelledOtherwise) (dropped ??= new Set()).add(lower);
     if (normal === 'connection') {
       for (const token of rawHeaders[i + 1].split(',')) (named ??= new Set()).add(token.trim().toLowerCase().replaceAll('_', '-'));
     }

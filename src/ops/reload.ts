@@ -6,7 +6,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { loadConfig } from '../config/load.js';
-import { ConfigError } from '../config/errors.js';
+import { ConfigError, formatIssue } from '../config/errors.js';
 import type { EngineLogger } from '../engine/engine.js';
 import type { MonitoredMeterStore } from '../engine/meters/create-store.js';
 import { createRuntime, type Runtime } from '../runtime.js';
@@ -113,7 +113,10 @@ export class Reloader {
 
     let model;
     try {
-      model = await loadConfig(this.options.file, { env: this.options.env });
+      model = await loadConfig(this.options.file, {
+        env: this.options.env,
+        onWarning: (warning) => logger.warn({ code: 'config-warning', trigger, warning: formatIssue(warning) }, 'config warning'),
+      });
     } catch (error) {
       if (error instanceof ConfigError) return refuse(error.message);
       return refuse(`could not load the config: ${(error as Error).message}`);

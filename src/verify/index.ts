@@ -60,6 +60,8 @@ export interface VerifiedHeaders {
   degraded?: boolean;
   /** `requirement` or `consumption`, only on `deny.action: forward`. */
   denied?: string;
+  /** A dry run (HEAD, CORS preflight, prefetch): decided as if consumed, nothing recorded, the body never reaches the visitor. */
+  dryRun?: boolean;
 }
 
 export type VerifyResult = VerifiedHeaders | { ok: false; reason: VerifyFailure };
@@ -125,7 +127,7 @@ function check(p: Prepared, input: VerifyInput): VerifyResult {
   return { ok: true, requestId, keyId: signature.keyId, timestamp: signature.timestamp, headers, ...decisionFields(headers, p.prefix) };
 }
 
-function decisionFields(headers: Record<string, string>, prefix: string): Pick<VerifiedHeaders, 'identity' | 'plans' | 'degraded' | 'denied'> {
+function decisionFields(headers: Record<string, string>, prefix: string): Pick<VerifiedHeaders, 'identity' | 'plans' | 'degraded' | 'denied' | 'dryRun'> {
   const id = headers[`${prefix}id`];
   if (id === undefined) return {};
   const plans = headers[`${prefix}plans`];
@@ -134,6 +136,7 @@ function decisionFields(headers: Record<string, string>, prefix: string): Pick<V
     identity: { id: safeDecode(id), authType: headers[`${prefix}auth-type`] ?? '', authenticated: headers[`${prefix}authenticated`] === 'true' },
     plans: plans ? plans.split(',') : [],
     degraded: headers[`${prefix}degraded`] === 'true',
+    dryRun: headers[`${prefix}dry-run`] === '1',
     ...(denied === undefined ? {} : { denied }),
   };
 }

@@ -160,22 +160,27 @@ export interface RawResponse {
 }
 
 /** One request over a raw socket: the request target is sent exactly as given (HTTP clients normalise paths). */
-export function rawRequest(baseUrl: string, target: string, headerLines: string[] = [], method = 'GET'): Promise<RawResponse> {
+export async function rawRequest(baseUrl: string, target: string, headerLines: string[] = [], method = 'GET'): Promise<RawResponse> {
+  const { hostname } = new URL(baseUrl);
+  const text = await rawExchange(
+    baseUrl,
+    `${method} ${target} HTTP/1.1\r\nHost: ${hostname}\r\n${headerLines.map((l) => `${l}\r\n`).join('')}Connection: close\r\n\r\n`,
+  );
+  const split = text.indexOf('\r\n\r\n');
+  const head = split === -1 ? text : text.slice(0, split);
+  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head, body: split === -1 ? '' : text.slice(split + 4) };
+}
+
+/** Writes `bytes` (latin1) on one connection and resolves with everything received until the gateway closes it. */
+export function rawExchange(baseUrl: string, bytes: string): Promise<string> {
   const { hostname, port } = new URL(baseUrl);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname);
     const chunks: Buffer[] = [];
     socket.on('data', (c) => chunks.push(c));
     socket.on('error', reject);
-    socket.on('close', () => {
-      const text = Buffer.concat(chunks).toString('latin1');
-      const split = text.indexOf('\r\n\r\n');
-      const head = split === -1 ? text : text.slice(0, split);
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head, body: split === -1 ? '' : text.slice(split + 4) });
-    });
-    socket.write(
-      Buffer.from(`${method} ${target} HTTP/1.1\r\nHost: ${hostname}\r\n${headerLines.map((l) => `${l}\r\n`).join('')}Connection: close\r\n\r\n`, 'latin1'),
-    );
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    socket.write(Buffer.from(bytes, 'latin1'));
   });
 }
 

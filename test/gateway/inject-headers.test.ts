@@ -26,20 +26,26 @@ function outcome(overrides: Partial<SurfaceDecision> = {}, extra: Partial<Decisi
           nothing: { type: 'string', value: null, isFallback: true },
         },
       },
-      extras: { featureId: 'feat_extras', featureSlug: 'extras', properties: { enabled: { type: 'meterable', counterId: 'd', hasAccess: false, isFallback: true } } },
+      extras: {
+        featureId: 'feat_extras',
+        featureSlug: 'extras',
+        properties: { enabled: { type: 'meterable', counterId: 'd', hasAccess: false, isFallback: true } },
+      },
     },
     surfaceBehavior: { properties: { 'odd name\n': 'välue', n: 1 } },
     componentsSkipped: false,
     componentBehaviors: {},
     ...overrides,
   };
-  return { decision, denied: false, plans: ['anonymous', 'registered'], ...extra };
+  return { decision, denied: false, recordsUsage: false, plans: ['anonymous', 'registered'], ...extra };
 }
+
+const REAL = { forwardedDenial: false, dryRun: false };
 
 describe('createHeaderInjector', () => {
   it('injects identity, plans, every property, surface properties and degraded', () => {
     const inject = createHeaderInjector({ prefix: 'x-plangate-', injectDecision: false, logger: recordingLogger() });
-    expect(inject(outcome(), false)).toEqual({
+    expect(inject(outcome(), REAL)).toEqual({
       'x-plangate-id': 'ann%40example.com',
       'x-plangate-auth-type': 'jwt',
       'x-plangate-authenticated': 'true',
@@ -58,23 +64,23 @@ describe('createHeaderInjector', () => {
   it('never emits a value outside printable ASCII', () => {
     const inject = createHeaderInjector({ prefix: 'x-p-', injectDecision: true, logger: recordingLogger() });
     const hostile = outcome({ identity: { authType: 'jwt', identifier: 'a\r\nb\u0000\ud800é', isAuthenticated: true, jwtClaims: { x: '\n' } } });
-    for (const value of Object.values(inject(hostile, false))) expect(value).toMatch(/^[\x20-\x7e]*$/);
+    for (const value of Object.values(inject(hostile, REAL))) expect(value).toMatch(/^[\x20-\x7e]*$/);
   });
 
   it('reports a forwarded denial and degraded decisions', () => {
     const inject = createHeaderInjector({ prefix: 'x-plangate-', injectDecision: false, logger: recordingLogger() });
-    const headers = inject(outcome({ degraded: true }, { denied: true, denialReason: 'consumption' }), true);
+    const headers = inject(outcome({ degraded: true }, { denied: true, denialReason: 'consumption' }), { forwardedDenial: true, dryRun: false });
     expect(headers['x-plangate-denied']).toBe('consumption');
     expect(headers['x-plangate-degraded']).toBe('true');
-    expect(inject(outcome({}, { denied: true, denialReason: 'requirement' }), false)).not.toHaveProperty('x-plangate-denied');
+    expect(inject(outcome({}, { denied: true, denialReason: 'requirement' }), REAL)).not.toHaveProperty('x-plangate-denied');
   });
 
   it('injects the whole decision when asked, and leaves out one over 8 KB with a warning', () => {
     const logger = recordingLogger();
     const inject = createHeaderInjector({ prefix: 'x-plangate-', injectDecision: true, logger });
-    const small = inject(outcome(), false)['x-plangate-decision'];
+    const small = inject(outcome(), REAL)['x-plangate-decision'];
     expect(JSON.parse(Buffer.from(small, 'base64url').toString())).toMatchObject({ eventId: 'evt_1' });
-    const big = inject(outcome({ surfaceBehavior: { properties: { blob: 'x'.repeat(9000) } } }), false);
+    const big = inject(outcome({ surfaceBehavior: { properties: { blob: 'x'.repeat(9000) } } }), REAL);
     expect(big).not.toHaveProperty('x-plangate-decision');
     expect(logger.events).toEqual([{ level: 'warn', code: 'decision-header-too-large' }]);
   });
@@ -83,7 +89,7 @@ describe('createHeaderInjector', () => {
     const logger = recordingLogger();
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    const headers = createHeaderInjector({ prefix: 'x-plangate-', injectDecision: false, logger })(outcome({ surfaceBehavior: { properties: cyclic } }), false);
+    const headers = createHeaderInjector({ prefix: 'x-plangate-', injectDecision: false, logger })(outcome({ surfaceBehavior: { properties: cyclic } }), REAL);
     expect(headers['x-plangate-surface-properties']).toBe(Buffer.from('{}').toString('base64url'));
     expect(logger.events[0].code).toBe('header-encoding-failed');
   });

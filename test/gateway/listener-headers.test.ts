@@ -46,7 +46,13 @@ describe('spoofing', () => {
     expect(new Set(names).size).toBe(names.length);
     expect(names.every((n) => n === n.toLowerCase() && !n.includes('_'))).toBe(true);
     expect(names).not.toContain('x-plangate-extra');
-    expect(seen.headers).toMatchObject({ 'x-plangate-plans': 'anyone', 'x-plangate-authenticated': 'false', 'x-plangate-auth-type': 'anonymous', 'x-plangate-degraded': 'false', 'x-plangate-news--locked': 'false' });
+    expect(seen.headers).toMatchObject({
+      'x-plangate-plans': 'anyone',
+      'x-plangate-authenticated': 'false',
+      'x-plangate-auth-type': 'anonymous',
+      'x-plangate-degraded': 'false',
+      'x-plangate-news--locked': 'false',
+    });
     expect(seen.headers['x-plangate-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
@@ -66,9 +72,32 @@ describe('spoofing', () => {
   });
 
   it('X-Forwarded-* from an untrusted client are replaced by the gateway view', async () => {
-    const { seen } = await raw('/xff', ['X-Forwarded-For: 203.0.113.9', 'X-Forwarded-Proto: https', 'X-Forwarded-Host: evil.example', 'Forwarded: for=1.2.3.4']);
+    const { seen } = await raw('/xff', [
+      'X-Forwarded-For: 203.0.113.9',
+      'X-Forwarded-Proto: https',
+      'X-Forwarded-Host: evil.example',
+      'Forwarded: for=1.2.3.4',
+    ]);
     expect(seen.headers).toMatchObject({ 'x-forwarded-for': '127.0.0.1', 'x-forwarded-proto': 'http', 'x-forwarded-host': '127.0.0.1' });
     expect(seen.headers).not.toHaveProperty('forwarded');
+  });
+
+  it('underscore spellings of X-Forwarded-* and X-Real-IP never reach the upstream', async () => {
+    const { seen } = await raw('/xff-underscore', [
+      'X_Forwarded_For: 203.0.113.9',
+      'x_real_ip: 203.0.113.9',
+      'X_FORWARDED_HOST: evil.example',
+      'x_Forwarded_Proto: https',
+      'X_Forwarded_Port: 443',
+      'X-Forwarded_For: 203.0.113.10',
+    ]);
+    // CGI-style upstreams read `_` as `-`: the only forwarding headers left are the gateway's own.
+    const forwarding = rawPairs(seen).filter(([name]) => /^x.(forwarded.|real.ip)/i.test(name));
+    expect(forwarding).toEqual([
+      ['x-forwarded-for', '127.0.0.1'],
+      ['x-forwarded-proto', 'http'],
+      ['x-forwarded-host', '127.0.0.1'],
+    ]);
   });
 });
 

@@ -139,19 +139,33 @@ describe('the demo flow', () => {
 });
 
 describe('dry runs and concurrency', () => {
-  it('HEAD, OPTIONS and prefetch requests consume nothing', async () => {
+  it('HEAD, CORS preflights and prefetches consume nothing; prefetches of articles are refused', async () => {
     const reader = visitor();
     await reader.get('/'); // get an id without consuming
+    const preflight = { origin: 'https://other.example', 'access-control-request-method': 'GET' };
     for (let i = 1; i <= 4; i++) {
       expect((await reader.get(`/articles/dry-${i}`, {}, 'HEAD')).status).toBe(200);
-      expect((await reader.get(`/articles/dry-${i}`, { 'sec-purpose': 'prefetch' })).status).toBe(200);
-      expect((await reader.get(`/articles/dry-${i}`, { purpose: 'prefetch' })).status).toBe(200);
-      expect((await reader.get(`/articles/dry-${i}`, {}, 'OPTIONS')).status).toBe(200);
+      expect((await reader.get(`/articles/dry-${i}`, { 'sec-purpose': 'prefetch' })).status).toBe(503);
+      expect((await reader.get(`/articles/dry-${i}`, { purpose: 'prefetch' })).status).toBe(503);
+      expect((await reader.get(`/articles/dry-${i}`, preflight, 'OPTIONS')).status).toBe(200);
     }
+    expect(seenFor('/articles/dry-1').map((s) => [s.method, s.headers['x-plangate-dry-run']])).toEqual([
+      ['HEAD', '1'],
+      ['OPTIONS', '1'],
+    ]);
     expect((await reader.get('/articles/real-1')).status).toBe(200);
     expect((await reader.get('/articles/real-2')).status).toBe(200);
     expect((await reader.get('/articles/real-3')).status).toBe(200);
     expect((await reader.get('/articles/real-4')).status).toBe(402);
+  });
+
+  it('an OPTIONS request that is not a CORS preflight is a real read', async () => {
+    const reader = visitor();
+    await reader.get('/');
+    expect((await reader.get('/articles/options-1', {}, 'OPTIONS')).status).toBe(200);
+    expect((await reader.get('/articles/options-2', { origin: 'https://other.example' }, 'OPTIONS')).status).toBe(200);
+    expect((await reader.get('/articles/options-3')).status).toBe(200);
+    expect((await reader.get('/articles/options-4')).status).toBe(402);
   });
 
   it('30 parallel first reads from one visitor grant exactly 3', async () => {

@@ -41,16 +41,34 @@ describe('signed headers', () => {
     const res = await fetch(`${stack.gateway.url}/verified?q=1`);
     expect(res.status).toBe(200);
     const plangate = (await res.json()) as { requestId: string; identity: { id: string } };
-    expect(plangate).toMatchObject({ ok: true, keyId: current.id, identity: { authType: 'anonymous', authenticated: false }, plans: ['anyone'], degraded: false });
+    expect(plangate).toMatchObject({
+      ok: true,
+      keyId: current.id,
+      identity: { authType: 'anonymous', authenticated: false },
+      plans: ['anyone'],
+      degraded: false,
+    });
     expect(plangate.requestId).toBe(stack.upstream.seen.findLast((s) => s.target === '/verified?q=1')!.headers['x-plangate-request-id']);
     expect(plangate.identity.id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('a dry run is signed as one: the verifier reports dryRun, and a dry-run header added later breaks the signature', async () => {
+    const head = await genuine('/dry', { method: 'HEAD' });
+    expect(head.headers['x-plangate-dry-run']).toBe('1');
+    expect(verifyPlangateHeaders(head, verifier)).toMatchObject({ ok: true, dryRun: true });
+    const real = await genuine('/real');
+    expect(verifyPlangateHeaders(real, verifier)).toMatchObject({ ok: true, dryRun: false });
+    const relabelled = { ...real, headers: { ...real.headers, 'x-plangate-dry-run': '1' } };
+    expect(verifyPlangateHeaders(relabelled, verifier)).toEqual({ ok: false, reason: 'header-set-mismatch' });
   });
 
   it('the signature header has the documented shape and covers every injected header', async () => {
     const input = await genuine('/shape');
     const value = input.headers['x-plangate-signature'] as string;
     expect(value).toMatch(/^t=\d+, kid=k2026-11, h=[a-z0-9;-]+, s=[A-Za-z0-9_-]{43}$/);
-    const injected = Object.keys(input.headers).filter((n) => n.startsWith('x-plangate-') && n !== 'x-plangate-signature').sort();
+    const injected = Object.keys(input.headers)
+      .filter((n) => n.startsWith('x-plangate-') && n !== 'x-plangate-signature')
+      .sort();
     expect(/h=([^,]+)/.exec(value)![1].split(';')).toEqual(injected);
     expect(injected).toContain('x-plangate-request-id');
     expect(injected).toContain('x-plangate-decision');

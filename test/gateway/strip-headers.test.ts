@@ -34,6 +34,10 @@ describe('stripClientHeaders', () => {
     ['named in Connection', ['Connection', 'close, X-Custom', 'X-Custom', '1'], 'x-custom'],
     ['named in Connection with _', ['Connection', 'x_custom', 'X-Custom', '1'], 'x-custom'],
     ['connection itself', ['Connection', 'keep-alive'], 'connection'],
+    // Even from a trusted proxy (strip() does not drop forwarding headers): the gateway sets the dash spellings.
+    ['X_Forwarded_For', ['X_Forwarded_For', '203.0.113.9'], 'x_forwarded_for'],
+    ['x_real_ip', ['x_real_ip', '203.0.113.9'], 'x_real_ip'],
+    ['X-Forwarded_Host', ['X-Forwarded_Host', 'evil.example'], 'x-forwarded_host'],
   ];
   it.each(removed)('removes %s', (_label, raw, gone) => {
     const out = strip([...raw, 'Accept', 'text/html']);

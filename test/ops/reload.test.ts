@@ -102,6 +102,18 @@ describe('reload', () => {
     expect((await ask(stack)).articles).toMatch(/limit=250/);
   });
 
+  it('a config that loads with a warning is applied, and the warning logged with its key path', async () => {
+    stack = await startOpsStack('reload-warning');
+    // The ops config meters /articles/* above an unmetered catch-all: the route warning.
+    writeFileSync(stack.file, opsYaml({ limit: 500 }));
+    expect(await stack.running.reloader.reload()).toEqual({ ok: true });
+    const warning = stack.logLines().find((l) => l.code === 'config-warning');
+    expect(warning).toMatchObject({
+      level: 40,
+      warning: expect.stringMatching(/plangate\.yaml:\d+:\d+\s+gateway\.routes\[0\]\.path: '\/articles\/\*' guards one segment only/),
+    });
+  });
+
   it('an invalid config is refused, logged and counted; the old config keeps answering', async () => {
     stack = await startOpsStack('reload-invalid');
     writeFileSync(stack.file, opsYaml().replace('limit: 1000', 'limit: lots'));

@@ -26,14 +26,20 @@ const MAC = '-6M6mHyJOslg5siCeni4PnoaiLpNVAryMR6wz3rqpHQ'; // also what the Pyth
 
 function example(): VerifyInput {
   const signature = formatSignature({ timestamp: PARTS.timestamp, keyId: 'k1', names: HEADERS.map(([n]) => n), mac: MAC });
-  return { method: 'GET', target: PARTS.target, host: 'news.example', headers: { ...Object.fromEntries(HEADERS), 'x-plangate-signature': signature, accept: '*/*' } };
+  return {
+    method: 'GET',
+    target: PARTS.target,
+    host: 'news.example',
+    headers: { ...Object.fromEntries(HEADERS), 'x-plangate-signature': signature, accept: '*/*' },
+  };
 }
 const options = { keys: [{ id: 'k1', secret: SECRET }], now: () => PARTS.timestamp * 1000 + 5000 };
 
 describe('canonical string and MAC', () => {
   it('matches the documented example byte for byte', () => {
     expect(canonicalString(PARTS)).toBe(
-      'plangate-v1\n1764291600\nGET\nnews.example\n/articles/caf%C3%A9?ref=home\n0b6f2c36-5c1e-4d55-9a0e-2f1a7c3e9b10\n' + HEADERS.map(([n, v]) => `${n}:${v}`).join('\n'),
+      'plangate-v1\n1764291600\nGET\nnews.example\n/articles/caf%C3%A9?ref=home\n0b6f2c36-5c1e-4d55-9a0e-2f1a7c3e9b10\n' +
+        HEADERS.map(([n, v]) => `${n}:${v}`).join('\n'),
     );
     expect(signatureMac(Buffer.from(SECRET), PARTS)).toBe(MAC);
   });
@@ -48,6 +54,7 @@ describe('canonical string and MAC', () => {
       identity: { id: '7d3c9a52-8a4e-4b7f-9c61-2e5d8f0a1b23', authType: 'anonymous', authenticated: false },
       plans: ['anonymous'],
       degraded: false,
+      dryRun: false,
     });
   });
 });
@@ -64,9 +71,15 @@ describe('malformed and hostile input', () => {
   });
 
   it('a duplicated signature or prefixed header is refused', () => {
-    expect(verifyPlangateHeaders(withSignature([example().headers['x-plangate-signature'] as string, 'x']), options)).toEqual({ ok: false, reason: 'duplicate-header' });
+    expect(verifyPlangateHeaders(withSignature([example().headers['x-plangate-signature'] as string, 'x']), options)).toEqual({
+      ok: false,
+      reason: 'duplicate-header',
+    });
     const input = example();
-    expect(verifyPlangateHeaders({ ...input, headers: { ...input.headers, 'x-plangate-plans': ['anonymous', 'premium'] } }, options)).toEqual({ ok: false, reason: 'duplicate-header' });
+    expect(verifyPlangateHeaders({ ...input, headers: { ...input.headers, 'x-plangate-plans': ['anonymous', 'premium'] } }, options)).toEqual({
+      ok: false,
+      reason: 'duplicate-header',
+    });
   });
 
   it('a signature from the future beyond the window is refused', () => {
@@ -118,9 +131,15 @@ describe('plangateVerifier in express', () => {
       res.json({ id: (req as PlangateRequest).plangate?.identity?.id, url: req.originalUrl });
     });
     const { headers } = example();
-    const ok = await supertest(app).get(PARTS.target).set(headers as Record<string, string>).set('host', 'news.example');
+    const ok = await supertest(app)
+      .get(PARTS.target)
+      .set(headers as Record<string, string>)
+      .set('host', 'news.example');
     expect([ok.status, ok.body]).toEqual([200, { id: '7d3c9a52-8a4e-4b7f-9c61-2e5d8f0a1b23', url: PARTS.target }]);
-    const replayed = await supertest(app).get('/articles/other').set(headers as Record<string, string>).set('host', 'news.example');
+    const replayed = await supertest(app)
+      .get('/articles/other')
+      .set(headers as Record<string, string>)
+      .set('host', 'news.example');
     expect(replayed.status).toBe(401);
   });
 });

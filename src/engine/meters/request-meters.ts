@@ -38,6 +38,8 @@ export class RequestMeters {
   private readonly consumptions = new Map<string, RequestConsumption>();
   /** Set when the store could not answer: metered properties then follow the failure policy. */
   degraded = false;
+  /** Whether this request recorded units (in a dry run: would have), declared or by a workflow. */
+  recordsUsage = false;
   private readonly resourceHash: string | undefined;
 
   constructor(
@@ -94,6 +96,7 @@ export class RequestMeters {
 
   /** Record a consumption outcome without a store (on/off, degraded). */
   noteConsumption(counterId: string, outcome: ConsumeResult): void {
+    if (outcome.units > 0) this.recordsUsage = true;
     const state = this.states.get(counterId);
     if (state !== undefined && outcome.units !== 0) {
       state.recorded += outcome.units;

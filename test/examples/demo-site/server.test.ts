@@ -18,7 +18,9 @@ beforeAll(async () => {
   const keys = await testKeys();
   sign = keys.sign;
   // In-memory meters: the default `npm start` runs without Redis.
-  const model = await loadConfig(resolve('config/plangate.yaml'), { env: { ...process.env, REDIS_URL: '', PLANGATE_UPSTREAM: site.url, PLANGATE_TEST_JWT_PUBLIC_KEY: keys.publicKeyFile } });
+  const model = await loadConfig(resolve('config/plangate.yaml'), {
+    env: { ...process.env, REDIS_URL: '', PLANGATE_UPSTREAM: site.url, PLANGATE_TEST_JWT_PUBLIC_KEY: keys.publicKeyFile },
+  });
   runtime = await createRuntime(model, { logger: createLogger({ level: 'silent' }) });
   gateway = await startGateway({ model, engine: runtime.engine, logger: { event() {} }, listen: { host: '127.0.0.1', port: 0 } });
 });
@@ -46,6 +48,26 @@ describe('the demo site', () => {
     expect(res.status).toBe(200);
     expect(page).toContain('where the money went');
     expect(page).toContain('<td>x-plangate-id</td><td><pre>demo@example.com</pre></td>');
+  });
+
+  it('an article with extra segments is metered, and the site answers 404 for it', async () => {
+    // A reader with 3 free reads spent: a deeper path is still under the article route.
+    let cookie = '';
+    for (const slug of ['city-council-budget', 'new-library', 'cafe-guide']) {
+      const res = await fetch(`${gateway.url}/articles/${slug}`, { headers: { cookie } });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+      cookie ||= res.headers.getSetCookie()[0].split(';')[0];
+    }
+    for (const deeper of ['/articles/football-final/x', '/articles/football-final/x/y', '/Articles/football-final/print']) {
+      const res = await fetch(gateway.url + deeper, { headers: { cookie } });
+      expect(res.status).toBe(402);
+      expect(await res.text()).not.toContain('A late goal');
+    }
+    // And the site itself never serves an article below its own path.
+    expect((await fetch(`${site.url}/articles/football-final/x`)).status).toBe(404);
+    expect((await fetch(`${site.url}/articles/football-final/`)).status).toBe(200);
+    expect((await fetch(`${site.url}/articles/constructor`)).status).toBe(404);
   });
 
   it('says so when a page was not reached through the gateway', async () => {
