@@ -270,7 +270,7 @@ ${options.storeExtra ?? ''}
 gateway:
   upstream: ${upstream}
   routes:
-    - path: /articles/*
+    - path: /articles/**
       surface: article-page
       consume:
         - property: article.enabled
