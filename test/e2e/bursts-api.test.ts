@@ -4,14 +4,10 @@
 // workflow-timeout) and granted up to 10 of a limit of 3.
 import { describe } from 'vitest';
 import { testKeyPrefix, testRedisUrl } from '../support/env.js';
-import { burstSuite } from './bursts.js';
+import { ACCEPTANCE_BURSTS, burstSuite } from './bursts.js';
 
 const store = () => ({ url: testRedisUrl(), redisYaml: `url: "${testRedisUrl()}"` });
 
-describe('decision API, one process', () => {
-  burstSuite({ kind: 'api-workflow', processes: 1, store, keyPrefix: () => testKeyPrefix('burst-api-1'), sizes: [400, 3000] });
-});
-
-describe('decision API, two processes', () => {
-  burstSuite({ kind: 'api-workflow', processes: 2, store, keyPrefix: () => testKeyPrefix('burst-api-2'), sizes: [400, 3000] });
+describe('decision API, one and two processes', () => {
+  burstSuite({ kind: 'api-workflow', store, keyPrefix: () => testKeyPrefix('burst-api'), bursts: ACCEPTANCE_BURSTS });
 });

@@ -3,14 +3,10 @@
 // 1,000 requests at once let most visitors read up to 10 articles of 3.
 import { describe } from 'vitest';
 import { testKeyPrefix, testRedisUrl } from '../support/env.js';
-import { burstSuite } from './bursts.js';
+import { ACCEPTANCE_BURSTS, burstSuite } from './bursts.js';
 
 const store = () => ({ url: testRedisUrl(), redisYaml: `url: "${testRedisUrl()}"` });
 
-describe('gateway, one process', () => {
-  burstSuite({ kind: 'gateway-declared', processes: 1, store, keyPrefix: () => testKeyPrefix('burst-gw-1'), sizes: [400, 3000] });
-});
-
-describe('gateway, two processes', () => {
-  burstSuite({ kind: 'gateway-declared', processes: 2, store, keyPrefix: () => testKeyPrefix('burst-gw-2'), sizes: [400, 3000] });
+describe('gateway, one and two processes', () => {
+  burstSuite({ kind: 'gateway-declared', store, keyPrefix: () => testKeyPrefix('burst-gw'), bursts: ACCEPTANCE_BURSTS });
 });

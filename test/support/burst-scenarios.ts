@@ -53,8 +53,8 @@ export interface BurstOutcome {
 export interface BurstRig {
   kind: BurstKind;
   processes: PlangateProcess[];
-  /** One burst of `users` fresh users x `perUser` requests, spread round-robin over the processes. */
-  burst(users: number, perUser: number): Promise<BurstOutcome>;
+  /** One burst of `users` fresh users x `perUser` requests, spread round-robin over the first `over` processes (default all). */
+  burst(users: number, perUser: number, over?: number): Promise<BurstOutcome>;
   /** Stops the processes (they flush their logs on exit). */
   close(): Promise<void>;
   /** Warnings and errors every process logged (complete after close()), as `code` strings. */
@@ -112,8 +112,9 @@ export async function startBurstRig(options: BurstRigOptions): Promise<BurstRig>
   return {
     kind: options.kind,
     processes,
-    async burst(users, perUser) {
+    async burst(users, perUser, over = processes.length) {
       round++;
+      const targets = processes.slice(0, over);
       const ids = Array.from({ length: users }, (_, i) => `burst-${round}-${i}-${randomUUID()}`);
       const requests: BurstRequest[] = [];
       const owners: string[] = [];
@@ -121,7 +122,7 @@ export async function startBurstRig(options: BurstRigOptions): Promise<BurstRig>
       let n = 0;
       for (let j = 0; j < perUser; j++) {
         for (let u = 0; u < users; u++) {
-          const origin = processes[n++ % processes.length].url;
+          const origin = targets[n++ % targets.length].url;
           owners.push(ids[u]);
           requests.push(options.kind === 'api-workflow' ? apiRequest(origin, ids[u]) : gatewayRequest(origin, tokens[u], j));
         }
@@ -138,7 +139,7 @@ export async function startBurstRig(options: BurstRigOptions): Promise<BurstRig>
           events[code] = (events[code] ?? 0) + 1;
         }
       });
-      return judge(options.kind, options.processes, owners, replies, elapsedMs, users, events);
+      return judge(options.kind, targets.length, owners, replies, elapsedMs, users, events);
     },
     async close() {
       await Promise.all(processes.map((p) => p.stop()));
