@@ -6,7 +6,16 @@ import { startBurstRig, type BurstKind, type BurstOutcome, type BurstRig, type B
 
 export function expectExact(outcome: BurstOutcome): void {
   // The whole outcome on failure says what went wrong (over-grants, degraded, shed, events).
-  expect(outcome, JSON.stringify(outcome)).toMatchObject({ overGranted: 0, underGranted: 0, degraded: 0, shed: 0, errors: 0, events: {}, exact: true });
+  expect(outcome, JSON.stringify(outcome)).toMatchObject({
+    overGranted: 0,
+    underGranted: 0,
+    degraded: 0,
+    shed: 0,
+    errors: 0,
+    errorSamples: [],
+    events: {},
+    exact: true,
+  });
 }
 
 /** A burst: this many requests (users x 10, a limit of 3) at once, to this many processes. */

@@ -4,8 +4,7 @@
 // LIMIT grants, nothing was degraded or shed, and no process logged a warning or an error.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { exportSPKI, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
@@ -43,8 +42,10 @@ export interface BurstOutcome {
   degraded: number;
   /** 503 answers (load shed). */
   shed: number;
-  /** Anything else unexpected: statuses other than grant / deny / 503. */
+  /** Anything else unexpected: statuses other than grant / deny / 503, failed connections. */
   errors: number;
+  /** What the errors were (distinct, a few). */
+  errorSamples: string[];
   /** Warnings and errors the processes logged during the burst, by code. */
   events: Record<string, number>;
   exact: boolean;
@@ -162,12 +163,15 @@ function judge(
   let degraded = 0;
   let shed = 0;
   let errors = 0;
+  const errorSamples = new Set<string>();
   replies.forEach((reply, i) => {
     const verdict = kind === 'api-workflow' ? apiVerdict(reply) : gatewayVerdict(reply);
     if (verdict.degraded) degraded++;
     if (verdict.kind === 'shed') shed++;
-    else if (verdict.kind === 'error') errors++;
-    else if (verdict.kind === 'granted') grants.set(owners[i], (grants.get(owners[i]) ?? 0) + 1);
+    else if (verdict.kind === 'error') {
+      errors++;
+      if (errorSamples.size < 5) errorSamples.add(`${reply.status} ${reply.body.slice(0, 120)}`);
+    } else if (verdict.kind === 'granted') grants.set(owners[i], (grants.get(owners[i]) ?? 0) + 1);
   });
   let overGranted = 0;
   let underGranted = 0;
@@ -191,6 +195,7 @@ function judge(
     degraded,
     shed,
     errors,
+    errorSamples: [...errorSamples],
     events,
     exact,
   };
@@ -283,20 +288,32 @@ gateway:
   return file;
 }
 
-/** An upstream that answers every request with the `degraded` header the gateway injected. */
+/**
+ * An upstream that answers every request with the `degraded` header the gateway injected. In its own
+ * process: a burst of thousands holds as many upstream connections as client ones, and one process
+ * holding both sides would run out of file descriptors first.
+ */
 async function startEchoUpstream(): Promise<{ url: string; close(): Promise<void> }> {
-  const server: Server = createServer((req, res) => {
+  const source = `const server = require('node:http').createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ degraded: req.headers['x-plangate-degraded'] }));
   });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  server.keepAliveTimeout = 60000;
+  // A deep listen backlog: the gateway opens one upstream connection per request in flight.
+  server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => console.log(server.address().port));`;
+  const child = spawn(process.execPath, ['-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the echo upstream exited (${code})`)));
+    child.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+  });
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `http://127.0.0.1:${port}`,
     close: () =>
-      new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
       }),
   };
 }

@@ -13,6 +13,7 @@ export interface BurstRequest {
 }
 
 export interface BurstReply {
+  /** 0 when the connection failed before an answer (the error message is then the body). */
   status: number;
   headers: http.IncomingHttpHeaders;
   body: string;
@@ -25,10 +26,13 @@ export interface BurstResult {
 }
 
 /**
- * Connections are opened in steps of this many: thousands of SYNs at once overflow the listen
- * backlog (Node's default is 511), and the dropped ones are retried only a second later.
+ * Connections are opened in steps of this many, with a pause between steps for the server to accept
+ * them: thousands at once overflow its listen backlog (Node's default is 511). A dropped SYN is
+ * retried only a second later, and a connection whose last handshake packet was dropped looks open
+ * to the client until the server gives up on it (a "socket hang up" at the first request).
  */
-const OPEN_STEP = 400;
+const OPEN_STEP = 250;
+const OPEN_PAUSE_MS = 20;
 
 /** Connections opened ahead of a burst, one request each. */
 export class BurstClient {
@@ -54,6 +58,7 @@ export class BurstClient {
             ),
           )),
         );
+        await new Promise((r) => setTimeout(r, OPEN_PAUSE_MS));
       }
     }
   }
@@ -74,7 +79,8 @@ export class BurstClient {
   private one(request: BurstRequest): Promise<BurstReply> {
     const url = new URL(request.url);
     const socket = this.idle.get(url.origin)?.pop();
-    return new Promise((resolve, reject) => {
+    return new Promise((resolve) => {
+      const failed = (error: Error) => resolve({ status: 0, headers: {}, body: error.message });
       const req = http.request(
         url,
         {
@@ -91,10 +97,10 @@ export class BurstClient {
             resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() });
             req.destroy();
           });
-          res.on('error', reject);
+          res.on('error', failed);
         },
       );
-      req.on('error', reject);
+      req.on('error', failed);
       req.end(request.body);
     });
   }
