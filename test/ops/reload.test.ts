@@ -102,6 +102,15 @@ describe('reload', () => {
     expect((await ask(stack)).articles).toMatch(/limit=250/);
   });
 
+  it('server.maxPendingDecisions reloads; the count of decisions in progress carries over', async () => {
+    stack = await startOpsStack('reload-pending', { maxPendingDecisions: 100 });
+    const load = stack.running.runtime.load;
+    writeFileSync(stack.file, opsYaml({ maxPendingDecisions: 7 }));
+    expect(await stack.running.reloader.reload()).toEqual({ ok: true });
+    expect(stack.running.runtime.model.server.maxPendingDecisions).toBe(7);
+    expect(stack.running.runtime.load).toBe(load);
+  });
+
   it('a config that loads with a warning is applied, and the warning logged with its key path', async () => {
     stack = await startOpsStack('reload-warning');
     // The ops config meters /articles/* above an unmetered catch-all: the route warning.
