@@ -84,13 +84,23 @@ async function prepareConfig(dir: string, uncachedTokens: number) {
   const file = join(dir, 'plangate.yaml');
   writeFileSync(file, stringify(config));
   const sign = (jti: string) =>
-    new SignJWT({ tier: 'pro' }).setProtectedHeader({ alg: 'RS256' }).setSubject('bench-user@example.com').setJti(jti).setIssuedAt().setExpirationTime('1d').sign(privateKey);
+    new SignJWT({ tier: 'pro' })
+      .setProtectedHeader({ alg: 'RS256' })
+      .setSubject('bench-user@example.com')
+      .setJti(jti)
+      .setIssuedAt()
+      .setExpirationTime('1d')
+      .sign(privateKey);
   const tokens = await Promise.all(Array.from({ length: uncachedTokens + 1 }, (_, i) => sign(`t${i}`)));
   return { file, cached: tokens[0], uncached: tokens.slice(1) };
 }
 
 /** Decisions per second, one at a time (one core, no overlap), after a warm-up. */
-async function rate(engine: EngineApi, next: (i: number) => DecisionRequest, options: { warmup: number; durationMs?: number; count?: number }): Promise<number> {
+async function rate(
+  engine: EngineApi,
+  next: (i: number) => DecisionRequest,
+  options: { warmup: number; durationMs?: number; count?: number },
+): Promise<number> {
   for (let i = 0; i < options.warmup; i++) await engine.decide(next(i));
   const start = process.hrtime.bigint();
   let done = 0;

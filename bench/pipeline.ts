@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../src/config/load.js';
+import { AnonymousIds } from '../src/engine/identity/anonymous-ids.js';
 import { createPipeline } from '../src/gateway/pipeline.js';
 import { createLogger } from '../src/ops/logger.js';
 import { createRuntime } from '../src/runtime.js';
@@ -18,6 +19,7 @@ import { benchJwt } from './candidates/plangate.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const silent = { event() {} };
+const KEY = { id: 'bench', secret: 'the-pipeline-bench-anonymous-id-secret' };
 
 async function measure(name: string, fn: () => Promise<unknown>, count = 50_000): Promise<void> {
   for (let i = 0; i < 5_000; i++) await fn();
@@ -33,12 +35,12 @@ function request(url: string, headers: Record<string, string>): IncomingMessage 
 
 // ---- plangate-anon ------------------------------------------------------------------------------
 {
-  const model = await loadConfig(join(ROOT, 'bench/configs/plangate-anon.yaml'));
+  const model = await loadConfig(join(ROOT, 'bench/configs/plangate-anon.yaml'), { devAnonymousIdKey: KEY });
   const runtime = await createRuntime(model, { logger: createLogger({ level: 'silent' }) });
   const gateway = model.gateway!;
   const pipeline = createPipeline({ model, gateway, engine: runtime.engine, upstreamHost: '127.0.0.1:1', logger: silent });
   const anon = '3f1e2d3c-4b5a-4697-8a1b-2c3d4e5f6a7b';
-  const headers = { host: 'bench.local', 'user-agent': 'wrk', cookie: `plangate_anon=${anon}` };
+  const headers = { host: 'bench.local', 'user-agent': 'wrk', cookie: `plangate_anon=${new AnonymousIds([KEY]).sign(anon)}` };
   await measure('plangate-anon: pipeline.run (decided route)', async () => {
     const verdict = await pipeline.run(request('/articles/bench-article', headers), { requestId: 'bench', route: '-' });
     if (verdict.kind !== 'forward') throw new Error(`expected a forward verdict, got ${verdict.kind}`);
@@ -65,7 +67,7 @@ function request(url: string, headers: Record<string, string>): IncomingMessage 
     const config = parse(readFileSync(join(ROOT, 'bench/configs/plangate-full.yaml'), 'utf8')) as Record<string, unknown>;
     delete config.store; // in-memory: this measures the JavaScript, not a Redis round trip
     writeFileSync(join(dir, 'plangate.yaml'), stringify(config));
-    const model = await loadConfig(join(dir, 'plangate.yaml'));
+    const model = await loadConfig(join(dir, 'plangate.yaml'), { devAnonymousIdKey: KEY });
     const runtime = await createRuntime(model, { logger: createLogger({ level: 'silent' }) });
     const pipeline = createPipeline({ model, gateway: model.gateway!, engine: runtime.engine, upstreamHost: '127.0.0.1:1', logger: silent });
     const headers = { host: 'bench.local', 'user-agent': 'wrk', authorization: `Bearer ${token}` };

@@ -66,7 +66,10 @@ export function summarizeProfile(file: string, top = 20): ProfileSummary {
     }
   });
   const rank = (map: Map<string, number>) =>
-    [...map].sort((a, b) => b[1] - a[1]).slice(0, top).map(([key, us]) => [key, Math.round((1000 * us) / busy) / 10] as const);
+    [...map]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([key, us]) => [key, Math.round((1000 * us) / busy) / 10] as const);
   return {
     totalMs: Math.round((busy + idle) / 1000),
     idleMs: Math.round(idle / 1000),

@@ -48,7 +48,7 @@ export function formatTable(result: BenchResult, order: readonly string[]): stri
   const raw = result.candidates['raw-proxy'];
   const hpm = result.candidates['express-hpm'];
   const header = ['candidate', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non2xx', 'x raw-proxy', 'x express-hpm', 'cpu µs/req', 'upstream µs/req'];
-  const widths = [20, 9, 8, 8, 7, 7, 12, 14, 11, 16];
+  const widths = [Math.max(20, ...order.map((name) => name.length)), 9, 8, 8, 7, 7, 12, 14, 11, 16];
   const lines = [header.map((h, i) => (i === 0 ? h.padEnd(widths[i]) : pad(h, widths[i]))).join(' ')];
   for (const name of order) {
     const c = result.candidates[name];

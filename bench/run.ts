@@ -221,7 +221,7 @@ async function main(): Promise<number> {
       chosen.map((c) => c.name),
     )}\n`,
   );
-  for (const c of chosen) console.log(`  ${c.name.padEnd(20)} ${c.description}`);
+  for (const c of chosen) console.log(`  ${c.name.padEnd(Math.max(20, ...chosen.map((x) => x.name.length)))} ${c.description}`);
   if (engine) console.log(`\nengine decisions/s: anonymous (memory) ${engine.anonMemory}, cached JWT ${engine.cachedJwt}, uncached JWT ${engine.uncachedJwt}`);
   if (cpuProfile) console.log(`\nCPU profile of ${cpuProfile.candidate} (${cpuProfile.file}):\n${formatProfile(cpuProfile.summary)}`);
   console.log(
@@ -232,7 +232,7 @@ async function main(): Promise<number> {
 
   const failed = Object.entries(result.candidates).filter(([name, s]) => s.errors || s.non2xx || statusFailures[name]);
   const missingRequired = chosen.filter((c) => c.required && skipped[c.name]);
-  const complete = !options.quick && !options.only && failed.length === 0 && missingRequired.length === 0;
+  const complete = !options.quick && !options.only && options.baseline === null && failed.length === 0 && missingRequired.length === 0;
   const files = writeResult(join(ROOT, 'bench/results'), result, complete);
   console.log(`\nfinished in ${Math.round((Date.now() - started) / 1000)} s; wrote ${files.map((f) => f.slice(ROOT.length)).join(', ')}`);
 

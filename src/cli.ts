@@ -2,9 +2,10 @@
 // The plangate command line: validate, decide, token, serve, start.
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { ConfigError, formatIssue, type ConfigIssue } from './config/errors.js';
-import { loadConfig } from './config/load.js';
-import { ensureTestKeys, mintTestToken, DEFAULT_KEY_DIR } from './cli/keys.js';
+import { ConfigError, formatIssue, missingAnonymousIdSecret, type ConfigIssue } from './config/errors.js';
+import { loadConfig, type LoadOptions } from './config/load.js';
+import { ensureDevAnonymousIdKey, ensureTestKeys, mintTestToken, DEFAULT_KEY_DIR, DEV_ANONYMOUS_ID_SECRET_FILE } from './cli/keys.js';
+import type { Model } from './engine/model.js';
 import { createRuntime } from './runtime.js';
 import { createApiApp } from './api/app.js';
 import { listen } from './api/server.js';
@@ -18,14 +19,18 @@ const DEMO_CONFIG = 'config/plangate.yaml';
 const USAGE = `plangate — a self-hosted monetization gateway
 
 Usage:
-  plangate validate <config.yaml>
+  plangate validate <config.yaml> [--dev]
   plangate decide --config <file> --surface <slug> (--anonymous <id> | --user <id> | --jwt <token> | --new-anonymous)
-                  [--resource <id>] [--dry-run] [--repeat <n>]
+                  [--resource <id>] [--dry-run] [--repeat <n>] [--dev]
   plangate token [--email <address>] [--premium | --no-premium] [--claim key=value ...] [--exp 1h] [--key-dir <dir>]
-  plangate serve [config.yaml] [--host <host>] [--port <port>]      the decision API only
+  plangate serve [config.yaml] [--host <host>] [--port <port>] [--dev]      the decision API only
   plangate gateway [config.yaml] [--config <file>] [--host <host>] [--port <port>]
-                  [--ops-host <host>] [--ops-port <port>] [--shutdown-timeout <ms>] [--no-watch]
-  plangate start [same options]  the demo site behind the gateway (what \`npm start\` runs)
+                  [--ops-host <host>] [--ops-port <port>] [--shutdown-timeout <ms>] [--no-watch] [--dev]
+  plangate start [same options]  the demo site behind the gateway (\`npm start\` runs \`start --dev\`)
+
+  serve, gateway and start refuse a config without an anonymous-id secret (anonymousIds.keys).
+  --dev: for local development, when the config declares none, use (and create) the secret in
+  .plangate/anonymous-id.secret, with a warning. Never in production: instances must share one secret.
 
   gateway and start also serve the ops port (server.ops, 127.0.0.1:9090: /healthz, /readyz, /metrics),
   reload the config on SIGHUP and when its files change, and drain requests on SIGTERM.
@@ -42,22 +47,49 @@ function printWarning(warning: ConfigIssue): void {
   process.stderr.write(`warning: ${formatIssue(warning)}\n`);
 }
 
-async function validate(args: string[]): Promise<void> {
-  const file = args[0] ?? fail(`validate needs a config file\n\n${USAGE}`);
+/** Load options for `--dev`: the development anonymous-id key, used when the config declares none. */
+async function devOptions(dev: boolean | undefined): Promise<LoadOptions> {
+  return dev === true ? { devAnonymousIdKey: await ensureDevAnonymousIdKey() } : {};
+}
+
+/** Loads a config or exits 1 with every problem; warnings go to stderr. */
+async function loadOrExit(file: string, options: LoadOptions = {}): Promise<Model> {
   try {
-    let warnings = 0;
-    const model = await loadConfig(file, {
-      onWarning: (warning) => {
-        warnings++;
-        printWarning(warning);
-      },
-    });
-    const counts = `${model.features.length} features, ${model.plans.length} plans, ${model.surfaces.size} surfaces`;
-    process.stdout.write(`ok: ${resolve(file)} (${counts}${warnings === 0 ? '' : `; ${warnings} warning${warnings === 1 ? '' : 's'}`})\n`);
+    return await loadConfig(file, { onWarning: printWarning, ...options });
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, 1);
     throw err;
   }
+}
+
+/**
+ * The config of a serving command (serve, gateway, start): refused without an anonymous-id secret
+ * unless `--dev` filled one in, which is said loudly.
+ */
+async function loadForServing(file: string, dev: boolean | undefined): Promise<{ model: Model; options: LoadOptions }> {
+  const options = await devOptions(dev);
+  const model = await loadOrExit(file, options);
+  if (model.anonymousIds === undefined) fail(missingAnonymousIdSecret(resolve(file)), 1);
+  if (model.anonymousIds.dev) {
+    process.stderr.write(
+      `plangate: warning: --dev: anonymous ids are signed with the development secret in ${DEV_ANONYMOUS_ID_SECRET_FILE}, not a configured one. ` +
+        'Fine on this machine; never in production (every instance needs the same secret: configure anonymousIds.keys, see docs/operations.md).\n',
+    );
+  }
+  return { model, options };
+}
+
+async function validate(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { dev: { type: 'boolean' } } });
+  const file = positionals[0] ?? fail(`validate needs a config file\n\n${USAGE}`);
+  let warnings = 0;
+  const onWarning = (warning: ConfigIssue) => {
+    warnings++;
+    printWarning(warning);
+  };
+  const model = await loadOrExit(file, { ...(await devOptions(values.dev)), onWarning });
+  const counts = `${model.features.length} features, ${model.plans.length} plans, ${model.surfaces.size} surfaces`;
+  process.stdout.write(`ok: ${resolve(file)} (${counts}${warnings === 0 ? '' : `; ${warnings} warning${warnings === 1 ? '' : 's'}`})\n`);
 }
 
 function identityFromFlags(values: Record<string, unknown>): IdentityInput {
@@ -84,10 +116,11 @@ async function decide(args: string[]): Promise<void> {
       resource: { type: 'string' },
       'dry-run': { type: 'boolean' },
       repeat: { type: 'string', default: '1' },
+      dev: { type: 'boolean' },
     },
   });
   if (!values.config || !values.surface) fail(`decide needs --config and --surface\n\n${USAGE}`);
-  const model = await loadConfig(values.config, { onWarning: printWarning });
+  const model = await loadOrExit(values.config, await devOptions(values.dev));
   // Offline: meters live in this process only, unless the config names Redis.
   const runtime = await createRuntime(model);
   try {
@@ -160,15 +193,13 @@ async function token(args: string[]): Promise<void> {
 }
 
 async function serve(args: string[], banner: (url: string) => string): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { host: { type: 'string' }, port: { type: 'string' } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { host: { type: 'string' }, port: { type: 'string' }, dev: { type: 'boolean' } },
+  });
   const file = positionals[0] ?? HELLO_WORLD;
-  let model;
-  try {
-    model = await loadConfig(file, { onWarning: printWarning });
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message, 1);
-    throw err;
-  }
+  const { model } = await loadForServing(file, values.dev);
   const runtime = await createRuntime(model);
   const app = createApiApp({ engine: () => runtime.engine, logger: runtime.logger });
   const host = values.host ?? model.server.api.host;
@@ -183,15 +214,6 @@ async function serve(args: string[], banner: (url: string) => string): Promise<v
   process.once('SIGTERM', stop);
 }
 
-async function loadOrExit(file: string) {
-  try {
-    return await loadConfig(file, { onWarning: printWarning });
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message, 1);
-    throw err;
-  }
-}
-
 const SERVE_OPTIONS = {
   config: { type: 'string', short: 'c' },
   host: { type: 'string' },
@@ -200,6 +222,7 @@ const SERVE_OPTIONS = {
   'ops-port': { type: 'string' },
   'shutdown-timeout': { type: 'string' },
   'no-watch': { type: 'boolean' },
+  dev: { type: 'boolean' },
 } as const;
 
 function portOf(value: string | undefined, what: string): number | undefined {
@@ -210,7 +233,7 @@ function portOf(value: string | undefined, what: string): number | undefined {
 }
 
 /** Command-line flags first, then PLANGATE_* variables (the Docker image binds the ops port with them), then the config. */
-function serveOptions(values: { [K in keyof typeof SERVE_OPTIONS]?: string | boolean }): Omit<RunGatewayOptions, 'model'> {
+function serveOptions(values: { [K in keyof typeof SERVE_OPTIONS]?: string | boolean }): Omit<RunGatewayOptions, 'model' | 'load'> {
   const env = process.env;
   const timeout = (values['shutdown-timeout'] as string | undefined) ?? env.PLANGATE_SHUTDOWN_TIMEOUT_MS;
   const shutdownTimeoutMs = timeout === undefined ? DEFAULT_SHUTDOWN_TIMEOUT_MS : Number(timeout);
@@ -263,8 +286,8 @@ function printListeners(running: RunningServers): void {
 async function gateway(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: SERVE_OPTIONS });
   const file = values.config ?? positionals[0] ?? DEMO_CONFIG;
-  const model = await loadOrExit(file);
-  const running = await runGateway({ model, ...serveOptions(values) });
+  const { model, options } = await loadForServing(file, values.dev);
+  const running = await runGateway({ model, load: options, ...serveOptions(values) });
   process.stdout.write(`plangate gateway listening on ${running.gateway.url} (config: ${file}, ${running.runtime.store.kind} meters)\n`);
   printListeners(running);
   installSignals(running);
@@ -279,11 +302,12 @@ interface DemoSiteModule {
 async function start(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: SERVE_OPTIONS });
   const keys = await ensureTestKeys();
+  const { model, options } = await loadForServing(values.config ?? DEMO_CONFIG, values.dev);
   const demo = new URL('../examples/demo-site/server.ts', import.meta.url).href;
   const { startDemoSite } = (await import(demo)) as DemoSiteModule;
   const site = await startDemoSite({ port: Number.parseInt(process.env.PLANGATE_DEMO_PORT ?? '3001', 10) });
   // The gateway forwards to the demo site wherever it listens (PLANGATE_DEMO_PORT may move it).
-  const running = await runGateway({ model: await loadOrExit(values.config ?? DEMO_CONFIG), upstream: site.url, ...serveOptions(values) });
+  const running = await runGateway({ model, load: options, upstream: site.url, ...serveOptions(values) });
   const premium = await mintTestToken({ privateKeyFile: keys.privateKeyFile, email: 'reader@example.com', premium: true, expiresIn: '30d' });
   const url = running.gateway.url;
   process.stdout.write(`

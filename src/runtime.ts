@@ -1,6 +1,6 @@
 // Assembles a running engine from a config file: model → store → JWT verifier → engine. The CLI's
 // commands and the end-to-end tests start from here.
-import { loadConfig } from './config/load.js';
+import { loadConfig, type LoadOptions } from './config/load.js';
 import { createEngine, type Engine } from './engine/create-engine.js';
 import type { EngineLogger } from './engine/engine.js';
 import { createJwtVerifier } from './engine/identity/jwt.js';
@@ -56,7 +56,7 @@ export async function createRuntime(model: Model, options: RuntimeOptions = {}):
   };
 }
 
-export async function loadRuntime(configFile: string, options: RuntimeOptions & { env?: Record<string, string | undefined> } = {}): Promise<Runtime> {
-  const model = await loadConfig(configFile, { env: options.env });
+export async function loadRuntime(configFile: string, options: RuntimeOptions & LoadOptions = {}): Promise<Runtime> {
+  const model = await loadConfig(configFile, { env: options.env, devAnonymousIdKey: options.devAnonymousIdKey });
   return createRuntime(model, options);
 }

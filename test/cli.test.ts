@@ -50,7 +50,8 @@ describe('config warnings', () => {
     file,
     'version: 1\nfeatures:\n  articles: {}\nplans:\n  anonymous: { assign: anonymous, features: { articles: { enabled: { limit: 3, period: month } } } }\n' +
       'surfaces:\n  article: {}\n  site: {}\ngateway:\n  upstream: http://127.0.0.1:9\n  routes:\n' +
-      '    - { path: /articles/*, surface: article, consume: [articles.enabled] }\n    - { path: /**, surface: site }\n',
+      '    - { path: /articles/*, surface: article, consume: [articles.enabled] }\n    - { path: /**, surface: site }\n' +
+      'anonymousIds:\n  keys:\n    - { id: k1, secret: a-test-anonymous-id-secret-of-more-than-32-bytes }\n',
   );
   const warning = `warning: ${file}:12:15  gateway.routes[0].path: '/articles/*' guards one segment only`;
 

@@ -1,6 +1,6 @@
 // The production install the Dockerfile makes, without Docker: the built output (dist/) and the
 // config in a temp copy, `npm ci --omit=dev --ignore-scripts` there, then `node dist/cli.js gateway`
-// on the demo config as an unprivileged user (nobody, when the tests run as root): a request through
+// on the demo config (with an anonymous-id secret, as production needs) as an unprivileged user (nobody, when the tests run as root): a request through
 // it is decided (plangate's headers reach the upstream) and the ops port's /healthz answers.
 import { execFile } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -30,13 +30,16 @@ describe('production install', () => {
     await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: dir, timeout: 150_000 });
     const { publicKey } = await generateKeyPair('RS256', { extractable: true });
     writeFileSync(join(dir, 'jwt.pub.pem'), await exportSPKI(publicKey));
+    // As an operator would: the demo config with an anonymous-id secret from the environment.
+    const demo = readFileSync(join(dir, 'config/plangate.yaml'), 'utf8');
+    writeFileSync(join(dir, 'config/production.yaml'), `${demo}\nanonymousIds:\n  keys:\n    - id: prod-1\n      secret: \${PLANGATE_ANONYMOUS_ID_SECRET}\n`);
     // Readable (not writable) by everyone: the unprivileged user only reads the install.
     await run('chmod', ['-R', 'a+rX,go-w', dir]);
     chmodSync(dir, 0o755);
 
     upstream = await startEchoUpstream();
     const asRoot = process.getuid?.() === 0;
-    const child = await spawnGateway(['dist/cli.js', 'gateway', '--config', 'config/plangate.yaml', '--port', '0', '--ops-port', '0', '--no-watch'], {
+    const child = await spawnGateway(['dist/cli.js', 'gateway', '--config', 'config/production.yaml', '--port', '0', '--ops-port', '0', '--no-watch'], {
       cwd: dir,
       env: {
         PATH: process.env.PATH,
@@ -44,6 +47,7 @@ describe('production install', () => {
         REDIS_URL: '',
         PLANGATE_UPSTREAM: upstream.url,
         PLANGATE_TEST_JWT_PUBLIC_KEY: join(dir, 'jwt.pub.pem'),
+        PLANGATE_ANONYMOUS_ID_SECRET: 'a-production-secret-of-more-than-32-bytes',
         PLANGATE_LOG_LEVEL: 'warn',
       },
       ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
@@ -55,6 +59,7 @@ describe('production install', () => {
       expect(await page.json()).toMatchObject({ target: '/articles/river-cleanup', plans: 'anonymous' });
       const seen = upstream.seen.at(-1)!;
       expect(seen.headers['x-plangate-auth-type']).toBe('anonymous');
+      expect(page.headers.getSetCookie().find((c) => c.startsWith('plangate_anon='))).toMatch(/^plangate_anon=[0-9a-f-]{36}\.[\w-]{43};/);
       expect(seen.headers['x-plangate-articles--enabled']).toMatch(/^access=1; remaining=2; limit=3$/);
       expect(Buffer.from(String(seen.headers['x-plangate-surface-properties']), 'base64url').toString()).toContain('"articlesLeft":2');
       const health = await fetch(`${opsUrl}/healthz`);

@@ -2,6 +2,8 @@
 // gets a 400 that names the field.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { UPDATE_RANGE } from '../engine/create-engine.js';
+import { MAX_UNITS_PER_CALL } from '../engine/meters/store.js';
 import { ApiError } from './errors.js';
 
 const Identity = Type.Object(
@@ -36,7 +38,7 @@ export const AccessCheckBody = Type.Object({
 export const CounterUpdateBody = Type.Object({
   identity: Identity,
   counterId: Type.String({ minLength: 1 }),
-  update: Type.Optional(Type.Integer({ not: { const: 0 } })),
+  update: Type.Optional(Type.Integer({ not: { const: 0 }, minimum: -MAX_UNITS_PER_CALL, maximum: MAX_UNITS_PER_CALL })),
   resourceId: Type.Optional(Type.String({ maxLength: 2048 })),
 });
 
@@ -48,7 +50,7 @@ function describe(error: ErrorObject): string {
     .join('.');
   if (error.keyword === 'required') return `${field} is required`;
   if (error.keyword === 'additionalProperties') return `${field} is not a known field`;
-  if (error.keyword === 'not' && field.endsWith('update')) return `${field} must be a non-zero integer`;
+  if (field === 'update') return `update must be ${UPDATE_RANGE}`;
   return `${field || 'body'} ${error.message ?? 'is invalid'}`;
 }
 

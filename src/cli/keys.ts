@@ -1,10 +1,14 @@
-// Local test keys: an RS256 key pair created on first use under .plangate/keys (git-ignored), used
-// by `plangate token` and by the example configs' Test JWT integration.
+// Local development keys under .plangate/ (git-ignored): an RS256 key pair created on first use
+// under .plangate/keys, used by `plangate token` and by the example configs' Test JWT integration;
+// and the anonymous-id secret `--dev` uses when a config declares none.
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile, access } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, SignJWT } from 'jose';
+import type { AnonymousIdKey } from '../engine/identity/anonymous-ids.js';
 
 export const DEFAULT_KEY_DIR = '.plangate/keys';
+export const DEV_ANONYMOUS_ID_SECRET_FILE = '.plangate/anonymous-id.secret';
 
 export interface TestKeyFiles {
   privateKeyFile: string;
@@ -52,4 +56,18 @@ export async function mintTestToken(options: TokenOptions): Promise<string> {
   if (options.issuer) jwt.setIssuer(options.issuer);
   if (options.audience) jwt.setAudience(options.audience);
   return jwt.sign(key);
+}
+
+/**
+ * The development anonymous-id key: the secret in `file` (mode 600), created with 48 random bytes
+ * when missing. One per checkout, so ids survive restarts of `npm start`.
+ */
+export async function ensureDevAnonymousIdKey(file: string = DEV_ANONYMOUS_ID_SECRET_FILE): Promise<AnonymousIdKey & { file: string; created: boolean }> {
+  const path = resolve(file);
+  const existing = (await exists(path)) ? (await readFile(path, 'utf8')).trim() : '';
+  if (existing.length >= 32) return { id: 'dev', secret: existing, file: path, created: false };
+  const secret = randomBytes(48).toString('base64');
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${secret}\n`, { mode: 0o600 });
+  return { id: 'dev', secret, file: path, created: true };
 }

@@ -5,6 +5,7 @@
 import type { Server } from 'node:http';
 import { createApiApp } from '../api/app.js';
 import { listen, close } from '../api/server.js';
+import type { LoadOptions } from '../config/load.js';
 import type { Model } from '../engine/model.js';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../gateway/listener.js';
 import { InFlight } from '../ops/in-flight.js';
@@ -21,6 +22,8 @@ export interface RunGatewayOptions {
   model: Model;
   /** `${VAR}` values for reloads (default process.env). */
   env?: Record<string, string | undefined>;
+  /** Further options for reloads (the `--dev` anonymous-id key), as the first load had them. */
+  load?: Omit<LoadOptions, 'env'>;
   logger?: Logger;
   /** Overrides `gateway.listen` / `server.ops` (tests use port 0). */
   listen?: { host?: string; port?: number };
@@ -98,7 +101,7 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningSer
 
   const reloader = new Reloader({
     file: first.model.file,
-    env: options.env,
+    load: { ...options.load, env: options.env },
     runtime: first,
     logger,
     events,

@@ -27,6 +27,8 @@ export interface LoadedResources {
   workflows: ReadonlyMap<string, LoadedWorkflow<unknown>>;
   /** PEM keys per JWT integration, same order as `jwt.integrations`. */
   pemKeys: readonly (readonly PemKey[])[];
+  /** `anonymousIds` was filled in with the `--dev` key, not read from the file. */
+  devAnonymousIdKey: boolean;
 }
 
 /** Freezes plain objects and arrays all the way down (Maps and functions are left as they are). */
@@ -178,6 +180,8 @@ export function compile(config: ConfigFile, file: string, resources: LoadedResou
     surfaces,
     jwtIntegrations,
     apiKeys: config.apiKeys ?? [],
+    api: config.api!,
+    anonymousIds: config.anonymousIds && { keys: config.anonymousIds.keys, dev: resources.devAnonymousIdKey },
     corsOrigins: config.cors?.origins ?? [],
     store: store as Model['store'],
     workflowTimeoutMs: config.workflows!.timeoutMs,

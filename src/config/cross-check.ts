@@ -30,8 +30,10 @@ export function crossCheck(config: ConfigFile, issues: IssueCollector): void {
   checkSurfaces(config, types, issues);
   checkGateway(config, types, issues);
   config.jwt?.integrations.forEach((integration, i) => checkJwtIntegration(integration, ['jwt', 'integrations', i], issues));
+  warnSharedIdentifiers(config, issues);
   checkUniqueNames(config, issues);
   checkStore(config, issues);
+  checkAnonymousIds(config, issues);
 }
 
 function checkSlugKeys(map: Record<string, unknown> | undefined, path: KeyPath, what: string, issues: IssueCollector): void {
@@ -214,11 +216,7 @@ function checkGateway(config: ConfigFile, types: Map<string, Map<string, Propert
     if (route.deny?.action === 'redirect' && route.deny.url === undefined)
       issues.add([...at, 'deny'], "deny.action redirect needs a 'url' to redirect to", { expected: 'url' });
   });
-  const keyIds = new Set<string>();
-  config.gateway?.signing?.keys.forEach((key, i) => {
-    if (keyIds.has(key.id)) issues.add(['gateway', 'signing', 'keys', i, 'id'], `signing key id '${key.id}' is used twice: each key needs its own id`);
-    keyIds.add(key.id);
-  });
+  checkKeyIds(config.gateway?.signing?.keys, ['gateway', 'signing', 'keys'], 'signing', issues);
   checkDeeperPaths(routes, config.surfaces, config.gateway?.caseSensitive === true, issues);
   const last = routes.length - 1;
   if (routes[last].path !== '/**') {
@@ -273,6 +271,25 @@ function checkJwtIntegration(integration: JwtIntegrationConfig, at: KeyPath, iss
   }
 }
 
+/**
+ * Two JWT integrations in one identifier space: a token from either with the same claim value is the
+ * same visitor (same counters). Declaring the same `identifierNamespace` on both says that is meant.
+ */
+function warnSharedIdentifiers(config: ConfigFile, issues: IssueCollector): void {
+  const integrations = config.jwt?.integrations ?? [];
+  const first = integrations.findIndex((integration) => integration.identifierNamespace === undefined);
+  if (first === -1) return;
+  integrations.forEach((integration, i) => {
+    if (i <= first || integration.identifierNamespace !== undefined) return;
+    issues.warn(
+      ['jwt', 'integrations', i],
+      `integration '${integration.name}' shares its identifiers with '${integrations[first].name}' (jwt.integrations[${first}]): ` +
+        `a token from either whose ${integration.claimKey} is the same value is the same visitor, with the same counters. ` +
+        'If they identify different people, give the one added later an identifierNamespace (its identifiers become <namespace>:<value>; see docs/jwt.md)',
+    );
+  });
+}
+
 function checkUniqueNames(config: ConfigFile, issues: IssueCollector): void {
   const seen = new Map<string, number>();
   config.jwt?.integrations.forEach((integration, i) => {
@@ -306,4 +323,24 @@ function checkStore(config: ConfigFile, issues: IssueCollector): void {
   if (redis.name !== undefined && !redis.sentinels) issues.add([...at, 'name'], "'name' is the Sentinel master name and needs sentinels");
   if (redis.url && !/^rediss?:\/\//.test(redis.url))
     issues.add([...at, 'url'], 'expected a redis:// or rediss:// URL (or an empty string for no Redis)', { expected: 'redis:// or rediss:// URL' });
+}
+
+function checkKeyIds(keys: readonly { id: string }[] | undefined, at: KeyPath, what: string, issues: IssueCollector): void {
+  const ids = new Set<string>();
+  keys?.forEach((key, i) => {
+    if (ids.has(key.id)) issues.add([...at, i, 'id'], `${what} key id '${key.id}' is used twice: each key needs its own id`);
+    ids.add(key.id);
+  });
+}
+
+function checkAnonymousIds(config: ConfigFile, issues: IssueCollector): void {
+  checkKeyIds(config.anonymousIds?.keys, ['anonymousIds', 'keys'], 'anonymous-id', issues);
+  if (config.api?.anonymousIds === 'signed' && config.anonymousIds === undefined)
+    issues.add(
+      ['api', 'anonymousIds'],
+      'signed anonymous ids need the secret they are signed with: add anonymousIds.keys (or run with --dev for a local one)',
+      {
+        expected: 'anonymousIds.keys',
+      },
+    );
 }

@@ -36,3 +36,18 @@ export function formatIssue(issue: ConfigIssue): string {
   const where = `${issue.file}:${issue.line}:${issue.column}`;
   return issue.path === '' ? `${where}  ${issue.message}` : `${where}  ${issue.path}: ${issue.message}`;
 }
+
+/**
+ * Why `gateway`, `serve` and `start` refuse a config without `anonymousIds.keys`, and how to fix it.
+ * One message for the CLI and for the gateway library.
+ */
+export function missingAnonymousIdSecret(file: string): string {
+  return `${file}: no anonymous-id secret configured (anonymousIds.keys).
+plangate signs the anonymous ids it hands out (the plangate_anon cookie, signed API ids) so that nobody can forge one or spend another visitor's meter; it will not run without the secret.
+Fix: generate a secret (openssl rand -base64 48), give the same one to every instance, and add to the config:
+  anonymousIds:
+    keys:
+      - id: anon-1
+        secret: \${PLANGATE_ANONYMOUS_ID_SECRET}
+For local development only, start with --dev instead: it generates a secret in .plangate/ (see docs/operations.md).`;
+}

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
+import type { AnonymousIdKey } from '../engine/identity/anonymous-ids.js';
 import type { LoadedWorkflow, Model } from '../engine/model.js';
 import { loadWorkflow } from '../engine/workflows/load.js';
 import { compile } from './compile.js';
@@ -20,10 +21,12 @@ export interface LoadOptions {
   env?: Env;
   /** Gets each warning (a config that loads but likely does not do what was meant), after a successful load. */
   onWarning?: (warning: ConfigIssue) => void;
+  /** The anonymous-id key to use when the file declares no `anonymousIds` (the CLI's `--dev`). */
+  devAnonymousIdKey?: AnonymousIdKey;
 }
 
 /** Sections whose schema defaults apply even when the section is left out. */
-const DEFAULTED_SECTIONS = ['store', 'workflows', 'server'] as const;
+const DEFAULTED_SECTIONS = ['store', 'workflows', 'server', 'api'] as const;
 
 export async function loadConfig(file: string, options: LoadOptions = {}): Promise<Model> {
   const path = resolve(file);
@@ -55,8 +58,15 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   const fail = (): ConfigError => new ConfigError(issues.issues.filter((i, n) => n < envIssueCount || !envFailed.has(i.path)));
 
   const data: unknown = doc.toJS();
+  let devAnonymousIdKey = false;
   if (data !== null && typeof data === 'object' && !Array.isArray(data)) {
-    for (const section of DEFAULTED_SECTIONS) (data as Record<string, unknown>)[section] ??= {};
+    const sections = data as Record<string, unknown>;
+    for (const section of DEFAULTED_SECTIONS) sections[section] ??= {};
+    if (sections.anonymousIds === undefined && options.devAnonymousIdKey !== undefined) {
+      const { id, secret } = options.devAnonymousIdKey;
+      sections.anonymousIds = { keys: [{ id, secret }] };
+      devAnonymousIdKey = true;
+    }
   }
   if (!validateConfig(data, issues)) throw fail();
   const config = data as ConfigFile;
@@ -65,7 +75,7 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   const baseDir = dirname(path);
   const [workflows, pemKeys] = await Promise.all([loadWorkflows(config, baseDir, issues), loadPemKeys(config, baseDir, issues)]);
   if (issues.issues.length > 0) throw fail();
-  const model = compile(config, path, { baseDir, workflows, pemKeys });
+  const model = compile(config, path, { baseDir, workflows, pemKeys, devAnonymousIdKey });
   for (const warning of issues.warnings) options.onWarning?.(warning);
   return model;
 }

@@ -1,6 +1,7 @@
 // The JSON Schema of plangate.yaml, written with TypeBox so that the same object is the ajv schema
 // and the source of the config's TypeScript types (`Static<typeof X>`). Nothing else declares them.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { MAX_COUNTER_VALUE, MAX_UNITS_PER_CALL } from '../engine/meters/store.js';
 
 const strict = { additionalProperties: false } as const;
 const slugPattern = '^[a-z0-9]+(-[a-z0-9]+)*$';
@@ -20,6 +21,27 @@ export const ApiKeySchema = Type.Object(
       description: 'sk_... (secret) or pk_... (publishable), at least 8 characters after the prefix',
     }),
     name: Type.Optional(Type.String()),
+  },
+  strict,
+);
+
+// ---- Secrets with rotation (header signing, anonymous ids) ---------------------------------------
+const secretKeys = (description: string) =>
+  Type.Array(
+    Type.Object(
+      {
+        id: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'a key id of letters, digits, dot, underscore or hyphen' }),
+        secret: Type.String({ minLength: 32, description: 'at least 32 bytes of random text, e.g. from `openssl rand -base64 48`' }),
+      },
+      strict,
+    ),
+    { minItems: 1, description },
+  );
+
+/** Signs the anonymous ids the gateway and the API hand out (docs/gateway.md "Anonymous ids"). */
+export const AnonymousIdsSchema = Type.Object(
+  {
+    keys: secretKeys('the current key first, then the previous key, accepted (and re-issued under the current one) during rotation'),
   },
   strict,
 );
@@ -66,6 +88,12 @@ export const JwtIntegrationSchema = Type.Object(
     clockToleranceSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30 }),
     requiredClaims: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true })),
     maxTokenAgeSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+    identifierNamespace: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9._-]{1,64}$',
+        description: 'letters, digits, dot, underscore or hyphen; the identifier becomes <namespace>:<claim value>',
+      }),
+    ),
   },
   strict,
 );
@@ -95,7 +123,7 @@ export const FeatureSchema = Type.Object(
 // ---- Plans -------------------------------------------------------------------------------------
 export const MeterSchema = Type.Object(
   {
-    limit: Type.Integer({ minimum: 0, description: 'a whole number of units, 0 or more' }),
+    limit: Type.Integer({ minimum: 0, maximum: MAX_COUNTER_VALUE, description: `a whole number of units, 0 to ${MAX_COUNTER_VALUE}` }),
     period: Period,
     // Optional, not `default: false`: ajv applies no defaults inside a union (plan values are one);
     // compile.ts fills in false.
@@ -142,7 +170,13 @@ const ConsumeRef = Type.String({ pattern: '^[a-z0-9-]+\\.[a-z0-9-]+$', descripti
 export const ConsumeItemSchema = Type.Union([
   ConsumeRef,
   // `units` is optional (compile.ts makes it 1): ajv applies no defaults inside a union.
-  Type.Object({ property: ConsumeRef, units: Type.Optional(Type.Integer({ minimum: 1, description: 'a whole number, 1 or more (default 1)' })) }, strict),
+  Type.Object(
+    {
+      property: ConsumeRef,
+      units: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_UNITS_PER_CALL, description: `a whole number, 1 to ${MAX_UNITS_PER_CALL} (default 1)` })),
+    },
+    strict,
+  ),
 ]);
 export const ComponentSchema = Type.Object(
   {
@@ -254,21 +288,20 @@ export const GatewaySchema = Type.Object(
     signing: Type.Optional(
       Type.Object(
         {
-          keys: Type.Array(
-            Type.Object(
-              {
-                id: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'a key id of letters, digits, dot, underscore or hyphen' }),
-                secret: Type.String({ minLength: 32, description: 'at least 32 bytes of random text, e.g. from `openssl rand -base64 48`' }),
-              },
-              strict,
-            ),
-            { minItems: 1, description: 'the current key first, then previous keys still accepted by upstreams during rotation' },
-          ),
+          keys: secretKeys('the current key first, then previous keys still accepted by upstreams during rotation'),
           header: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$', description: 'a lowercase header name' })),
         },
         strict,
       ),
     ),
+  },
+  strict,
+);
+
+/** The decision API's rules (its listener is `server.api`). */
+export const ApiSchema = Type.Object(
+  {
+    anonymousIds: Type.Union([Type.Literal('unsigned'), Type.Literal('signed')], { default: 'unsigned', description: 'unsigned or signed' }),
   },
   strict,
 );
@@ -303,6 +336,8 @@ export const ConfigSchema = Type.Object(
   {
     version: Type.Literal(1, { description: 'the number 1' }),
     apiKeys: Type.Optional(Type.Array(ApiKeySchema)),
+    api: Type.Optional(ApiSchema),
+    anonymousIds: Type.Optional(AnonymousIdsSchema),
     cors: Type.Optional(Type.Object({ origins: Type.Array(Type.String({ minLength: 1 })) }, strict)),
     jwt: Type.Optional(Type.Object({ integrations: Type.Array(JwtIntegrationSchema) }, strict)),
     features: Type.Record(Type.String(), FeatureSchema),
@@ -333,5 +368,7 @@ export type RedisConfig = Static<typeof RedisSchema>;
 export type RouteConfig = Static<typeof RouteSchema>;
 export type GatewayConfig = Static<typeof GatewaySchema>;
 export type ServerConfig = Static<typeof ServerSchema>;
+export type ApiConfig = Static<typeof ApiSchema>;
+export type AnonymousIdsConfig = Static<typeof AnonymousIdsSchema>;
 export type PeriodName = Static<typeof Period>;
 export type AnySchema = TSchema;

@@ -2,10 +2,11 @@
 import { applyDeclared, decide, prepareRequest, type EngineContext } from './decide.js';
 import type { DecisionRequest, EngineApi, EngineLogger, EngineOptions, IdentityInput } from './engine.js';
 import { EngineError } from './errors.js';
-import { DecisionLoad } from './load.js';
 import { buildFeatures } from './features.js';
-import { resolveIdentity, visitorOf } from './identity/resolve.js';
-import { StoreUnavailableError } from './meters/store.js';
+import { AnonymousIds } from './identity/anonymous-ids.js';
+import { DecisionLoad } from './load.js';
+import { resolveIdentity, type IdentityDeps } from './identity/resolve.js';
+import { MAX_UNITS_PER_CALL, StoreUnavailableError } from './meters/store.js';
 import { RequestMeters } from './meters/request-meters.js';
 import { PlanResolver } from './plans.js';
 import { randomUUID } from 'node:crypto';
@@ -21,6 +22,9 @@ export class CountingLogger implements EngineLogger {
   }
 }
 
+/** What counter-updates accept as `update` (docs/api.md). */
+export const UPDATE_RANGE = `a non-zero integer from -${MAX_UNITS_PER_CALL} to ${MAX_UNITS_PER_CALL}`;
+
 export interface Engine extends EngineApi {
   /** Engine events so far, by code (workflow-error, workflow-timeout, store-*, jwt-fallback-anonymous, ...). */
   eventCounts(): ReadonlyMap<string, number>;
@@ -29,7 +33,9 @@ export interface Engine extends EngineApi {
 export function createEngine(options: EngineOptions): Engine {
   const { model, store, verifier } = options;
   const logger = new CountingLogger(options.logger);
-  const ctx: EngineContext = { model, store, verifier, resolver: new PlanResolver(model), logger, env: process.env };
+  const anonymousIds = model.anonymousIds === undefined ? undefined : new AnonymousIds(model.anonymousIds.keys);
+  const identity: IdentityDeps = { verifier, logger, signedAnonymousIds: model.api.anonymousIds === 'signed' ? anonymousIds : undefined };
+  const ctx: EngineContext = { model, store, identity, resolver: new PlanResolver(model), logger, env: process.env };
   const load = options.load ?? new DecisionLoad();
   const limit = model.server.maxPendingDecisions;
 
@@ -37,9 +43,10 @@ export function createEngine(options: EngineOptions): Engine {
     model,
     store,
     verifier,
+    anonymousIds,
     eventCounts: () => logger.counts,
     decide: (request: DecisionRequest) => admitted(() => decide(ctx, request)),
-    resolveIdentity: (input: IdentityInput, trusted: boolean) => resolveIdentity(input, trusted, verifier, logger),
+    resolveIdentity: async (input: IdentityInput, trusted: boolean) => (await resolveIdentity(input, trusted, identity)).identity,
     checkAccess: (request) => admitted(() => checkAccess(request)),
     updateCounter: (request) => admitted(() => updateCounter(request)),
   };
@@ -68,16 +75,17 @@ export function createEngine(options: EngineOptions): Engine {
     return check;
   }
 
-  async function updateCounter({ identity, counterId, update, resourceId, now }: Parameters<EngineApi['updateCounter']>[0]): Promise<void> {
+  async function updateCounter({ identity: input, counterId, update, resourceId, now }: Parameters<EngineApi['updateCounter']>[0]): Promise<void> {
     if (!model.counterPeriods.has(counterId)) throw new EngineError('unknown-counter', `unknown counterId '${counterId}'`);
-    if (!Number.isInteger(update) || update === 0) throw new EngineError('invalid-request', 'update must be a non-zero integer');
+    if (!Number.isInteger(update) || update === 0 || Math.abs(update) > MAX_UNITS_PER_CALL)
+      throw new EngineError('invalid-request', `update must be ${UPDATE_RANGE}`);
     // Only the visitor is needed: no plans, no provisioning workflows for a counter update.
-    const resolved = await resolveIdentity(identity, true, verifier, logger);
+    const { visitor } = await resolveIdentity(input, true, identity);
     const at = now ?? Date.now();
     const meters = new RequestMeters(model, at, resourceId);
     try {
       await store.run({
-        visitor: visitorOf(resolved),
+        visitor,
         now: at,
         counters: [meters.spec(counterId)],
         consume: [{ counterId, units: update, meter: null }],

@@ -5,12 +5,11 @@ import { randomUUID } from 'node:crypto';
 import type { DecisionOutcome, DecisionRequest, EngineLogger } from './engine.js';
 import { EngineError } from './errors.js';
 import { buildFeatures, workflowFeatures, type MeterOperations } from './features.js';
-import { resolveIdentity, testGroup100, visitorOf } from './identity/resolve.js';
-import type { JwtVerifier } from './identity/jwt-verifier.js';
+import { resolved, resolveIdentity, testGroup100, type IdentityDeps } from './identity/resolve.js';
 import { RequestMeters } from './meters/request-meters.js';
 import { evaluateCall } from './meters/semantics.js';
 import type { ConsumeSpec, MeterCall, MeterStore, Visitor } from './meters/store.js';
-import { StoreUnavailableError } from './meters/store.js';
+import { MAX_UNITS_PER_CALL, StoreUnavailableError } from './meters/store.js';
 import type { CompiledSurface, DeclaredConsumption, Model } from './model.js';
 import type { PlanResolver, ResolvedPlanValues } from './plans.js';
 import { plansFromRules, plansFromWorkflows } from './provisioning.js';
@@ -21,7 +20,7 @@ import type { SurfaceInput, WorkflowIdentity } from './workflows/types.js';
 export interface EngineContext {
   model: Model;
   store: MeterStore;
-  verifier: JwtVerifier;
+  identity: IdentityDeps;
   resolver: PlanResolver;
   logger?: EngineLogger;
   env: Record<string, string | undefined>;
@@ -45,11 +44,10 @@ const NOT_A_CUSTOMER: Customer = Object.freeze({ isCustomer: false, hasProducts:
 
 export async function prepareRequest(ctx: EngineContext, request: Omit<DecisionRequest, 'surfaceSlug'>): Promise<RequestState> {
   const now = request.now ?? Date.now();
-  const identity =
-    'resolved' in request.identity ? request.identity.resolved : await resolveIdentity(request.identity, request.trusted, ctx.verifier, ctx.logger);
-  const visitor = visitorOf(identity);
+  const { identity, visitor } =
+    'resolved' in request.identity ? resolved(request.identity.resolved) : await resolveIdentity(request.identity, request.trusted, ctx.identity);
   let built: WorkflowIdentity | undefined;
-  const workflowIdentity = (): WorkflowIdentity => (built ??= { ...identity, userType: visitor.userType, testGroup100: testGroup100(identity.identifier) });
+  const workflowIdentity = (): WorkflowIdentity => (built ??= { ...identity, userType: visitor.userType, testGroup100: testGroup100(visitor.identifier) });
   const { rules, workflows } = ctx.model.provisioning;
   let provisioned = rules.length > 0 ? plansFromRules(rules, identity.jwtClaims) : NONE;
   if (workflows.length > 0) provisioned = [...provisioned, ...(await plansFromWorkflows(ctx.model, workflowIdentity, ctx.env, ctx.logger))];
@@ -191,7 +189,8 @@ function meterOperations(ctx: EngineContext, state: RequestState, dryRun: boolea
   const { model } = ctx;
   const operate = async (featureSlug: string, propertySlug: string, units: number, limited: boolean): Promise<MeterableProperty> => {
     revocation.check();
-    if (!Number.isInteger(units) || units < 1) throw new TypeError(`units must be a positive whole number, got ${String(units)}`);
+    if (!Number.isInteger(units) || units < 1 || units > MAX_UNITS_PER_CALL)
+      throw new TypeError(`units must be a whole number from 1 to ${MAX_UNITS_PER_CALL}, got ${String(units)}`);
     const feature = model.featureBySlug.get(featureSlug)!;
     const property = feature.properties.find((p) => p.slug === propertySlug)!;
     const resolved = state.values.get(`${featureSlug}.${propertySlug}`);

@@ -4,6 +4,7 @@ import type { ResolvedIdentity, SurfaceDecision, AccessCheck } from './types.js'
 import type { DeclaredConsumption, Model } from './model.js';
 import type { MeterStore } from './meters/store.js';
 import type { JwtVerifier } from './identity/jwt-verifier.js';
+import type { AnonymousIds } from './identity/anonymous-ids.js';
 import type { DecisionLoad } from './load.js';
 
 /** Exactly one of the identity modes (PRODUCT.md §2); the API passes the request body's object as is. */
@@ -62,10 +63,12 @@ export interface EngineApi {
   readonly model: Model;
   /** The JWT verifier (with its cache) built for this model; the gateway verifies cookies and Bearer tokens with it. */
   readonly verifier: JwtVerifier;
+  /** Signs and verifies anonymous ids under the config's `anonymousIds` keys (the gateway's cookie); undefined without keys. */
+  readonly anonymousIds: AnonymousIds | undefined;
   readonly store: MeterStore;
   decide(request: DecisionRequest): Promise<DecisionOutcome>;
   checkAccess(request: Omit<DecisionRequest, 'surfaceSlug' | 'route'>): Promise<AccessCheck>;
-  /** counter-updates: `update` is a non-zero integer; counters never go below 0. Throws `unknown-counter`. */
+  /** counter-updates: `update` is a non-zero integer within ±MAX_UNITS_PER_CALL; counters stay within 0..MAX_COUNTER_VALUE. Throws `unknown-counter`. */
   updateCounter(request: { identity: IdentityInput; counterId: string; update: number; resourceId?: string; now?: number }): Promise<void>;
   resolveIdentity(input: IdentityInput, trusted: boolean): Promise<ResolvedIdentity>;
 }

@@ -7,6 +7,7 @@ export type EngineErrorCode =
   | 'identity-missing'
   | 'identity-forbidden'
   | 'invalid-token'
+  | 'invalid-anonymous-id'
   | 'unknown-surface'
   | 'unknown-counter'
   | 'forbidden'
@@ -19,6 +20,7 @@ const STATUS: Record<EngineErrorCode, number> = {
   'identity-missing': 400,
   'identity-forbidden': 403,
   'invalid-token': 401,
+  'invalid-anonymous-id': 401,
   'unknown-surface': 404,
   'unknown-counter': 404,
   forbidden: 403,

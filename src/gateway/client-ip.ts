@@ -1,6 +1,6 @@
 // The visitor's address as the gateway trusts it (`trustProxy`), and the form used for metering
-// visitors without a cookie (`anonymousMetering: cookie+ip`).
-import { createHash } from 'node:crypto';
+// visitors without a cookie (`anonymousMetering: cookie+ip`; the id is a keyed hash of it, see
+// engine/identity/anonymous-ids.ts).
 import type { IncomingMessage } from 'node:http';
 import ipaddr from 'ipaddr.js';
 import proxyAddr from 'proxy-addr';
@@ -46,9 +46,4 @@ export function meteringNetwork(address: string): string {
   if (parsed.kind() === 'ipv4') return parsed.toString();
   const bytes = parsed.toByteArray().slice(0, 7);
   return `${Buffer.from(bytes).toString('hex')}::/56`;
-}
-
-/** A stable, non-reversible-at-a-glance id for a network (SHA-256; note IPv4 space is small enough to enumerate). */
-export function hashNetwork(network: string): string {
-  return createHash('sha256').update(`plangate-network:${network}`).digest('hex');
 }

@@ -2,14 +2,16 @@
 // route sets `bearer: false`) `Authorization: Bearer`; the first token that verifies wins. A token
 // that fails verification is logged (`gateway-jwt-invalid`, with where it came from and the
 // verifier's reason) and, by default, the visitor continues as anonymous; with `invalidJwt: reject`
-// the gateway answers 401 instead. Anonymous visitors keep the id in their cookie; a missing or
-// malformed one is replaced by a fresh UUID (`cookie`) or by the id of their network (`cookie+ip`).
-import { randomUUID } from 'node:crypto';
+// the gateway answers 401 instead. Anonymous visitors keep a signed id in their cookie; a missing one,
+// or one this deployment did not sign (forged, altered, signed with a key rotated out, or an unsigned
+// cookie of an earlier version), counts as no cookie: a fresh id (`cookie`) or the keyed id of their
+// network (`cookie+ip`). A cookie signed with the previous key is accepted and re-issued.
 import type { EngineLogger } from '../engine/engine.js';
+import type { AnonymousIds } from '../engine/identity/anonymous-ids.js';
 import type { JwtVerifier } from '../engine/identity/jwt-verifier.js';
 import type { ResolvedIdentity } from '../engine/types.js';
-import { hashNetwork, meteringNetwork } from './client-ip.js';
-import { anonymousSetCookie, isAnonymousId, uuidFromHash } from './cookies.js';
+import { meteringNetwork } from './client-ip.js';
+import { anonymousSetCookie } from './cookies.js';
 
 export interface IdentitySettings {
   jwtCookie: string;
@@ -17,6 +19,7 @@ export interface IdentitySettings {
   anonymousMetering: 'cookie' | 'cookie+ip';
   invalidJwt: 'anonymous' | 'reject';
   verifier: JwtVerifier;
+  anonymousIds: AnonymousIds;
   logger: EngineLogger;
 }
 
@@ -69,10 +72,11 @@ export async function resolveGatewayIdentity(settings: IdentitySettings, inputs:
   }
   if (rejected && settings.invalidJwt === 'reject') return { ok: false, reason: 'invalid-token' };
 
-  const cookieId = inputs.cookies[settings.anonymousCookie];
-  if (isAnonymousId(cookieId)) return { ok: true, identity: anonymous(cookieId.toLowerCase()) };
-  const minted = settings.anonymousMetering === 'cookie+ip' ? uuidFromHash(hashNetwork(meteringNetwork(inputs.clientIp))) : randomUUID();
-  return { ok: true, identity: anonymous(minted), setCookie: anonymousSetCookie(settings.anonymousCookie, minted, inputs.https) };
+  const ids = settings.anonymousIds;
+  const cookie = ids.verify(inputs.cookies[settings.anonymousCookie]);
+  if (cookie !== undefined && !cookie.stale) return { ok: true, identity: anonymous(cookie.id) };
+  const id = cookie?.id ?? (settings.anonymousMetering === 'cookie+ip' ? ids.forNetwork(meteringNetwork(inputs.clientIp)) : ids.mint());
+  return { ok: true, identity: anonymous(id), setCookie: anonymousSetCookie(settings.anonymousCookie, ids.sign(id), inputs.https) };
 }
 
 function anonymous(identifier: string): ResolvedIdentity {

@@ -5,6 +5,7 @@
 // HTTP (send or proxy) or over a websocket upgrade (the same verdict, written to the socket).
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { missingAnonymousIdSecret } from '../config/errors.js';
 import type { DecisionOutcome, EngineApi, EngineLogger } from '../engine/engine.js';
 import { EngineError } from '../engine/errors.js';
 import { RETRY_AFTER_SECONDS } from '../engine/load.js';
@@ -110,7 +111,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const trust = compileTrust(gateway.trustProxy);
   const prefix = gateway.headerPrefix.toLowerCase();
   const inject = createHeaderInjector({ prefix, injectDecision: gateway.injectDecision, logger });
-  const identitySettings: IdentitySettings = { ...gateway, verifier: engine.verifier, logger };
+  if (engine.anonymousIds === undefined) throw new Error(missingAnonymousIdSecret(deps.model.file));
+  const identitySettings: IdentitySettings = { ...gateway, verifier: engine.verifier, anonymousIds: engine.anonymousIds, logger };
   const requestIdHeader = `${prefix}request-id`;
   const sign = gateway.signing === undefined ? undefined : createHeaderSigner(gateway.signing, prefix);
   const noCookies: readonly string[] = [];

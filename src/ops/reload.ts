@@ -5,7 +5,7 @@
 // verifier is closed once the requests that started on it are done.
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, type LoadOptions } from '../config/load.js';
 import { ConfigError, formatIssue } from '../config/errors.js';
 import type { EngineLogger } from '../engine/engine.js';
 import type { MonitoredMeterStore } from '../engine/meters/create-store.js';
@@ -19,7 +19,8 @@ export type ReloadOutcome = { ok: true } | { ok: false; reason: string };
 export interface ReloaderOptions {
   /** The YAML file to reload from. */
   file: string;
-  env?: Record<string, string | undefined>;
+  /** How to load it (`${VAR}` values, the `--dev` anonymous-id key); as the first load. */
+  load?: LoadOptions;
   /** The runtime serving now; its store is kept for every later config. */
   runtime: Runtime;
   logger: Logger;
@@ -114,7 +115,7 @@ export class Reloader {
     let model;
     try {
       model = await loadConfig(this.options.file, {
-        env: this.options.env,
+        ...this.options.load,
         onWarning: (warning) => logger.warn({ code: 'config-warning', trigger, warning: formatIssue(warning) }, 'config warning'),
       });
     } catch (error) {

@@ -137,6 +137,20 @@ describe('loadConfig refuses broken configs', () => {
     });
   });
 
+  it('bounds units and limits to what the meter stores hold', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plangate-bounds-'));
+    const file = join(dir, 'plangate.yaml');
+    writeFileSync(
+      file,
+      'version: 1\nfeatures:\n  a: {}\nplans:\n  p:\n    features:\n      a:\n        enabled: { limit: 1e16, period: month }\nsurfaces:\n  s:\n    consume:\n      - { property: a.enabled, units: 1000001 }\n',
+    );
+    const error = await refusal(file);
+    expect(error.issues.map((i) => [i.path, i.message])).toEqual([
+      ['plans.p.features.a.enabled.limit', 'must be at most 1000000000000000 (a whole number of units, 0 to 1000000000000000)'],
+      ['surfaces.s.consume[0].units', 'must be at most 1000000 (a whole number, 1 to 1000000 (default 1))'],
+    ]);
+  });
+
   it('never puts a secret value into the error', async () => {
     const secret = 'tooshort-hunter2';
     const error = await refusal(broken('short-secret.yaml'), { PLANGATE_TEST_SHORT_SECRET: secret });

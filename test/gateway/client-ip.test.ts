@@ -1,7 +1,7 @@
 import { createServer, request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { cameOverHttps, clientAddress, compileTrust, hashNetwork, meteringNetwork } from '../../src/gateway/client-ip.js';
+import { cameOverHttps, clientAddress, compileTrust, meteringNetwork } from '../../src/gateway/client-ip.js';
 
 /** One real request through node:http, so proxy-addr sees a real socket. */
 async function withRequest<T>(headers: Record<string, string>, fn: (req: IncomingMessage) => T): Promise<T> {
@@ -13,7 +13,9 @@ async function withRequest<T>(headers: Record<string, string>, fn: (req: Incomin
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve, reject) => {
-    request({ port, host: '127.0.0.1', headers }, (res) => res.resume().on('end', resolve)).on('error', reject).end();
+    request({ port, host: '127.0.0.1', headers }, (res) => res.resume().on('end', resolve))
+      .on('error', reject)
+      .end();
   });
   await new Promise((resolve) => server.close(resolve));
   return result;
@@ -44,9 +46,4 @@ describe('meteringNetwork', () => {
     ['2001:db8:1234:5700::1', '20010db8123457::/56'],
   ];
   it.each(table)('%s → %s', (address, network) => expect(meteringNetwork(address)).toBe(network));
-
-  it('hashes networks stably', () => {
-    expect(hashNetwork('203.0.113.7')).toMatch(/^[0-9a-f]{64}$/);
-    expect(hashNetwork('203.0.113.7')).toBe(hashNetwork(meteringNetwork('::ffff:203.0.113.7')));
-  });
 });

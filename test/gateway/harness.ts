@@ -13,6 +13,7 @@ import type { Model } from '../../src/engine/model.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/listener.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { TEST_ANONYMOUS_ID_KEY } from '../support/anonymous-ids.js';
 import { testKeyPrefix, testRedisUrl } from '../support/env.js';
 
 export interface SeenRequest {
@@ -117,7 +118,7 @@ export async function startStack(configFile: string, scope: string, env: Record<
 
 /** The real loader and runtime for `configFile`, meters in Redis under a per-run prefix (also for reload tests). */
 export async function loadTestRuntime(configFile: string, scope: string, env: Record<string, string>): Promise<Runtime> {
-  const loaded = await loadConfig(configFile, { env: { ...process.env, REDIS_URL: testRedisUrl(), ...env } });
+  const loaded = await loadConfig(configFile, { env: { ...process.env, REDIS_URL: testRedisUrl(), ...env }, devAnonymousIdKey: TEST_ANONYMOUS_ID_KEY });
   // The default command timeout: it judges Redis's progress, so busy cores do not make it fail open.
   const model: Model = { ...loaded, store: { ...loaded.store, redis: loaded.store.redis && { ...loaded.store.redis, keyPrefix: testKeyPrefix(scope) } } };
   return createRuntime(model, { logger: createLogger({ level: 'silent' }) });

@@ -11,6 +11,7 @@ import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway } from '../../src/gateway/listener.js';
 import { loadRuntime, type Runtime } from '../../src/runtime.js';
+import { TEST_ANONYMOUS_ID_KEY } from '../support/anonymous-ids.js';
 import { recordingLogger, upstreamFromEnvConfig, writeConfig } from './harness.js';
 
 const CONFIG = upstreamFromEnvConfig({ headerTimeoutMs: 2000, route: 'bypass: true' });
@@ -116,7 +117,7 @@ describe('an https upstream', () => {
     process.env.PLANGATE_UPSTREAM = upstreamUrl;
     let runtime: Runtime | undefined;
     try {
-      runtime = await loadRuntime(writeConfig(CONFIG), { env: process.env });
+      runtime = await loadRuntime(writeConfig(CONFIG), { env: process.env, devAnonymousIdKey: TEST_ANONYMOUS_ID_KEY });
       const gateway = await startGateway({ model: runtime.model, engine: runtime.engine, logger, listen: { host: '127.0.0.1', port: 0 } });
       try {
         const before = seen.length;

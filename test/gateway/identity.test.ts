@@ -2,8 +2,8 @@ import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createJwtVerifier } from '../../src/engine/identity/jwt.js';
 import type { JwtVerifier } from '../../src/engine/identity/jwt-verifier.js';
-import { hashNetwork, meteringNetwork } from '../../src/gateway/client-ip.js';
-import { uuidFromHash } from '../../src/gateway/cookies.js';
+import { AnonymousIds } from '../../src/engine/identity/anonymous-ids.js';
+import { meteringNetwork } from '../../src/gateway/client-ip.js';
 import { bearerToken, resolveGatewayIdentity, type IdentitySettings } from '../../src/gateway/identity.js';
 import { recordingLogger } from './harness.js';
 
@@ -11,22 +11,45 @@ let verifier: JwtVerifier;
 let sign: (claims: Record<string, unknown>) => Promise<string>;
 beforeAll(async () => {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
-  verifier = createJwtVerifier([{ name: 'Test', algorithms: ['RS256'], claimKey: 'sub', clockToleranceSeconds: 30, pemKeys: [{ pem: await exportSPKI(publicKey) }] }]);
+  verifier = createJwtVerifier([
+    { name: 'Test', algorithms: ['RS256'], claimKey: 'sub', clockToleranceSeconds: 30, pemKeys: [{ pem: await exportSPKI(publicKey) }] },
+  ]);
   sign = (claims) => new SignJWT(claims).setProtectedHeader({ alg: 'RS256' }).sign(privateKey);
 });
 
 function settings(overrides: Partial<IdentitySettings> = {}) {
   const logger = recordingLogger();
-  return { logger, settings: { jwtCookie: 'jwt', anonymousCookie: 'anon', anonymousMetering: 'cookie', invalidJwt: 'anonymous', verifier, logger, ...overrides } as IdentitySettings };
+  return {
+    logger,
+    settings: {
+      jwtCookie: 'jwt',
+      anonymousCookie: 'anon',
+      anonymousMetering: 'cookie',
+      invalidJwt: 'anonymous',
+      verifier,
+      anonymousIds: ids,
+      logger,
+      ...overrides,
+    } as IdentitySettings,
+  };
 }
 
+const ids = new AnonymousIds([
+  { id: 'k2', secret: 'the-current-anonymous-id-secret-0123456789' },
+  { id: 'k1', secret: 'the-previous-anonymous-id-secret-012345678' },
+]);
 const base = { clientIp: '203.0.113.7', https: false };
 const ANON = '3f1b2c4d-1111-4222-8333-444455556666';
+const SIGNED = ids.sign(ANON);
 
 describe('resolveGatewayIdentity', () => {
   it('prefers the cookie over Bearer', async () => {
     const { settings: s } = settings();
-    const result = await resolveGatewayIdentity(s, { ...base, cookies: { jwt: await sign({ sub: 'from-cookie' }) }, authorization: `Bearer ${await sign({ sub: 'from-bearer' })}` });
+    const result = await resolveGatewayIdentity(s, {
+      ...base,
+      cookies: { jwt: await sign({ sub: 'from-cookie' }) },
+      authorization: `Bearer ${await sign({ sub: 'from-bearer' })}`,
+    });
     expect(result).toMatchObject({ ok: true, identity: { authType: 'jwt', identifier: 'from-cookie', isAuthenticated: true } });
   });
 
@@ -38,18 +61,23 @@ describe('resolveGatewayIdentity', () => {
   });
 
   it('an invalid token reads as anonymous by default, or is rejected when configured', async () => {
-    const inputs = { ...base, cookies: { anon: ANON }, authorization: 'Bearer nope' };
-    expect(await resolveGatewayIdentity(settings().settings, inputs)).toEqual({ ok: true, identity: { authType: 'anonymous', identifier: ANON, isAuthenticated: false, jwtClaims: {} } });
+    const inputs = { ...base, cookies: { anon: SIGNED }, authorization: 'Bearer nope' };
+    expect(await resolveGatewayIdentity(settings().settings, inputs)).toEqual({
+      ok: true,
+      identity: { authType: 'anonymous', identifier: ANON, isAuthenticated: false, jwtClaims: {} },
+    });
     expect(await resolveGatewayIdentity(settings({ invalidJwt: 'reject' }).settings, inputs)).toEqual({ ok: false, reason: 'invalid-token' });
   });
 
   it('keeps a valid anonymous cookie and replaces an invalid one', async () => {
-    const kept = await resolveGatewayIdentity(settings().settings, { ...base, cookies: { anon: ANON }, authorization: undefined });
+    const kept = await resolveGatewayIdentity(settings().settings, { ...base, cookies: { anon: SIGNED }, authorization: undefined });
     expect(kept).toEqual({ ok: true, identity: expect.objectContaining({ identifier: ANON }) });
-    const replaced = await resolveGatewayIdentity(settings().settings, { ...base, cookies: { anon: 'forged<script>' }, authorization: undefined });
-    if (!replaced.ok) throw new Error('expected ok');
-    expect(replaced.identity.identifier).not.toBe('forged<script>');
-    expect(replaced.setCookie).toBe(`anon=${replaced.identity.identifier}; Max-Age=34560000; Path=/; HttpOnly; SameSite=Lax`);
+    for (const forged of ['forged<script>', ANON]) {
+      const replaced = await resolveGatewayIdentity(settings().settings, { ...base, cookies: { anon: forged }, authorization: undefined });
+      if (!replaced.ok) throw new Error('expected ok');
+      expect(replaced.identity.identifier).not.toBe(forged);
+      expect(replaced.setCookie).toBe(`anon=${ids.sign(replaced.identity.identifier)}; Max-Age=34560000; Path=/; HttpOnly; SameSite=Lax`);
+    }
   });
 
   it('sets Secure when the visitor came over HTTPS', async () => {
@@ -61,7 +89,7 @@ describe('resolveGatewayIdentity', () => {
     const { settings: s } = settings({ anonymousMetering: 'cookie+ip' });
     const a = await resolveGatewayIdentity(s, { ...base, clientIp: '2001:db8:1:200::1', cookies: {}, authorization: undefined });
     const b = await resolveGatewayIdentity(s, { ...base, clientIp: '2001:db8:1:2ff::9', cookies: {}, authorization: undefined });
-    expect(a.ok && a.identity.identifier).toBe(uuidFromHash(hashNetwork(meteringNetwork('2001:db8:1:200::1'))));
+    expect(a.ok && a.identity.identifier).toBe(ids.forNetwork(meteringNetwork('2001:db8:1:200::1')));
     expect(a.ok && a.identity.identifier).toBe(b.ok && b.identity.identifier);
   });
 });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { runGateway, type RunningServers } from '../../src/cli/run-gateway.js';
 import { loadConfig } from '../../src/config/load.js';
+import { TEST_ANONYMOUS_ID_KEY } from '../support/anonymous-ids.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { closeServer, listen } from '../gateway/harness.js';
 import { testKeyPrefix, testRedisUrl } from '../support/env.js';
@@ -46,6 +47,10 @@ export function opsYaml(options: OpsConfigOptions = {}): string {
 apiKeys:
   - key: ${SECRET_API_KEY}
     name: ops test key
+anonymousIds:
+  keys:
+    - id: \${ANONYMOUS_ID_KEY_ID}
+      secret: \${ANONYMOUS_ID_SECRET}
 jwt:
   integrations:
     - name: RSA
@@ -194,6 +199,8 @@ export async function prepareOps(scope: string, options: OpsConfigOptions = {}):
     ...process.env,
     KEY_FILE: keys.publicKeyFile,
     HMAC_SECRET,
+    ANONYMOUS_ID_KEY_ID: TEST_ANONYMOUS_ID_KEY.id,
+    ANONYMOUS_ID_SECRET: TEST_ANONYMOUS_ID_KEY.secret,
     REDIS_URL: testRedisUrl(),
     KEY_PREFIX: testKeyPrefix(scope),
     UPSTREAM: upstream.url,

@@ -36,6 +36,9 @@ export interface JwtVerifierStats {
   signatureChecks: number;
   cacheHits: number;
   cacheEntries: number;
+  /** Rejections answered from the cache (no signature check). */
+  rejectionCacheHits: number;
+  rejectionCacheEntries: number;
   accepted: number;
   rejected: Partial<Record<JwtRejectReason, number>>;
   /** JWK Set fetch attempts, successful or not, across integrations. */

@@ -1,7 +1,9 @@
 // JWT verification for the engine: picks the integration (by `iss`, else each in order), checks the
 // token's shape and size before any crypto, verifies it locally with jose against that integration's
 // own keys and allow-listed algorithms, and caches the result until the token expires or its key
-// rotates away. Every rejection carries a stable reason code (see docs/jwt.md).
+// rotates away; a rejection that new keys could not change is cached briefly too (token-cache.ts).
+// Every rejection carries a stable reason code (see docs/jwt.md). The identifier is the claim-key
+// value, behind the integration's `identifierNamespace` when it has one.
 import { jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { EngineLogger } from '../engine.js';
 import type { ResolvedJwtIntegration } from '../model.js';
@@ -18,6 +20,8 @@ export interface JwtVerifierOptions {
   cacheSize?: number;
   /** How long a token without `exp` stays cached. Default 5 minutes. */
   cacheMaxTtlMs?: number;
+  /** How long a settled rejection (bad signature, expired, wrong issuer, ...) is served from the cache. Default 30 s. */
+  rejectionTtlMs?: number;
   /** Used for JWK Set URLs; default the global `fetch`. */
   fetch?: typeof fetch;
   logger?: EngineLogger;
@@ -25,6 +29,15 @@ export interface JwtVerifierOptions {
 
 export const DEFAULT_CACHE_SIZE = 10_000;
 export const DEFAULT_CACHE_MAX_TTL_MS = 5 * 60_000;
+export const DEFAULT_REJECTION_TTL_MS = 30_000;
+
+/**
+ * Rejections that stay true while the keys stay the same: the signature, the claims, the token's age.
+ * Never cached: `unknown-key` and `keys-unavailable` (the next JWK Set fetch may bring the key; a
+ * failed fetch is transient), `not-yet-valid` (time heals it), and what the precheck finds before any
+ * crypto (as cheap as a lookup).
+ */
+const SETTLED = new Set<JwtRejectReason>(['bad-signature', 'expired', 'too-old', 'issuer', 'audience', 'missing-claim', 'malformed']);
 export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
 
 interface CompiledIntegration {
@@ -33,6 +46,8 @@ interface CompiledIntegration {
   allowed: ReadonlySet<string>;
   keys: KeySource;
   claimKey: string;
+  /** `<identifierNamespace>:`, or '' without one. */
+  identifierPrefix: string;
   tolerance: number;
   joseOptions: Omit<JWTVerifyOptions, 'currentDate'>;
 }
@@ -46,11 +61,18 @@ export function createJwtVerifier(
   const now = options.now ?? Date.now;
   const logger = options.logger;
   const maxTtlMs = options.cacheMaxTtlMs ?? DEFAULT_CACHE_MAX_TTL_MS;
+  const rejectionTtlMs = options.rejectionTtlMs ?? DEFAULT_REJECTION_TTL_MS;
   const cache = new TokenCache(options.cacheSize ?? DEFAULT_CACHE_SIZE);
   const onEvent = logger ? (level: 'info' | 'warn' | 'error', code: string, fields: Record<string, unknown>) => logger.event(level, code, fields) : undefined;
   const compiled = integrations.map((config, index) => compile(config, index, { now, fetch: options.fetch ?? globalThis.fetch, onEvent }));
   const byIssuer = groupByIssuer(compiled);
-  const counters = { signatureChecks: 0, cacheHits: 0, accepted: 0, rejected: {} as Partial<Record<JwtRejectReason, number>> };
+  const counters = { signatureChecks: 0, cacheHits: 0, rejectionCacheHits: 0, accepted: 0, rejected: {} as Partial<Record<JwtRejectReason, number>> };
+  /** Sums every integration's key generation: it grows whenever any key set changes. */
+  const keyGenerations = () => {
+    let sum = 0;
+    for (const integration of compiled) sum += integration.keys.generation();
+    return sum;
+  };
 
   function reject(reason: JwtRejectReason, integration?: string): JwtVerification {
     counters.rejected[reason] = (counters.rejected[reason] ?? 0) + 1;
@@ -59,7 +81,7 @@ export function createJwtVerifier(
     return integration === undefined ? { ok: false, reason } : { ok: false, reason, integration };
   }
 
-  async function attempt(integration: CompiledIntegration, token: string, header: TokenHeader, payloadJson: string): Promise<Attempt> {
+  async function attempt(integration: CompiledIntegration, token: string, cacheKey: string, header: TokenHeader, payloadJson: string): Promise<Attempt> {
     if (!integration.allowed.has(header.alg)) return { ok: false, reason: 'algorithm-not-allowed' };
     const lookup = await integration.keys.lookup(header);
     if (!lookup.ok) return lookup;
@@ -77,9 +99,10 @@ export function createJwtVerifier(
         return { ok: false, reason };
       }
       // jose's payload is JSON.parse output: handed on as is, so `__proto__` stays a plain own claim.
-      const identifier = Object.hasOwn(payload, integration.claimKey) ? payload[integration.claimKey] : undefined;
-      if (typeof identifier !== 'string' || identifier.length === 0) return { ok: false, reason: 'missing-claim' };
-      cache.set(token, {
+      const claim = Object.hasOwn(payload, integration.claimKey) ? payload[integration.claimKey] : undefined;
+      if (typeof claim !== 'string' || claim.length === 0) return { ok: false, reason: 'missing-claim' };
+      const identifier = integration.identifierPrefix + claim;
+      cache.set(cacheKey, {
         payloadJson,
         identifier,
         integration: integration.index,
@@ -95,25 +118,38 @@ export function createJwtVerifier(
     async verify(token) {
       if (compiled.length === 0) return reject('no-integration');
       if (typeof token !== 'string' || token.length > MAX_TOKEN_CHARS) return reject(typeof token === 'string' ? 'too-large' : 'malformed');
-      const hit = cache.get(token, now(), (index) => compiled[index]!.keys.generation());
+      const key = cache.keyOf(token);
+      const hit = cache.get(key, now(), (index) => compiled[index]!.keys.generation());
       if (hit) {
         counters.cacheHits += 1;
         counters.accepted += 1;
         const claims = JSON.parse(hit.payloadJson) as Record<string, unknown>;
         return { ok: true, claims, identifier: hit.identifier, integration: compiled[hit.integration]!.config.name };
       }
+      // Taken before judging: keys that change meanwhile make the cached rejection stale at once.
+      const generations = keyGenerations();
+      const known = cache.rejection(key, now(), generations);
+      if (known) {
+        counters.rejectionCacheHits += 1;
+        return reject(known.reason, known.integration);
+      }
       const pre = precheckToken(token);
       if (!pre.ok) return reject(pre.reason);
       const candidates = (pre.issuer !== undefined && byIssuer.get(pre.issuer)) || compiled;
       let first: { reason: JwtRejectReason; integration: string } | undefined;
+      let settled = true;
       for (const integration of candidates) {
-        const outcome = await attempt(integration, token, pre.header, pre.payloadJson);
+        const outcome = await attempt(integration, token, key, pre.header, pre.payloadJson);
         if (outcome.ok) {
           counters.accepted += 1;
           return outcome.result;
         }
         first ??= { reason: outcome.reason, integration: integration.config.name };
+        // One integration that might accept the token later (keys still to come) keeps the rejection out of the cache.
+        if (!SETTLED.has(outcome.reason)) settled = false;
       }
+      if (settled)
+        cache.reject(key, { reason: first!.reason, integration: first!.integration, keyGenerations: generations, expiresAtMs: now() + rejectionTtlMs });
       return reject(first!.reason, first!.integration);
     },
     async warm() {
@@ -127,6 +163,8 @@ export function createJwtVerifier(
         signatureChecks: counters.signatureChecks,
         cacheHits: counters.cacheHits,
         cacheEntries: cache.size,
+        rejectionCacheHits: counters.rejectionCacheHits,
+        rejectionCacheEntries: cache.rejectedSize,
         accepted: counters.accepted,
         rejected: { ...counters.rejected },
         jwksFetchAttempts: compiled.reduce((sum, { keys }) => sum + keys.fetchAttempts(), 0),
@@ -155,6 +193,7 @@ function compile(config: ResolvedJwtIntegration, index: number, deps: Parameters
     allowed: new Set(config.algorithms),
     keys: createKeySource(config, deps),
     claimKey: config.claimKey ?? 'sub',
+    identifierPrefix: config.identifierNamespace === undefined ? '' : `${config.identifierNamespace}:`,
     tolerance,
     joseOptions,
   };

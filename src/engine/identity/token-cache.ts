@@ -1,8 +1,13 @@
-// Verified tokens, so a visitor's every request does not pay for a signature check. Bounded (LRU),
-// keyed by a SHA-256 of the token (the token itself is never held as a key), and an entry is only
-// served while the token would still verify: before its expiry and under the same key generation.
+// Verification results by token, so a visitor's every request does not pay for a signature check.
+// Keyed by a SHA-256 of the token (the token itself is never held as a key), bounded (LRU), in two
+// separate caches, so a flood of bad tokens can never push good ones out:
+// - accepted tokens, served while the token would still verify: before its expiry and under the
+//   same key generation of the integration that verified it;
+// - rejected tokens, briefly (a repeated bad token costs a lookup, not an RSA verification), and
+//   only under the key generations they were judged with: new keys judge afresh.
 import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import type { JwtRejectReason } from './jwt-verifier.js';
 
 export interface CachedVerification {
   /** The decoded payload text: parsed afresh per hit, so callers never share (or mutate) one object. */
@@ -16,38 +21,70 @@ export interface CachedVerification {
   expiresAtMs: number;
 }
 
+export interface CachedRejection {
+  reason: JwtRejectReason;
+  /** The integration named in the rejection. */
+  integration?: string;
+  /** Every integration's key generations, summed, when the token was judged (they only grow). */
+  keyGenerations: number;
+  /** Epoch ms until which the rejection is served. */
+  expiresAtMs: number;
+}
+
 export class TokenCache {
-  readonly #entries: LRUCache<string, CachedVerification> | undefined;
+  readonly #accepted: LRUCache<string, CachedVerification> | undefined;
+  readonly #rejected: LRUCache<string, CachedRejection> | undefined;
 
   constructor(maxEntries: number) {
-    this.#entries = maxEntries > 0 ? new LRUCache({ max: maxEntries }) : undefined;
+    this.#accepted = maxEntries > 0 ? new LRUCache({ max: maxEntries }) : undefined;
+    this.#rejected = maxEntries > 0 ? new LRUCache({ max: maxEntries }) : undefined;
   }
 
-  get(token: string, nowMs: number, currentGeneration: (integration: number) => number): CachedVerification | undefined {
-    if (!this.#entries) return undefined;
-    const key = hashToken(token);
-    const entry = this.#entries.get(key);
+  /** The cache key of a token (hashed once per verification, used for both caches). */
+  keyOf(token: string): string {
+    return hash('sha256', token, 'base64url'); // the one-shot form: no Hash object per request
+  }
+
+  get(key: string, nowMs: number, currentGeneration: (integration: number) => number): CachedVerification | undefined {
+    const entry = this.#accepted?.get(key);
     if (!entry) return undefined;
     if (nowMs >= entry.expiresAtMs || currentGeneration(entry.integration) !== entry.generation) {
-      this.#entries.delete(key);
+      this.#accepted!.delete(key);
       return undefined;
     }
     return entry;
   }
 
-  set(token: string, entry: CachedVerification): void {
-    this.#entries?.set(hashToken(token), entry);
+  set(key: string, entry: CachedVerification): void {
+    this.#accepted?.set(key, entry);
   }
 
+  rejection(key: string, nowMs: number, keyGenerations: number): CachedRejection | undefined {
+    const entry = this.#rejected?.get(key);
+    if (!entry) return undefined;
+    if (nowMs >= entry.expiresAtMs || keyGenerations !== entry.keyGenerations) {
+      this.#rejected!.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  reject(key: string, entry: CachedRejection): void {
+    this.#rejected?.set(key, entry);
+  }
+
+  /** Accepted tokens held. */
   get size(): number {
-    return this.#entries?.size ?? 0;
+    return this.#accepted?.size ?? 0;
+  }
+
+  /** Rejected tokens held. */
+  get rejectedSize(): number {
+    return this.#rejected?.size ?? 0;
   }
 
   clear(): void {
-    this.#entries?.clear();
+    this.#accepted?.clear();
+    this.#rejected?.clear();
   }
-}
-
-function hashToken(token: string): string {
-  return hash('sha256', token, 'base64url'); // the one-shot form: no Hash object per request
 }

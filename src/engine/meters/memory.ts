@@ -3,7 +3,7 @@
 import { LRUCache } from 'lru-cache';
 import { evaluateCall } from './semantics.js';
 import { periodStart } from './periods.js';
-import type { CounterReading, MeterCall, MeterCallResult, MeterStore, Period } from './store.js';
+import { MAX_COUNTER_VALUE, type CounterReading, type MeterCall, type MeterCallResult, type MeterStore, type Period } from './store.js';
 
 interface Bucket {
   start: number;
@@ -52,7 +52,7 @@ export class MemoryMeterStore implements MeterStore {
           const start = periodStart(period, call.now);
           let bucket = buckets.get(period);
           if (bucket === undefined || bucket.start !== start) buckets.set(period, (bucket = { start, count: 0, resources: new Set() }));
-          bucket.count = Math.max(0, bucket.count + units);
+          bucket.count = Math.min(MAX_COUNTER_VALUE, Math.max(0, bucket.count + units));
           if (spec.resourceHash !== undefined && units > 0) bucket.resources.add(spec.resourceHash);
         }
       });

@@ -10,8 +10,14 @@
 //   k: consumptions: { c: counter index, n: units, m?: { p, l, u, a: allowPartial } }
 //   d: dryRun
 // (indexes are 1-based; 0 means "not read", which reads as 0 usage and not seen, as in semantics.ts)
+// A count is written with SET from the value read above plus n, kept within 0..MAX_COUNTER_VALUE (as
+// memory.ts does): INCRBY would fail on a 64-bit overflow, and Lua formats a large n as 1e+15, which no
+// command takes.
 // Returns { requirementMet 0/1, { usage, seen 0/1 } per counter and period, { granted, units, excess, free } per consumption }.
+import { MAX_COUNTER_VALUE } from './store.js';
+
 export const METER_SCRIPT = `
+local MAX_COUNT = ${MAX_COUNTER_VALUE}
 local input = cjson.decode(ARGV[1])
 local usage, seen = {}, {}
 local readings = {}
@@ -70,13 +76,15 @@ if allGranted and not input.d then
     local n = results[i][2]
     if n ~= 0 then
       local c = input.c[k.c]
-      for _, b in ipairs(c.b) do
+      for pi, b in ipairs(c.b) do
         local key, ttl = KEYS[b[1]], b[3]
-        local v = redis.call('INCRBY', key, n)
-        if v <= 0 then
+        local v = math.min(math.max(usage[k.c][pi] + n, 0), MAX_COUNT)
+        usage[k.c][pi] = v
+        if v == 0 then
           redis.call('DEL', key)
-        elseif ttl > 0 then
-          redis.call('PEXPIRE', key, ttl)
+        else
+          redis.call('SET', key, string.format('%d', v))
+          if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
         end
         if n > 0 and c.r ~= nil then
           redis.call('SADD', KEYS[b[2]], c.r)

@@ -5,6 +5,17 @@ import type { PeriodName } from '../../config/schema.js';
 export type Period = PeriodName;
 export const PERIODS: readonly Period[] = ['lifetime', 'day', 'week', 'month', 'year'];
 
+/**
+ * The most units one consumption or counter update may add or take away (docs/api.md): the API's
+ * `update`, a config's `units` and a workflow's `consume(n)` are held to it before any store call.
+ */
+export const MAX_UNITS_PER_CALL = 1_000_000;
+/**
+ * Counters saturate at this value: exact as a JavaScript number and as a double in the Lua script
+ * (below 2^53), and far from Redis's 64-bit integers, so no sequence of calls overflows either store.
+ */
+export const MAX_COUNTER_VALUE = 1_000_000_000_000_000;
+
 /** Counters are per visitor: a `provided` and a `jwt` identity with the same identifier share them. */
 export interface Visitor {
   userType: 'anonymous' | 'authenticated';
@@ -28,7 +39,10 @@ export interface MeterLimit {
 
 export interface ConsumeSpec {
   counterId: string;
-  /** Units to record. Negative only with `meter: null` (counter-updates); counters never go below 0. */
+  /**
+   * Units to record, an integer. Negative only with `meter: null` (counter-updates). Counters never go
+   * below 0 nor above MAX_COUNTER_VALUE.
+   */
   units: number;
   /** The resolved meter judging the consumption; null records without a limit (incrementCounter, on/off). */
   meter: MeterLimit | null;

@@ -345,3 +345,92 @@ describe('the verified-token cache', () => {
     expect(off.stats()).toMatchObject({ cacheEntries: 0, cacheHits: 0, signatureChecks: 6 });
   });
 });
+
+describe('the rejected-token cache', () => {
+  it('judges a repeated bad-signature token once, still counting and logging every rejection', async () => {
+    const events: { code: string; fields?: Record<string, unknown> }[] = [];
+    const verifier = createJwtVerifier([rsaIntegration()], { logger: { event: (_level, code, fields) => events.push({ code, fields }) } });
+    const forged = await sign({ sub: 'user-1' }, attacker);
+    for (let i = 0; i < 50; i++) expect(await verifier.verify(forged)).toEqual({ ok: false, reason: 'bad-signature', integration: 'test' });
+    expect(verifier.stats()).toMatchObject({ signatureChecks: 1, rejectionCacheHits: 49, rejectionCacheEntries: 1, rejected: { 'bad-signature': 50 } });
+    expect(events.filter((e) => e.code === 'jwt-rejected')).toHaveLength(50);
+  });
+
+  it('caches expired, wrong-issuer and missing-claim rejections too, but not a token that is not valid yet', async () => {
+    const verifier = createJwtVerifier([integration({ pemKeys: [{ pem: rsa.pem }], issuer: 'https://idp.example', clockToleranceSeconds: 0 })]);
+    const tokens = {
+      expired: await sign({ sub: 'user-1', iss: 'https://idp.example', exp: nowSeconds() - 60 }, rsa),
+      issuer: await sign({ sub: 'user-1', iss: 'https://other.example' }, rsa),
+      'missing-claim': await sign({ iss: 'https://idp.example' }, rsa),
+      'not-yet-valid': await sign({ sub: 'user-1', iss: 'https://idp.example', nbf: nowSeconds() + 600 }, rsa),
+    };
+    for (const [reason, token] of Object.entries(tokens)) {
+      for (let i = 0; i < 3; i++) expect(await verifier.verify(token)).toMatchObject({ ok: false, reason });
+    }
+    // 1 check each for the three settled reasons; 3 for the token that time will make valid.
+    expect(verifier.stats()).toMatchObject({ signatureChecks: 6, rejectionCacheHits: 6, rejectionCacheEntries: 3 });
+  });
+
+  it('serves a rejection for its TTL only, within its size bound, apart from the accepted tokens', async () => {
+    const clock = testClock();
+    const verifier = createJwtVerifier([rsaIntegration()], { now: clock.now, rejectionTtlMs: 1_000, cacheSize: 3 });
+    const good = await sign({ sub: 'user-1' }, rsa);
+    await verifier.verify(good);
+    const forged = await Promise.all([1, 2, 3, 4, 5].map((n) => sign({ sub: `user-${n}` }, attacker)));
+    for (const token of forged) await verifier.verify(token);
+    expect(verifier.stats()).toMatchObject({ rejectionCacheEntries: 3, cacheEntries: 1 });
+    expect(await verifier.verify(good)).toMatchObject({ ok: true }); // bad tokens never push a good one out
+    expect(verifier.stats().cacheHits).toBe(1);
+    const checks = verifier.stats().signatureChecks;
+    await verifier.verify(forged[4]);
+    expect(verifier.stats().signatureChecks).toBe(checks);
+    clock.advance(1_000);
+    await verifier.verify(forged[4]);
+    expect(verifier.stats().signatureChecks).toBe(checks + 1);
+  });
+
+  it('never caches a rejection caused by a JWK Set that could not be fetched', async () => {
+    const server = await startJwksServer({ keys: [{ ...rsa.jwk, kid: 'rsa-1' }] });
+    await server.refuse();
+    const clock = testClock();
+    const verifier = createJwtVerifier([integration({ jwksUrl: server.url, jwks: { cooldownMs: 100, maxAgeMs: 60_000, timeoutMs: 2_000 } })], {
+      now: clock.now,
+    });
+    try {
+      const token = await sign({ sub: 'user-1' }, rsa, { kid: 'rsa-1' });
+      expect(await verifier.verify(token)).toMatchObject({ ok: false, reason: 'keys-unavailable' });
+      await server.resume();
+      clock.advance(100);
+      expect(await verifier.verify(token)).toMatchObject({ ok: true, identifier: 'user-1' });
+      expect(verifier.stats()).toMatchObject({ rejectionCacheEntries: 0, rejectionCacheHits: 0 });
+    } finally {
+      verifier.close();
+      await server.close();
+    }
+  });
+
+  it('judges afresh once the keys change: a token signed with a key published later verifies', async () => {
+    const server = await startJwksServer({ keys: [{ ...rsa.jwk, kid: 'k' }] });
+    const clock = testClock();
+    const verifier = createJwtVerifier([integration({ jwksUrl: server.url, jwks: { cooldownMs: 100, maxAgeMs: 1_000, timeoutMs: 2_000 } })], {
+      now: clock.now,
+    });
+    try {
+      await verifier.warm();
+      // The issuer rotates to a new key under the same kid before this instance has refetched.
+      const token = await sign({ sub: 'user-1' }, attacker, { kid: 'k' });
+      expect(await verifier.verify(token)).toMatchObject({ ok: false, reason: 'bad-signature' });
+      expect(await verifier.verify(token)).toMatchObject({ ok: false, reason: 'bad-signature' });
+      expect(verifier.stats().rejectionCacheHits).toBe(1);
+      server.publish({ keys: [{ ...attacker.jwk, kid: 'k' }] });
+      clock.advance(1_000);
+      // Another token's lookup finds the set stale and refetches it (a new key generation)...
+      await verifier.verify(await sign({ sub: 'user-2' }, rsa, { kid: 'k' }));
+      // ...after which the cached rejection no longer applies.
+      await expect.poll(() => verifier.verify(token), { timeout: 2_000 }).toMatchObject({ ok: true, identifier: 'user-1' });
+    } finally {
+      verifier.close();
+      await server.close();
+    }
+  });
+});

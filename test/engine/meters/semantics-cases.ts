@@ -3,7 +3,18 @@
 // table in PRODUCT.md §2 and is the meter-semantics acceptance of the engine issue.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { ConsumeResult, ConsumeSpec, CounterReading, CounterSpec, MeterCall, MeterCallResult, MeterLimit, MeterStore, Period } from '../../../src/engine/meters/store.js';
+import {
+  MAX_COUNTER_VALUE,
+  type ConsumeResult,
+  type ConsumeSpec,
+  type CounterReading,
+  type CounterSpec,
+  type MeterCall,
+  type MeterCallResult,
+  type MeterLimit,
+  type MeterStore,
+  type Period,
+} from '../../../src/engine/meters/store.js';
 
 /** Saturday 28 Nov 2026, noon UTC: mid-day, mid-week, mid-month. */
 export const T0 = Date.UTC(2026, 10, 28, 12);
@@ -111,7 +122,11 @@ export const SEMANTICS_CASES: SemanticsCase[] = [
   },
   {
     name: 'uniqueResources without a resource id counts every consumption',
-    steps: [consumeOne(2, 0, ok(1), { uniqueResources: true }), consumeOne(2, 1, ok(1), { uniqueResources: true }), consumeOne(2, 2, refused(1), { uniqueResources: true })],
+    steps: [
+      consumeOne(2, 0, ok(1), { uniqueResources: true }),
+      consumeOne(2, 1, ok(1), { uniqueResources: true }),
+      consumeOne(2, 2, refused(1), { uniqueResources: true }),
+    ],
   },
   {
     name: 'allowPartialConsumption grants what remains, then refuses',
@@ -127,11 +142,7 @@ export const SEMANTICS_CASES: SemanticsCase[] = [
   },
   {
     name: 'dryRun reports the consumption as granted and records nothing',
-    steps: [
-      { ...consumeOne(1, 0, ok(1)), dryRun: true },
-      { ...consumeOne(1, 0, ok(1)), dryRun: true },
-      consumeOne(1, 0, ok(1)),
-    ],
+    steps: [{ ...consumeOne(1, 0, ok(1)), dryRun: true }, { ...consumeOne(1, 0, ok(1)), dryRun: true }, consumeOne(1, 0, ok(1))],
   },
   {
     name: 'a counter shared by plans with different periods increments every bucket; access is judged on the meter period',
@@ -177,9 +188,39 @@ export const SEMANTICS_CASES: SemanticsCase[] = [
     name: 'counter updates: a decrement never goes below 0; incrementCounter records past the limit',
     steps: [
       { counters: [counter('c', ['lifetime', 'month'])], consume: [{ counterId: 'c', units: 2, meter: null }], expect: { consumed: [ok(2)] } },
-      { counters: [counter('c', ['lifetime', 'month'])], consume: [{ counterId: 'c', units: -5, meter: null }], expect: { readings: { c: read({ lifetime: 2, month: 2 }) }, consumed: [{ granted: true, units: -5, excess: 0, free: false }] } },
-      { counters: [counter('c', ['lifetime', 'month'])], consume: [{ counterId: 'c', units: 4, meter: null }], expect: { readings: { c: read({ lifetime: 0, month: 0 }) } } },
+      {
+        counters: [counter('c', ['lifetime', 'month'])],
+        consume: [{ counterId: 'c', units: -5, meter: null }],
+        expect: { readings: { c: read({ lifetime: 2, month: 2 }) }, consumed: [{ granted: true, units: -5, excess: 0, free: false }] },
+      },
+      {
+        counters: [counter('c', ['lifetime', 'month'])],
+        consume: [{ counterId: 'c', units: 4, meter: null }],
+        expect: { readings: { c: read({ lifetime: 0, month: 0 }) } },
+      },
       { counters: [counter('c', ['lifetime', 'month'])], expect: { readings: { c: read({ lifetime: 4, month: 4 }) } } },
+    ],
+  },
+  {
+    name: `a count saturates at MAX_COUNTER_VALUE (${MAX_COUNTER_VALUE}) and still counts down from there`,
+    userType: 'authenticated',
+    steps: [
+      {
+        counters: [counter('c', ['lifetime'])],
+        consume: [{ counterId: 'c', units: Number.MAX_SAFE_INTEGER, meter: null }],
+        expect: { consumed: [ok(Number.MAX_SAFE_INTEGER)] },
+      },
+      {
+        counters: [counter('c', ['lifetime'])],
+        consume: [{ counterId: 'c', units: Number.MAX_SAFE_INTEGER, meter: null }],
+        expect: { readings: { c: read({ lifetime: MAX_COUNTER_VALUE }) } },
+      },
+      {
+        counters: [counter('c', ['lifetime'])],
+        consume: [{ counterId: 'c', units: -1, meter: null }],
+        expect: { readings: { c: read({ lifetime: MAX_COUNTER_VALUE }) } },
+      },
+      { counters: [counter('c', ['lifetime'])], expect: { readings: { c: read({ lifetime: MAX_COUNTER_VALUE - 1 }) } } },
     ],
   },
   {

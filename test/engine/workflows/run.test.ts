@@ -102,6 +102,16 @@ describe('workflows in decisions', () => {
     expect(Object.keys(decision.features.widget.properties)).toEqual(['enabled', 'premium']);
   }
 
+  it('consume() and incrementCounter() refuse more units than one store call may carry, and record nothing', async () => {
+    const identifier = `oversized-${++visitor}`;
+    const { decision } = await decideFor('oversized-units', identifier);
+    expect(decision.surfaceBehavior.properties).toEqual({
+      consume: 'units must be a whole number from 1 to 1000000, got 1000001',
+      incrementCounter: `units must be a whole number from 1 to 1000000, got ${Number.MAX_SAFE_INTEGER}`,
+    });
+    expect((await decideFor('peek', identifier)).decision.features.widget.properties.enabled).toMatchObject({ consumedUnits: 0 });
+  });
+
   it('a throwing surface workflow degrades the decision; the error is logged and counted', async () => {
     const before = count('workflow-error');
     const { decision, denied } = await decideFor('throws');

@@ -5,6 +5,7 @@ import { loadConfig } from '../../../src/config/load.js';
 import { startGateway, type RunningGateway } from '../../../src/gateway/listener.js';
 import { createLogger } from '../../../src/ops/logger.js';
 import { createRuntime, type Runtime } from '../../../src/runtime.js';
+import { TEST_ANONYMOUS_ID_KEY } from '../../support/anonymous-ids.js';
 import { startDemoSite } from '../../../examples/demo-site/server.js';
 import { testKeys } from '../../gateway/harness.js';
 
@@ -20,6 +21,7 @@ beforeAll(async () => {
   // In-memory meters: the default `npm start` runs without Redis.
   const model = await loadConfig(resolve('config/plangate.yaml'), {
     env: { ...process.env, REDIS_URL: '', PLANGATE_UPSTREAM: site.url, PLANGATE_TEST_JWT_PUBLIC_KEY: keys.publicKeyFile },
+    devAnonymousIdKey: TEST_ANONYMOUS_ID_KEY,
   });
   runtime = await createRuntime(model, { logger: createLogger({ level: 'silent' }) });
   gateway = await startGateway({ model, engine: runtime.engine, logger: { event() {} }, listen: { host: '127.0.0.1', port: 0 } });
