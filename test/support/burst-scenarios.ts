@@ -3,7 +3,7 @@
 // `perUser` requests at once against a meter of LIMIT. A burst is exact when every user got exactly
 // LIMIT grants, nothing was degraded or shed, and no process logged a warning or an error.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -70,8 +70,8 @@ export interface BurstRigOptions {
   keyPrefix: string;
   /** The checkout whose src/cli.ts runs (default: this one); the bench measures older commits this way. */
   root?: string;
-  /** Extra YAML under `store:` (e.g. a lower shedding limit). */
-  storeExtra?: string;
+  /** Top-level YAML added to the config (e.g. `server: { maxPendingDecisions: 100 }`). */
+  extraYaml?: string;
   env?: Record<string, string>;
   /**
    * Milliseconds to wait after each burst for the processes' log lines (they flush every second), so
@@ -89,7 +89,8 @@ export async function startBurstRig(options: BurstRigOptions): Promise<BurstRig>
   const publicKeyFile = join(dir, 'jwt.pub.pem');
   writeFileSync(publicKeyFile, await exportSPKI(publicKey));
   const upstream = options.kind === 'gateway-declared' ? await startEchoUpstream() : undefined;
-  const config = options.kind === 'api-workflow' ? apiConfig(root, dir, options) : gatewayConfig(dir, options, upstream!.url);
+  const extra = `${anonymousIdsYaml(root)}${options.extraYaml ?? ''}`;
+  const config = options.kind === 'api-workflow' ? apiConfig(root, dir, options, extra) : gatewayConfig(dir, options, upstream!.url, extra);
   const env: Record<string, string> = {
     PLANGATE_LOG_LEVEL: 'warn',
     PLANGATE_TEST_JWT_PUBLIC_KEY: publicKeyFile,
@@ -235,23 +236,27 @@ function sign(key: CryptoKey, sub: string): Promise<string> {
   return new SignJWT({}).setProtectedHeader({ alg: 'RS256' }).setSubject(sub).setExpirationTime('1h').sign(key);
 }
 
-function apiConfig(root: string, _dir: string, options: BurstRigOptions): string {
-  if (options.store.url !== undefined && options.storeExtra === undefined) return resolve(root, HELLO_WORLD);
-  // The tutorial config with another store section (a Cluster, or extra settings).
-  const dir = mkdtempSync(join(tmpdir(), 'plangate-burst-hw-'));
+/** The tutorial config with this rig's store (a URL or a Cluster) and `extra` top-level YAML. */
+function apiConfig(root: string, dir: string, options: BurstRigOptions, extra: string): string {
   const file = join(dir, 'hello-world.yaml');
   const original = readFileSync(resolve(root, HELLO_WORLD), 'utf8');
   const text = original
     .replace(/hello-world\//g, `${resolve(root, 'config/examples/hello-world')}/`)
-    .replace(
-      /\nstore:[\s\S]*$/,
-      `\nstore:\n  redis: { ${options.store.redisYaml}, keyPrefix: "${options.keyPrefix}" }\n  failurePolicy: open\n${options.storeExtra ?? ''}`,
-    );
+    .replace(/\nstore:[\s\S]*$/, `\nstore:\n  redis: { ${options.store.redisYaml}, keyPrefix: "${options.keyPrefix}" }\n  failurePolicy: open\n${extra}`);
   writeFileSync(file, text);
   return file;
 }
 
-function gatewayConfig(dir: string, options: BurstRigOptions, upstream: string): string {
+/**
+ * A fixed anonymous-id secret, for checkouts that sign anonymous ids (they refuse to start without
+ * one); older checkouts (the bench's --baseline) do not know the key.
+ */
+function anonymousIdsYaml(root: string): string {
+  if (!existsSync(join(root, 'src/engine/identity/anonymous-ids.ts'))) return '';
+  return 'anonymousIds:\n  keys:\n    - { id: burst, secret: burst-anonymous-id-secret-of-more-than-32-bytes }\n';
+}
+
+function gatewayConfig(dir: string, options: BurstRigOptions, upstream: string, extra: string): string {
   const file = join(dir, 'gateway.yaml');
   writeFileSync(
     file,
@@ -272,8 +277,7 @@ surfaces:
 store:
   redis: { ${options.store.redisYaml}, keyPrefix: "${options.keyPrefix}" }
   failurePolicy: open
-${options.storeExtra ?? ''}
-gateway:
+${extra}gateway:
   upstream: ${upstream}
   routes:
     - path: /articles/**
