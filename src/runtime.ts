@@ -5,6 +5,7 @@ import { createEngine, type Engine } from './engine/create-engine.js';
 import type { EngineLogger } from './engine/engine.js';
 import { createJwtVerifier } from './engine/identity/jwt.js';
 import { createMeterStore, type MonitoredMeterStore } from './engine/meters/create-store.js';
+import { NewIdBudget } from './engine/identity/new-ids.js';
 import { DecisionLoad } from './engine/load.js';
 import type { Model } from './engine/model.js';
 import { createLogger, engineLogger, type Logger } from './ops/logger.js';
@@ -15,6 +16,8 @@ export interface Runtime {
   store: MonitoredMeterStore;
   /** Decisions in progress in this process (load shedding); the same object across reloads. */
   load: DecisionLoad;
+  /** New anonymous ids allowed and refused by the flood budget; the same object across reloads. */
+  newIds: NewIdBudget;
   logger: Logger;
   /** Closes the JWT verifier, and the store unless it was passed in as `sharedStore`. */
   close(): Promise<void>;
@@ -30,6 +33,8 @@ export interface RuntimeOptions {
   sharedStore?: MonitoredMeterStore;
   /** The running process's decision count (a reload keeps counting where it was). */
   sharedLoad?: DecisionLoad;
+  /** The running process's new-id counts (a reload keeps counting where it was). */
+  sharedNewIds?: NewIdBudget;
 }
 
 export async function createRuntime(model: Model, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -42,12 +47,14 @@ export async function createRuntime(model: Model, options: RuntimeOptions = {}):
   const verifier = createJwtVerifier(model.jwtIntegrations, { logger: events });
   await verifier.warm();
   const load = options.sharedLoad ?? new DecisionLoad();
-  const engine = createEngine({ model, store, verifier, logger: events, load });
+  const newIds = options.sharedNewIds ?? new NewIdBudget();
+  const engine = createEngine({ model, store, verifier, logger: events, load, newIds });
   return {
     model,
     engine,
     store,
     load,
+    newIds,
     logger,
     async close() {
       verifier.close();

@@ -58,13 +58,23 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningSer
   let storeReady = () => false;
   let storeCalls = () => 0;
   let load = () => ({ pending: 0, shed: 0 });
-  const metrics = new Metrics({ storeReady: () => storeReady(), storeCalls: () => storeCalls(), load: () => load() });
+  let storeMemory: () => Promise<{ usedBytes: number; maxBytes: number } | null> = async () => null;
+  let newIds = () => ({ allowed: 0, refused: 0 });
+  const metrics = new Metrics({
+    storeReady: () => storeReady(),
+    storeCalls: () => storeCalls(),
+    load: () => load(),
+    storeMemory: () => storeMemory(),
+    newIds: () => newIds(),
+  });
   const events = metrics.engineEvents(engineLogger(logger));
   const first = await createRuntime(options.model, { logger, events });
   const store = first.store;
   storeReady = () => store.health.isReady();
   storeCalls = () => store.health.commandCount;
   load = () => first.load;
+  storeMemory = () => store.health.memory();
+  newIds = () => first.newIds;
   let current = first;
   const engine = () => current.engine;
 

@@ -5,6 +5,7 @@ import { EngineError } from './errors.js';
 import { buildFeatures } from './features.js';
 import { AnonymousIds } from './identity/anonymous-ids.js';
 import { DecisionLoad } from './load.js';
+import { NewIdBudget } from './identity/new-ids.js';
 import { resolveIdentity, type IdentityDeps } from './identity/resolve.js';
 import { MAX_UNITS_PER_CALL, StoreUnavailableError } from './meters/store.js';
 import { RequestMeters } from './meters/request-meters.js';
@@ -38,6 +39,7 @@ export function createEngine(options: EngineOptions): Engine {
   const ctx: EngineContext = { model, store, identity, resolver: new PlanResolver(model), logger, env: process.env };
   const load = options.load ?? new DecisionLoad();
   const limit = model.server.maxPendingDecisions;
+  const newIds = options.newIds ?? new NewIdBudget();
 
   return {
     model,
@@ -49,6 +51,8 @@ export function createEngine(options: EngineOptions): Engine {
     resolveIdentity: async (input: IdentityInput, trusted: boolean) => (await resolveIdentity(input, trusted, identity)).identity,
     checkAccess: (request) => admitted(() => checkAccess(request)),
     updateCounter: (request) => admitted(() => updateCounter(request)),
+    newAnonymousIdAllowed: async (networkId: string) =>
+      model.gateway === undefined ? true : newIds.allow(store, networkId, model.gateway.newAnonymousIds, logger),
   };
 
   /** Every operation that may reach the store counts as a decision in progress (load shedding, load.ts). */

@@ -6,6 +6,7 @@ import type { MeterStore } from './meters/store.js';
 import type { JwtVerifier } from './identity/jwt-verifier.js';
 import type { AnonymousIds } from './identity/anonymous-ids.js';
 import type { DecisionLoad } from './load.js';
+import type { NewIdBudget } from './identity/new-ids.js';
 
 /** Exactly one of the identity modes (PRODUCT.md §2); the API passes the request body's object as is. */
 export interface IdentityInput {
@@ -52,6 +53,8 @@ export interface EngineOptions {
   logger?: EngineLogger;
   /** The process's count of decisions in progress (kept across reloads); a fresh one when absent. */
   load?: DecisionLoad;
+  /** The process's counts of new anonymous ids allowed and refused (kept across reloads). */
+  newIds?: NewIdBudget;
 }
 
 /** Structured events with stable codes (`workflow-error`, `workflow-timeout`, `provisioning-unknown-plan`, `store-unavailable`, `jwt-rejected`, ...). */
@@ -71,4 +74,9 @@ export interface EngineApi {
   /** counter-updates: `update` is a non-zero integer within ±MAX_UNITS_PER_CALL; counters stay within 0..MAX_COUNTER_VALUE. Throws `unknown-counter`. */
   updateCounter(request: { identity: IdentityInput; counterId: string; update: number; resourceId?: string; now?: number }): Promise<void>;
   resolveIdentity(input: IdentityInput, trusted: boolean): Promise<ResolvedIdentity>;
+  /**
+   * Whether the gateway may mint one more anonymous id for the network with this keyed id
+   * (`gateway.newAnonymousIds`, counted in the store); when not, the visitor is metered by network.
+   */
+  newAnonymousIdAllowed(networkId: string): Promise<boolean>;
 }

@@ -112,7 +112,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const prefix = gateway.headerPrefix.toLowerCase();
   const inject = createHeaderInjector({ prefix, injectDecision: gateway.injectDecision, logger });
   if (engine.anonymousIds === undefined) throw new Error(missingAnonymousIdSecret(deps.model.file));
-  const identitySettings: IdentitySettings = { ...gateway, verifier: engine.verifier, anonymousIds: engine.anonymousIds, logger };
+  const identitySettings: IdentitySettings = {
+    ...gateway,
+    verifier: engine.verifier,
+    anonymousIds: engine.anonymousIds,
+    newIdAllowed: (networkId) => engine.newAnonymousIdAllowed(networkId),
+    logger,
+  };
   const requestIdHeader = `${prefix}request-id`;
   const sign = gateway.signing === undefined ? undefined : createHeaderSigner(gateway.signing, prefix);
   const noCookies: readonly string[] = [];

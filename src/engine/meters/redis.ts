@@ -7,12 +7,32 @@ import calculateSlot from 'cluster-key-slot';
 import type { EngineLogger } from '../engine.js';
 import type { RedisConfig } from '../../config/schema.js';
 import { createRedisClient, DEFAULT_COMMAND_TIMEOUT_MS, type RedisClient } from './redis-connection.js';
-import { bucketKey, bucketTtlMs, checkKeyPrefix, resourceSetKey, visitorTag } from './redis-keys.js';
+import { bucketKey, bucketTtlMs, checkKeyPrefix, newIdKeys, resourceSetKey, visitorTag } from './redis-keys.js';
 import { ProgressWatch, type Waiter } from './redis-progress.js';
-import { METER_SCRIPT } from './redis-script.js';
-import { StoreUnavailableError, type CounterReading, type MeterCall, type MeterCallResult, type MeterStore, type Period } from './store.js';
+import { METER_SCRIPT, NEW_ID_SCRIPT } from './redis-script.js';
+import {
+  newIdWindow,
+  StoreUnavailableError,
+  type CounterReading,
+  type MeterCall,
+  type MeterCallResult,
+  type MeterStore,
+  type NewIdRequest,
+  type Period,
+} from './store.js';
 
 export type StoreFailureCode = 'store-timeout' | 'store-unreachable' | 'store-error';
+
+export interface StoreMemory {
+  usedBytes: number;
+  /** `maxmemory`; 0 when Redis has no limit. */
+  maxBytes: number;
+  /** usedBytes / maxBytes at or above MEMORY_HIGH. */
+  high: boolean;
+}
+
+/** The share of `maxmemory` at which readiness and the log say memory is running out (docs/redis.md). */
+export const MEMORY_HIGH = 0.9;
 
 /** Readiness and counters for ops (health endpoint, metrics, the benchmark's cross-check). */
 export interface StoreHealth {
@@ -22,6 +42,12 @@ export interface StoreHealth {
   ping(): Promise<boolean>;
   /** Resolves true once connected, false when the first attempt failed or `withinMs` passed (startup). */
   whenReady(withinMs: number): Promise<boolean>;
+  /**
+   * Redis's memory now (INFO memory; for a Cluster, the fullest primary), or null without Redis or an
+   * answer. Asked by /readyz and /metrics, never on the request path. Logs `store-memory-high` when
+   * it reaches MEMORY_HIGH of `maxmemory`, and `store-memory-ok` when it falls back below.
+   */
+  memory(): Promise<StoreMemory | null>;
   /** Failed `run` calls by code since start. */
   failures(): Readonly<Record<StoreFailureCode, number>>;
   /** Top-level script calls (EVALSHA/EVAL) issued by `run`, one per call; NOSCRIPT reloads are not counted. */
@@ -43,7 +69,13 @@ interface ScriptInput {
   shape: { counterId: string; periods: MeterCall['counters'][number]['periods'] }[];
 }
 
-type MeterScriptClient = RedisClient & { plangateMeter(numKeys: number, ...args: string[]): Promise<[number, number[], number[]]> };
+type MeterScriptClient = RedisClient & {
+  plangateMeter(numKeys: number, ...args: string[]): Promise<[number, number[], number[]]>;
+  plangateNewId(numKeys: number, ...args: string[]): Promise<number>;
+};
+
+/** New-id budget counters outlive their window by this much (clock skew between instances). */
+const NEW_ID_GRACE_MS = 60_000;
 
 const TIMEOUT = /timed out/i;
 const CONNECTION_ERROR =
@@ -78,6 +110,7 @@ export class RedisMeterStore implements MeterStore {
     this.logger = options.logger;
     const client = options.client ?? createRedisClient(options.redis);
     client.defineCommand('plangateMeter', { lua: METER_SCRIPT });
+    client.defineCommand('plangateNewId', { lua: NEW_ID_SCRIPT });
     this.client = client as MeterScriptClient;
     this.watches = new ConnectionWatches(this.client, this.timeoutMs, this.logger);
     this.watchConnection();
@@ -86,6 +119,7 @@ export class RedisMeterStore implements MeterStore {
       isReady: () => this.client.status === 'ready',
       ping: () => this.ping(),
       whenReady: (withinMs) => this.whenReady(withinMs),
+      memory: () => this.memory(),
       failures: () => ({ ...this.failureCounts }),
       get commandCount() {
         return store.commands;
@@ -108,6 +142,23 @@ export class RedisMeterStore implements MeterStore {
               return this.send(input);
             });
       return decodeResult(raw, input, call);
+    } catch (err) {
+      throw this.failed(err);
+    }
+  }
+
+  async allowNewId(request: NewIdRequest): Promise<boolean> {
+    const window = newIdWindow(request.now, request.windowMs);
+    const keys = newIdKeys(this.prefix, request.networkId, window);
+    const keepMs = window + request.windowMs - request.now + NEW_ID_GRACE_MS;
+    const args = [String(request.perNetwork), String(request.total), String(keepMs)];
+    try {
+      const send = () => {
+        this.commands++;
+        return this.watched(this.client.plangateNewId(2, ...keys, ...args), this.watches.forKey(keys[0]), this.corkUntilNextTurn());
+      };
+      const allowed = this.client.status === 'ready' ? await send() : await this.bounded(async () => (await this.readyOrFail(), send()));
+      return allowed === 1;
     } catch (err) {
       throw this.failed(err);
     }
@@ -193,6 +244,31 @@ export class RedisMeterStore implements MeterStore {
       return true;
     } catch {
       return false;
+    }
+  }
+
+  private memoryWasHigh = false;
+
+  private async memory(): Promise<StoreMemory | null> {
+    if (this.client.status !== 'ready') return null;
+    try {
+      const nodes: { info: Promise<string>; watch: ProgressWatch }[] =
+        this.client instanceof Cluster
+          ? this.client.nodes('master').map((node) => ({ info: node.info('memory'), watch: this.watches.forNode(`${node.options.host}:${node.options.port}`) }))
+          : [{ info: this.client.info('memory'), watch: this.watches.any }];
+      const readings = (await Promise.all(nodes.map((n) => this.watched(n.info, n.watch, false)))).map(parseMemory);
+      // The fullest node is the one that refuses writes first.
+      const fullest = readings.reduce((a, b) => (share(b) > share(a) ? b : a));
+      const high = fullest.maxBytes > 0 && fullest.usedBytes >= MEMORY_HIGH * fullest.maxBytes;
+      if (high !== this.memoryWasHigh) {
+        this.memoryWasHigh = high;
+        const fields = { store: 'redis', usedBytes: fullest.usedBytes, maxBytes: fullest.maxBytes };
+        if (high) this.logger?.event('warn', 'store-memory-high', fields);
+        else this.logger?.event('info', 'store-memory-ok', fields);
+      }
+      return { ...fullest, high };
+    } catch {
+      return null;
     }
   }
 
@@ -290,6 +366,15 @@ export class RedisMeterStore implements MeterStore {
   }
 }
 
+function parseMemory(info: string): Omit<StoreMemory, 'high'> {
+  const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+  return { usedBytes: field('used_memory'), maxBytes: field('maxmemory') };
+}
+
+function share(m: Omit<StoreMemory, 'high'>): number {
+  return m.maxBytes > 0 ? m.usedBytes / m.maxBytes : 0;
+}
+
 /**
  * After this many stalls in a row (no reply byte between them), drop the connection and reconnect: a
  * hung server would otherwise keep every abandoned command queued on the socket, without bound.
@@ -374,7 +459,7 @@ class ConnectionWatches {
     for (const watch of this.nodes.values()) watch.stop();
   }
 
-  private forNode(key: string): ProgressWatch {
+  forNode(key: string): ProgressWatch {
     let watch = this.nodes.get(key);
     if (watch === undefined) {
       watch = this.watch(key, () => {
