@@ -312,29 +312,34 @@ export class RedisMeterStore implements MeterStore {
     });
   }
 
-  /** While a connection attempt is under way, wait for it (bounded by the caller); otherwise fail fast. */
+  /**
+   * While a connection attempt is under way, wait for it (bounded by the caller); otherwise fail fast.
+   * Every call waiting on one attempt shares one pair of listeners (a burst during a reconnect would
+   * otherwise add a pair per call).
+   */
   private async readyOrFail(): Promise<void> {
     const status = this.client.status;
     if (status === 'ready') return;
-    if (status === 'connecting' || status === 'connect') {
-      await new Promise<void>((resolve, reject) => {
-        const settle = (err?: Error) => {
-          clearTimeout(timer);
-          this.client.off('ready', onReady);
-          this.client.off('close', onClose);
-          if (err === undefined) resolve();
-          else reject(err);
-        };
-        const onReady = () => settle();
-        const onClose = () => settle(new StoreUnavailableError('store-unreachable', `Redis connection closed while connecting (${status})`));
-        const timer = setTimeout(onClose, this.timeoutMs);
-        this.client.on('ready', onReady);
-        this.client.on('close', onClose);
-      });
-      return;
-    }
-    throw new StoreUnavailableError('store-unreachable', `Redis is not connected (${status})`);
+    if (status !== 'connecting' && status !== 'connect') throw new StoreUnavailableError('store-unreachable', `Redis is not connected (${status})`);
+    this.connecting ??= new Promise<void>((resolve, reject) => {
+      const settle = (err?: Error) => {
+        clearTimeout(timer);
+        this.client.off('ready', onReady);
+        this.client.off('close', onClose);
+        this.connecting = undefined;
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      const onReady = () => settle();
+      const onClose = () => settle(new StoreUnavailableError('store-unreachable', `Redis connection closed while connecting (${status})`));
+      const timer = setTimeout(onClose, this.timeoutMs);
+      this.client.on('ready', onReady);
+      this.client.on('close', onClose);
+    });
+    await this.connecting;
   }
+
+  private connecting: Promise<void> | undefined;
 
   private failed(err: unknown): StoreUnavailableError {
     const error =

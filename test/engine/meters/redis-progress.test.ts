@@ -9,6 +9,7 @@ import { RedisMeterStore } from '../../../src/engine/meters/redis.js';
 import { ProgressWatch, type Stall } from '../../../src/engine/meters/redis-progress.js';
 import type { MeterCall } from '../../../src/engine/meters/store.js';
 import { startRedisServer, type RedisServerHandle } from '../../support/redis-server.js';
+import { startTcpProxy } from '../../support/tcp-proxy.js';
 import { testKeyPrefix, testRedisUrl } from '../../support/env.js';
 import { untilReady } from './redis-helpers.js';
 
@@ -91,6 +92,35 @@ describe('a Redis that answers later than the bound', () => {
     expect(failed).toBe('store-timeout');
     await sleep;
     expect((await store.run(call())).consumed[0].granted).toBe(true);
+  });
+});
+
+describe('calls made while the connection is being made', () => {
+  it('100 of them share one pair of listeners, and each fails as the connection does', async () => {
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(testRedisUrl()).port || 6379) });
+    await proxy.setMode({ kind: 'hang' });
+    const client = createRedisClient({ url: proxy.url });
+    const store = new RedisMeterStore({ redis: { url: proxy.url, keyPrefix: testKeyPrefix('connecting') }, client });
+    try {
+      // Connected through the proxy, the handshake unanswered: the connection attempt is under way.
+      while (client.status !== 'connect') await new Promise((r) => setTimeout(r, 5));
+      const attempt = () =>
+        store.run(call()).then(
+          () => 'ok',
+          (e: { code?: string }) => e.code,
+        );
+      const pending = [attempt()];
+      await new Promise((r) => setImmediate(r));
+      const withOne = client.listenerCount('ready') + client.listenerCount('close');
+      for (let i = 0; i < 99; i++) pending.push(attempt());
+      await new Promise((r) => setImmediate(r));
+      expect(client.listenerCount('ready') + client.listenerCount('close')).toBe(withOne);
+      const codes = new Set(await Promise.all(pending));
+      expect([...codes].every((code) => code === 'store-timeout' || code === 'store-unreachable')).toBe(true);
+    } finally {
+      await store.close();
+      await proxy.close();
+    }
   });
 });
 
