@@ -17,6 +17,8 @@ export interface BenchOptions {
   baseline: string | null;
   /** The burst mode instead of the wrk rounds: bursts doubling from `from` to `max` requests at once. */
   burst: { from: number; max: number } | null;
+  /** The flood mode instead of the wrk rounds: this many cookie-less requests from one address. */
+  flood: number | null;
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -35,7 +37,10 @@ export const USAGE = `npm run bench -- [options]
                      user against a meter of 3) one gateway and one decision-API process answer exactly,
                      and the time to answer it; with --baseline, the same bursts from DIR too
   --burst-from N     the first burst (default 100); each next one doubles
-  --burst-max N      the largest burst tried (default 6400)`;
+  --burst-max N      the largest burst tried (default 6400)
+  --flood N          instead of the wrk rounds: N cookie-less requests from one address through one
+                     gateway (new anonymous visitors), with 20 readers elsewhere; new ids, reads and
+                     Redis's data growth; with --baseline, from DIR too`;
 
 function positiveInt(value: string | undefined, fallback: number, flag: string): number {
   if (value === undefined) return fallback;
@@ -61,6 +66,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       burst: { type: 'boolean', default: false },
       'burst-from': { type: 'string' },
       'burst-max': { type: 'string' },
+      flood: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -85,5 +91,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     cpuProf: values['cpu-prof'] ?? null,
     baseline: values.baseline ?? null,
     burst: values.burst ? { from: positiveInt(values['burst-from'], 100, '--burst-from'), max: positiveInt(values['burst-max'], 6_400, '--burst-max') } : null,
+    flood: values.flood === undefined ? null : positiveInt(values.flood, 100_000, '--flood'),
   };
 }

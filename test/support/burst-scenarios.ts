@@ -251,7 +251,7 @@ function apiConfig(root: string, dir: string, options: BurstRigOptions, extra: s
  * A fixed anonymous-id secret, for checkouts that sign anonymous ids (they refuse to start without
  * one); older checkouts (the bench's --baseline) do not know the key.
  */
-function anonymousIdsYaml(root: string): string {
+export function anonymousIdsYaml(root: string): string {
   if (!existsSync(join(root, 'src/engine/identity/anonymous-ids.ts'))) return '';
   return 'anonymousIds:\n  keys:\n    - { id: burst, secret: burst-anonymous-id-secret-of-more-than-32-bytes }\n';
 }
@@ -297,7 +297,7 @@ ${extra}gateway:
  * process: a burst of thousands holds as many upstream connections as client ones, and one process
  * holding both sides would run out of file descriptors first.
  */
-async function startEchoUpstream(): Promise<{ url: string; close(): Promise<void> }> {
+export async function startEchoUpstream(): Promise<{ url: string; close(): Promise<void> }> {
   const source = `const server = require('node:http').createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ degraded: req.headers['x-plangate-degraded'] }));
