@@ -65,8 +65,23 @@ export interface SurfaceBehavior {
 
 export interface ComponentBehavior {
   properties?: Record<string, unknown>;
+  /** A workflow's output, unchecked: `ComponentContent` once validated (src/gateway/components/validate.ts). */
   content?: unknown;
   metadata: { cssSelector: string };
+}
+
+/** Something a component inserts: raw HTML, text (escaped), or a custom element for a schema `src:id@version`. */
+export type ContentInsertion = { type: 'html' | 'text'; content: string } | { type: 'element'; schema: string; props: unknown };
+
+/** The operations of a component's `content`, applied to every element its selector matches (docs/components.md). */
+export interface ComponentContent {
+  before?: ContentInsertion[];
+  prepend?: ContentInsertion[];
+  append?: ContentInsertion[];
+  after?: ContentInsertion[];
+  remove?: boolean;
+  /** Replaces what lies between two marker elements inside the matched element, keeping both markers. */
+  replaceRange?: { fromMarker?: string; toMarker?: string; replaceWith?: ContentInsertion[] };
 }
 
 export interface SurfaceDecision {
