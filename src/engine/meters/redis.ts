@@ -155,7 +155,8 @@ export class RedisMeterStore implements MeterStore {
     try {
       const send = () => {
         this.commands++;
-        return this.watched(this.client.plangateNewId(2, ...keys, ...args), this.watches.forKey(keys[0]), this.corkUntilNextTurn());
+        this.corkUntilNextTurn();
+        return this.watched(this.client.plangateNewId(2, ...keys, ...args), this.watches.forKey(keys[0]));
       };
       const allowed = this.client.status === 'ready' ? await send() : await this.bounded(async () => (await this.readyOrFail(), send()));
       return allowed === 1;
@@ -174,21 +175,19 @@ export class RedisMeterStore implements MeterStore {
   private send(input: ScriptInput): Promise<[number, number[], number[]]> {
     this.commands++;
     const watch = this.watches.forKey(input.keys[0]);
-    const corked = this.corkUntilNextTurn();
-    return this.watched(this.client.plangateMeter(input.keys.length, ...input.keys, input.argv), watch, corked);
+    this.corkUntilNextTurn();
+    return this.watched(this.client.plangateMeter(input.keys.length, ...input.keys, input.argv), watch);
   }
 
   /** A command's promise, failed early by its connection's watch when the connection stalls. */
-  private watched<T>(command: Promise<T>, watch: ProgressWatch, corked: boolean): Promise<T> {
+  private watched<T>(command: Promise<T>, watch: ProgressWatch): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const call = new WatchedCall<T>(watch, resolve, reject);
       command.then(
         (value) => call.answered(value),
         (err: unknown) => call.failed(err),
       );
-      // A corked call starts waiting when the batch is written, not while it sits in our buffer.
-      if (corked) this.unflushed.push(call);
-      else watch.add(call);
+      watch.add(call);
     });
   }
 
@@ -199,25 +198,28 @@ export class RedisMeterStore implements MeterStore {
    * through the whole poll phase that read the burst (700 ms for 3,000 requests, measured in
    * docs/redis.md) while Redis sat idle. One write syscall per batch instead of one per call, without
    * ioredis's auto-pipelining machinery (which cost more CPU than it saved, see redis-connection.ts).
-   * A single connection only (a Cluster client has one per node). Returns whether the call is corked.
+   * A single connection only (a Cluster client has one per node). The time a call spends corked is
+   * time the process is running, not listening, so it does not count towards the connection's bound.
    */
-  private corkUntilNextTurn(): boolean {
-    if (this.corked !== undefined && this.unflushed.length >= CORK_BATCH) this.uncork();
-    if (this.corked !== undefined) return true;
-    if (!('stream' in this.client)) return false;
+  private corkUntilNextTurn(): void {
+    if (this.corked !== undefined) {
+      if (++this.corkedCalls <= CORK_BATCH) return;
+      this.uncork();
+    }
+    if (!('stream' in this.client)) return;
     const stream = this.client.stream;
-    if (stream === undefined || stream.destroyed) return false;
+    if (stream === undefined || stream.destroyed) return;
     stream.cork();
     this.corked = stream;
+    this.corkedCalls = 1;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flush);
     }
-    return true;
   }
 
   private corked: { uncork(): void } | undefined;
-  private unflushed: Pending[] = [];
+  private corkedCalls = 0;
   private flushScheduled = false;
   private readonly flush = (): void => {
     this.flushScheduled = false;
@@ -227,15 +229,11 @@ export class RedisMeterStore implements MeterStore {
     const stream = this.corked;
     this.corked = undefined;
     stream?.uncork();
-    const calls = this.unflushed;
-    if (calls.length === 0) return;
-    this.unflushed = [];
-    for (const call of calls) if (!call.settled) call.watch.add(call);
   }
 
   private async ping(): Promise<boolean> {
     try {
-      if (this.client.status === 'ready') await this.watched(this.client.ping(), this.watches.any, false);
+      if (this.client.status === 'ready') await this.watched(this.client.ping(), this.watches.any);
       else
         await this.bounded(async () => {
           await this.readyOrFail();
@@ -256,7 +254,7 @@ export class RedisMeterStore implements MeterStore {
         this.client instanceof Cluster
           ? this.client.nodes('master').map((node) => ({ info: node.info('memory'), watch: this.watches.forNode(`${node.options.host}:${node.options.port}`) }))
           : [{ info: this.client.info('memory'), watch: this.watches.any }];
-      const readings = (await Promise.all(nodes.map((n) => this.watched(n.info, n.watch, false)))).map(parseMemory);
+      const readings = (await Promise.all(nodes.map((n) => this.watched(n.info, n.watch)))).map(parseMemory);
       // The fullest node is the one that refuses writes first.
       const fullest = readings.reduce((a, b) => (share(b) > share(a) ? b : a));
       const high = fullest.maxBytes > 0 && fullest.usedBytes >= MEMORY_HIGH * fullest.maxBytes;
@@ -389,17 +387,11 @@ export const TIMEOUTS_BEFORE_RECONNECT = 3;
 /** At most this many calls wait corked for one socket write. */
 const CORK_BATCH = 32;
 
-/** A call written (or about to be) to a connection, watched by that connection's ProgressWatch. */
-interface Pending extends Waiter {
-  readonly settled: boolean;
-  readonly watch: ProgressWatch;
-}
-
 /** One call in flight: settled by its reply, its error, or its connection's stall, whichever comes first. */
-class WatchedCall<T> implements Pending {
+class WatchedCall<T> implements Waiter {
   settled = false;
   constructor(
-    readonly watch: ProgressWatch,
+    private readonly watch: ProgressWatch,
     private readonly resolve: (value: T) => void,
     private readonly reject: (err: unknown) => void,
   ) {}
@@ -407,19 +399,22 @@ class WatchedCall<T> implements Pending {
   answered(value: T): void {
     if (this.settled) return;
     this.settled = true;
-    this.watch.delete(this);
+    this.watch.delete();
     this.resolve(value);
   }
 
   failed(err: unknown): void {
     if (this.settled) return;
     this.settled = true;
-    this.watch.delete(this);
+    this.watch.delete();
     this.reject(err);
   }
 
+  /** From the watch, which has already let go of it. */
   fail(error: Error): void {
-    this.failed(error);
+    if (this.settled) return;
+    this.settled = true;
+    this.reject(error);
   }
 }
 
@@ -503,8 +498,10 @@ class ConnectionWatches {
       stream.on('data', progress);
       // The handshake (CLIENT SETINFO, the ready check) is judged like a call: a server that accepts
       // the connection but never answers gets it dropped and made again.
-      const handshake: Waiter = {
+      const handshake = {
+        settled: false,
         fail: () => {
+          handshake.settled = true;
           if (connection.status !== 'connect' || connection.stream !== stream) return;
           this.logger?.event('warn', 'store-connection-error', {
             store: 'redis',
@@ -516,7 +513,10 @@ class ConnectionWatches {
       };
       watch.add(handshake);
       const done = () => {
-        watch.delete(handshake);
+        if (!handshake.settled) {
+          handshake.settled = true;
+          watch.delete();
+        }
         connection.off('ready', done);
         connection.off('close', done);
       };
