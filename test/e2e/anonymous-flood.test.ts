@@ -18,7 +18,7 @@ const FLOOD = 10_000;
 const FLOODER = '198.51.100.7';
 /**
  * What one new visitor of this config (a month meter with uniqueResources: a count and a resource
- * set) costs Redis at most, keys and expiry entries: 610-680 bytes measured (docs/redis.md, "Anonymous floods").
+ * set) costs Redis at most, keys and expiry entries (~580 bytes by MEMORY USAGE; docs/redis.md, "Anonymous floods").
  */
 const BYTES_PER_VISITOR = 800;
 
@@ -55,10 +55,25 @@ afterAll(async () => {
 });
 
 /**
- * Redis's memory for data (used_memory_dataset: used_memory less Redis's own overhead, whose client
- * buffers swing by tens of KB with the traffic of the moment).
+ * The memory of every key in this Redis (it holds only this test's): MEMORY USAGE of each (key,
+ * value and their entry) plus an entry in the expiry table for each. Redis's own used_memory and
+ * used_memory_dataset swing by tens of KB with its client buffers, which come and go with traffic.
  */
-const usedMemory = async () => Number(/^used_memory_dataset:(\d+)/m.exec(await admin.info('memory'))![1]);
+async function keysMemory(): Promise<number> {
+  let bytes = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await admin.scan(cursor, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length === 0) continue;
+    const batch = admin.pipeline();
+    for (const key of keys) batch.memory('USAGE', key, 'SAMPLES', '0');
+    for (const [, usage] of (await batch.exec())!) bytes += Number(usage) + EXPIRY_ENTRY_BYTES;
+  } while (cursor !== '0');
+  return bytes;
+}
+/** An entry of Redis's expiry table (a dictEntry and its share of the bucket array), generously. */
+const EXPIRY_ENTRY_BYTES = 48;
 const article = (n: number, headers: Record<string, string>): BurstRequest => ({
   url: `${stack.gateway.url}/articles/${n}`,
   headers: { accept: 'application/json', ...headers },
@@ -81,7 +96,7 @@ describe('a flood of new anonymous visitors from one address', () => {
     expect(check.replies.every((r) => r.status === 200)).toBe(true);
     expect(calls() - before).toBe(readers.length);
 
-    const memoryBefore = await usedMemory();
+    const memoryBefore = await keysMemory();
     const flood: BurstRequest[] = Array.from({ length: FLOOD }, (_, i) => article(i, { 'x-forwarded-for': FLOODER }));
     const readerRequests = readers.flatMap((r) => Array.from({ length: 10 }, (_, n) => article(100 + n, { 'x-forwarded-for': r.address, cookie: r.cookie })));
     // The flood over 64 keep-alive connections; the readers' next 10 articles each, all at once, in the middle of it.
@@ -110,7 +125,7 @@ describe('a flood of new anonymous visitors from one address', () => {
     }
 
     // Redis grew by at most the budget's worth of visitors (plus the address's own meter and the budget's counters).
-    const grown = (await usedMemory()) - memoryBefore;
+    const grown = (await keysMemory()) - memoryBefore;
     expect(grown).toBeLessThan((PER_NETWORK + 2) * BYTES_PER_VISITOR);
   });
 });
