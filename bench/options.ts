@@ -15,6 +15,10 @@ export interface BenchOptions {
   cpuProf: string | null;
   /** Another checkout (built the same way): each chosen plangate candidate also runs from it, as `<name>@baseline`. */
   baseline: string | null;
+  /** The burst mode instead of the wrk rounds: bursts doubling from `from` to `max` requests at once. */
+  burst: { from: number; max: number } | null;
+  /** The flood mode instead of the wrk rounds: this many cookie-less requests from one address. */
+  flood: number | null;
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -28,7 +32,15 @@ export const USAGE = `npm run bench -- [options]
   --no-engine        skip the in-process engine benchmark
   --cpu-prof NAME    run candidate NAME (a Node server) under node --cpu-prof; profile in bench/results/profiles/
   --baseline DIR     also run each chosen plangate candidate from the checkout in DIR (e.g. a worktree
-                     of the commit before a change), as NAME@baseline, in the same alternating rounds`;
+                     of the commit before a change), as NAME@baseline, in the same alternating rounds
+  --burst            instead of the wrk rounds: the largest burst (requests sent at once, 10 per fresh
+                     user against a meter of 3) one gateway and one decision-API process answer exactly,
+                     and the time to answer it; with --baseline, the same bursts from DIR too
+  --burst-from N     the first burst (default 100); each next one doubles
+  --burst-max N      the largest burst tried (default 6400)
+  --flood N          instead of the wrk rounds: N cookie-less requests from one address through one
+                     gateway (new anonymous visitors), with 20 readers elsewhere; new ids, reads and
+                     Redis's data growth; with --baseline, from DIR too`;
 
 function positiveInt(value: string | undefined, fallback: number, flag: string): number {
   if (value === undefined) return fallback;
@@ -51,6 +63,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       'no-engine': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
       baseline: { type: 'string' },
+      burst: { type: 'boolean', default: false },
+      'burst-from': { type: 'string' },
+      'burst-max': { type: 'string' },
+      flood: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -74,5 +90,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     engine: !values['no-engine'],
     cpuProf: values['cpu-prof'] ?? null,
     baseline: values.baseline ?? null,
+    burst: values.burst ? { from: positiveInt(values['burst-from'], 100, '--burst-from'), max: positiveInt(values['burst-max'], 6_400, '--burst-max') } : null,
+    flood: values.flood === undefined ? null : positiveInt(values.flood, 100_000, '--flood'),
   };
 }

@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { CANDIDATES } from './candidates/index.js';
 import { launchNodeServer, tsEntry } from './candidates/launch.js';
 import { isSkipped, type BenchContext, type Candidate, type Running } from './candidates/types.js';
+import { formatBurstTable, runBurstBench, writeBurstResult } from './burst.js';
+import { formatFloodTable, runFloodBench, writeFloodResult } from './flood.js';
 import { runEngineBench } from './engine.js';
 import { closeAgent, get } from './http-check.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
@@ -115,6 +117,29 @@ function fromCheckout(candidate: Candidate, root: string): Candidate {
   };
 }
 
+/** --burst: the largest burst held exactly, this checkout and (with --baseline) another, size by size. */
+async function burstMode(options: BenchOptions, sizes: { from: number; max: number }): Promise<number> {
+  const started = Date.now();
+  const redis = await startRedisServer();
+  onCleanup(() => redis.stop());
+  console.log(`burst mode: ${sizes.from} to ${sizes.max} requests at once, doubling (redis ${redis.url})`);
+  const result = await runBurstBench({ root: ROOT, baseline: options.baseline, redisUrl: redis.url, ...sizes });
+  console.log(`\n${formatBurstTable(result)}\n\n${result.cpu}, load average ${result.loadAverage1m.before} → ${result.loadAverage1m.after}`);
+  const files = writeBurstResult(join(ROOT, 'bench/results'), result);
+  console.log(`\nfinished in ${Math.round((Date.now() - started) / 1000)} s; wrote ${files.map((f) => f.slice(ROOT.length)).join(', ')}`);
+  return 0;
+}
+
+/** --flood: a flood of new anonymous visitors from one address, this checkout and (with --baseline) another. */
+async function floodMode(options: BenchOptions, requests: number): Promise<number> {
+  const started = Date.now();
+  const result = await runFloodBench({ root: ROOT, baseline: options.baseline, requests });
+  console.log(`\n${formatFloodTable(result)}\n\n${result.cpu}, load average ${result.loadAverage1m.before} → ${result.loadAverage1m.after}`);
+  const files = writeFloodResult(join(ROOT, 'bench/results'), result);
+  console.log(`\nfinished in ${Math.round((Date.now() - started) / 1000)} s; wrote ${files.map((f) => f.slice(ROOT.length)).join(', ')}`);
+  return 0;
+}
+
 async function main(): Promise<number> {
   const started = Date.now();
   installExitHandlers();
@@ -127,6 +152,9 @@ async function main(): Promise<number> {
   const unknown = [...(options.only ?? []), ...(options.cpuProf ? [options.cpuProf] : [])].filter((name) => !CANDIDATES.some((c) => c.name === name));
   if (unknown.length)
     throw new Error(`--only or --cpu-prof names unknown candidates: ${unknown.join(', ')} (known: ${CANDIDATES.map((c) => c.name).join(', ')})`);
+
+  if (options.burst !== null) return burstMode(options, options.burst);
+  if (options.flood !== null) return floodMode(options, options.flood);
 
   await ensureWrk();
   const wrk = { threads: 1, connections: 32, countStatuses: options.countStatuses };

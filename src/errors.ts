@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   'unsupported-encoding': { status: 415, from: 'api', description: 'a body that is not UTF-8' },
   'internal-error': { status: 500, from: 'api', description: 'anything unexpected (logged as `api-internal-error`)' },
   'store-unavailable': { status: 503, from: 'api', description: 'a counter update while the meter store cannot answer' },
+  overloaded: { status: 503, from: 'api', description: 'more decisions in progress than `server.maxPendingDecisions`: retry after the `Retry-After` seconds' },
 
   // The gateway's own answers (docs/gateway.md); `path-<reason>` codes carry the canonical-path reason.
   'path-rejected': { status: 400, from: 'gateway', description: 'a request target refused by canonicalisation; the code is `path-<reason>`' },

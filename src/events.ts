@@ -31,8 +31,15 @@ export const EVENTS = {
   'store-error': { level: 'error', description: 'a meter-store call failed otherwise; the failure policy applied', metric: 'store-errors' },
   'store-connection-error': { level: 'warn', description: 'the Redis connection reported an error (`code`)' },
   'store-connection-lost': { level: 'warn', description: 'the Redis connection closed; it reconnects with backoff' },
-  'store-reconnecting': { level: 'warn', description: 'the connection looked ready but stopped answering: it is dropped and made again' },
+  'store-reconnecting': { level: 'warn', description: 'three stalls in a row on a connection that looked ready: it is dropped and made again' },
   'store-ready': { level: 'info', description: 'the Redis connection is ready' },
+  'store-memory-high': { level: 'warn', description: "Redis's memory reached 90 % of `maxmemory`" },
+  'store-memory-ok': { level: 'info', description: "Redis's memory fell back below 90 % of `maxmemory`" },
+  'decision-shed': { level: 'warn', description: 'at most once a second while requests are refused for load (`shed` since the last line, `pending`, `limit`)' },
+  'anonymous-budget-spent': {
+    level: 'warn',
+    description: 'at most once a second while cookie-less visitors are metered by network because the new-id budget is spent (`refused` since the last line)',
+  },
 
   'jwt-rejected': {
     level: 'info',

@@ -3,6 +3,7 @@
 // message) is kept; `code` is an extra key its clients ignore, stable, from src/errors.ts.
 import type { ErrorRequestHandler, Response } from 'express';
 import { EngineError } from '../engine/errors.js';
+import { RETRY_AFTER_SECONDS } from '../engine/load.js';
 import { statusOf, type ErrorCode } from '../errors.js';
 import type { EventLogger } from '../events.js';
 
@@ -33,7 +34,11 @@ interface BodyParserError {
 export function errorHandler(events: EventLogger): ErrorRequestHandler {
   return (err, _req, res, _next) => {
     if (err instanceof ApiError) return sendError(res, err.code, err.message);
-    if (err instanceof EngineError) return sendError(res, err.code, err.message);
+    if (err instanceof EngineError) {
+      // Overloaded (load shed) or the store down for a counter update: worth retrying shortly.
+      if (err.status === 503) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
+      return sendError(res, err.code, err.message);
+    }
     const parserError = err as BodyParserError;
     if (parserError.type === 'entity.parse.failed') return sendError(res, 'invalid-json', 'the request body is not valid JSON');
     if (parserError.type === 'entity.too.large') return sendError(res, 'body-too-large', `the request body is larger than ${parserError.limit} bytes`);

@@ -56,12 +56,24 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningSer
   // The store exists before the metrics that watch it; late binding keeps the order simple.
   let storeReady = () => false;
   let storeCalls = () => 0;
-  const metrics = new Metrics({ storeReady: () => storeReady(), storeCalls: () => storeCalls() });
+  let load = () => ({ pending: 0, shed: 0 });
+  let storeMemory: () => Promise<{ usedBytes: number; maxBytes: number } | null> = async () => null;
+  let newIds = () => ({ allowed: 0, refused: 0 });
+  const metrics = new Metrics({
+    storeReady: () => storeReady(),
+    storeCalls: () => storeCalls(),
+    load: () => load(),
+    storeMemory: () => storeMemory(),
+    newIds: () => newIds(),
+  });
   const events = metrics.engineEvents(eventLogger(logger));
   const first = await createRuntime(options.model, { logger, events });
   const store = first.store;
   storeReady = () => store.health.isReady();
   storeCalls = () => store.health.commandCount;
+  load = () => first.load;
+  storeMemory = () => store.health.memory();
+  newIds = () => first.newIds;
   let current = first;
   const engine = () => current.engine;
 

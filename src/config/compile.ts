@@ -174,6 +174,7 @@ export function compile(config: ConfigFile, file: string, resources: LoadedResou
     store: storeSettings(config.store!),
     workflowTimeoutMs: config.workflows!.timeoutMs,
     server: config.server!,
+    newAnonymousIds: config.gateway?.newAnonymousIds,
   };
   for (const feature of features) deepFreeze(feature);
   for (const surface of surfaces.values()) deepFreeze(surface);

@@ -264,6 +264,24 @@ export const GatewaySchema = Type.Object(
     jwtCookie: Type.String({ default: 'plangate_jwt' }),
     anonymousCookie: Type.String({ default: 'plangate_anon' }),
     anonymousMetering: Type.Union([Type.Literal('cookie'), Type.Literal('cookie+ip')], { default: 'cookie' }),
+    newAnonymousIds: Type.Object(
+      {
+        perNetwork: Type.Integer({
+          minimum: 1,
+          maximum: 1_000_000_000,
+          default: 100,
+          description: 'new anonymous ids one client network may get per window, 1 or more',
+        }),
+        total: Type.Integer({
+          minimum: 1,
+          maximum: 1_000_000_000,
+          default: 100_000,
+          description: 'new anonymous ids all networks together may get per window, 1 or more',
+        }),
+        windowSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 3_600, description: 'the budget window in seconds, 1 to 86400' }),
+      },
+      { ...strict, default: {} },
+    ),
     invalidJwt: Type.Union([Type.Literal('anonymous'), Type.Literal('reject')], { default: 'anonymous' }),
     forwardCredentials: Type.Boolean({ default: true }),
     paywallTemplate: Type.Optional(FilePath),
@@ -322,6 +340,12 @@ export const ServerSchema = Type.Object(
       { ...strict, default: {} },
     ),
     maxBodyBytes: Type.Integer({ minimum: 1024, default: 102_400 }),
+    maxPendingDecisions: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 5_000,
+      description: 'a whole number from 1 to 1000000: decisions this process may have in progress before it answers 503 with Retry-After',
+    }),
   },
   strict,
 );

@@ -210,7 +210,9 @@ export class DecisionRun {
       if (metered || !limited) {
         const meter =
           limited && metered ? { limit: value.limit, period: value.period, uniqueResources: value.uniqueResources, allowPartial: value.allowPartial } : null;
-        await this.callStore({ counters: [this.meters.spec(property.counterId)], consume: [{ counterId: property.counterId, units, meter }], dryRun });
+        await revocation.inStore(() =>
+          this.callStore({ counters: [this.meters.spec(property.counterId)], consume: [{ counterId: property.counterId, units, meter }], dryRun }),
+        );
       }
       const open = model.store.failurePolicy === 'open';
       return this.meters.property(property, value?.kind === 'scalar' ? undefined : value, resolvedValue === undefined, open);

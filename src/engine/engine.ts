@@ -6,6 +6,8 @@ import type { DeclaredConsumption, Model } from './model.js';
 import type { MeterStore } from './meters/store.js';
 import type { JwtVerifier } from './identity/jwt-verifier.js';
 import type { AnonymousIds } from './identity/anonymous-ids.js';
+import type { DecisionLoad } from './load.js';
+import type { NewIdBudget } from './identity/new-ids.js';
 
 /** Exactly one of the identity modes (docs/concepts.md "Identity"); the API passes the request body's object as is. */
 export interface IdentityInput {
@@ -52,6 +54,10 @@ export interface EngineOptions {
   logger?: EventLogger;
   /** What workflows get as `env`. Nothing is read from the process: the caller passes it (the runtime passes process.env). */
   env?: Record<string, string | undefined>;
+  /** The process's count of decisions in progress (kept across reloads); a fresh one when absent. */
+  load?: DecisionLoad;
+  /** The process's counts of new anonymous ids allowed and refused (kept across reloads). */
+  newIds?: NewIdBudget;
 }
 
 /** The engine: one object per loaded config, called by the gateway, the API, the ops port and the CLI. */
@@ -69,4 +75,9 @@ export interface Engine {
   resolveIdentity(input: IdentityInput, trusted: boolean): Promise<ResolvedIdentity>;
   /** Events so far, by code (tests and diagnostics). */
   eventCounts(): ReadonlyMap<EventCode, number>;
+  /**
+   * Whether the gateway may mint one more anonymous id for the network with this keyed id
+   * (`gateway.newAnonymousIds`, counted in the store); when not, the visitor is metered by network.
+   */
+  newAnonymousIdAllowed(networkId: string): Promise<boolean>;
 }

@@ -14,6 +14,7 @@ export type EngineErrorCode = Extract<
   | 'unknown-counter'
   | 'forbidden'
   | 'store-unavailable'
+  | 'overloaded'
 >;
 
 export class EngineError extends Error {

@@ -5,6 +5,7 @@ import type { ComponentWorkflow, ProvisioningWorkflow, SurfaceWorkflow } from '.
 import type { MeterLimit, Period } from './meters/store.js';
 import type { RedisSettings } from './meters/redis-connection.js';
 import type { AnonymousIdKey } from './identity/anonymous-ids.js';
+import type { NewIdSettings } from './identity/new-ids.js';
 
 export type PropertyType = 'boolean' | 'number' | 'string' | 'meterable';
 export type Conflict = 'highest' | 'lowest';
@@ -90,6 +91,8 @@ export interface Model {
   store: StoreSettings;
   workflowTimeoutMs: number;
   server: ServerSettings;
+  /** The budget of new anonymous ids the gateway may mint (from `gateway.newAnonymousIds`); absent without a gateway. */
+  newAnonymousIds?: NewIdSettings;
 }
 
 /** A declarative provisioning rule: one claim test (exactly one of equals, oneOf, exists) → plans. */
@@ -119,6 +122,8 @@ export interface ServerSettings {
   api: { host: string; port: number; mountPath?: string };
   ops: { host: string; port: number };
   maxBodyBytes: number;
+  /** Decisions in progress past which one more is refused (load shedding). */
+  maxPendingDecisions: number;
 }
 
 /** How one JWT integration verifies tokens (docs/jwt.md); its keys were read and checked at load. */

@@ -1,12 +1,14 @@
 // The gateway's own error answers: 400 (a rejected request target), 401 (invalidJwt: reject), 500
-// (the decision failed), 502 (upstream unreachable), 503 (a prefetch of a metered page, refused) and
-// 504 (upstream too slow to answer). HTML for browsers, JSON for API clients; never a stack trace or
-// an internal message.
+// (the decision failed), 502 (upstream unreachable), 503 (load shed, with Retry-After; or a prefetch
+// of a metered page, refused) and 504 (upstream too slow to answer). HTML for browsers, JSON for API
+// clients; never a stack trace or an internal message.
 import { statusOf, type ErrorCode } from '../errors.js';
 import type { ResponseHead } from './response-merge.js';
 
 export interface ErrorAnswer {
   status: number;
+  /** Sent as Retry-After (load shedding). */
+  retryAfterSeconds?: number;
   /** Stable code (src/errors.ts) for logs and the JSON body, e.g. `upstream-unreachable`, `path-encoded-slash`. */
   code: ErrorCode | `path-${string}`;
   message: string;
@@ -26,6 +28,12 @@ export const ERRORS = {
     status: statusOf('decision-failed'),
     code: 'decision-failed',
     message: 'The request could not be decided. Try again later.',
+  }),
+  overloaded: (retryAfterSeconds: number): ErrorAnswer => ({
+    status: statusOf('overloaded'),
+    code: 'overloaded',
+    message: 'The site is very busy right now. Try again in a moment.',
+    retryAfterSeconds,
   }),
   upstreamUnreachable: (): UpstreamFailure => ({
     status: statusOf('upstream-unreachable'),
@@ -74,7 +82,9 @@ export function errorResponse(error: ErrorAnswer, accept: string | undefined): {
     ? JSON.stringify({ status: 'error', statusCode: error.status, code: error.code, message: error.message })
     : `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${error.status} ${STATUS_TITLES[error.status] ?? 'Error'}</title></head>` +
       `<body><h1>${error.status} ${STATUS_TITLES[error.status] ?? 'Error'}</h1><p>${escapeHtml(error.message)}</p></body></html>\n`;
-  return { head: documentHead(error.status, body, json, 'no-store'), body };
+  const head = documentHead(error.status, body, json, 'no-store');
+  if (error.retryAfterSeconds !== undefined) head.headers['retry-after'] = String(error.retryAfterSeconds);
+  return { head, body };
 }
 
 /** The head of a page the gateway writes itself: HTML or JSON, with its length and caching. */

@@ -5,7 +5,9 @@
 // the gateway answers 401 instead. Anonymous visitors keep a signed id in their cookie; a missing one,
 // or one this deployment did not sign (forged, altered, signed with a key rotated out, or an unsigned
 // cookie of an earlier version), counts as no cookie: a fresh id (`cookie`) or the keyed id of their
-// network (`cookie+ip`). A cookie signed with the previous key is accepted and re-issued.
+// network (`cookie+ip`). A cookie signed with the previous key is accepted and re-issued. A fresh id
+// is minted only within the flood budget (engine/identity/new-ids.ts); beyond it the visitor is
+// metered under their network's id for this request, and gets no cookie.
 import type { EventLogger } from '../events.js';
 import type { AnonymousIds } from '../engine/identity/anonymous-ids.js';
 import type { JwtVerifier } from '../engine/identity/jwt-verifier.js';
@@ -21,6 +23,8 @@ export interface IdentitySettings {
   invalidJwt: 'anonymous' | 'reject';
   verifier: JwtVerifier;
   anonymousIds: AnonymousIds;
+  /** Whether one more new id may be minted for this network id (the store's flood budget). */
+  newIdAllowed(networkId: string): Promise<boolean>;
   logger: EventLogger;
 }
 
@@ -76,6 +80,13 @@ export async function resolveGatewayIdentity(settings: IdentitySettings, inputs:
   const ids = settings.anonymousIds;
   const cookie = ids.verify(inputs.cookies[settings.anonymousCookie]);
   if (cookie !== undefined && !cookie.stale) return { ok: true, identity: anonymousIdentity(cookie.id) };
-  const id = cookie?.id ?? (settings.anonymousMetering === 'cookie+ip' ? ids.forNetwork(meteringNetwork(inputs.clientIp)) : ids.mint());
+  let id = cookie?.id;
+  if (id === undefined) {
+    const network = ids.forNetwork(meteringNetwork(inputs.clientIp));
+    if (settings.anonymousMetering === 'cookie+ip') id = network;
+    // Over the budget: the network's meter, and no cookie, so the visitor gets a fresh id once the budget allows.
+    else if (!(await settings.newIdAllowed(network))) return { ok: true, identity: anonymousIdentity(network) };
+    else id = ids.mint();
+  }
   return { ok: true, identity: anonymousIdentity(id), setCookie: anonymousSetCookie(settings.anonymousCookie, ids.sign(id), inputs.https) };
 }

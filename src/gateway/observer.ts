@@ -2,7 +2,7 @@
 // by the ops layer (the JSON request log line and the Prometheus metrics). Never holds a token,
 // cookie value or secret.
 
-export type RequestOutcome = 'forwarded' | 'bypassed' | 'denied' | 'answered' | 'prefetch-refused' | 'rejected' | 'error';
+export type RequestOutcome = 'forwarded' | 'bypassed' | 'denied' | 'answered' | 'prefetch-refused' | 'rejected' | 'shed' | 'error';
 
 /** What the pipeline's stages learn about a request, filled in as it goes. */
 export interface RequestTrace {

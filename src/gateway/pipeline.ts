@@ -7,6 +7,8 @@ import type { EventLogger } from '../events.js';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { DecisionOutcome, Engine } from '../engine/engine.js';
 import { missingAnonymousIdSecret } from '../engine/identity/anonymous-ids.js';
+import { EngineError } from '../engine/errors.js';
+import { RETRY_AFTER_SECONDS } from '../engine/load.js';
 import { canonicalizeTarget, type CanonicalPathOptions } from './canonical-path.js';
 import { cameOverHttps, clientAddress, compileTrust, meteringNetwork } from './client-ip.js';
 import { readCookies, withoutCookie } from './cookies.js';
@@ -82,7 +84,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const prefix = gateway.headerPrefix.toLowerCase();
   const inject = createHeaderInjector({ prefix, injectDecision: gateway.injectDecision, logger });
   if (engine.anonymousIds === undefined) throw new Error(missingAnonymousIdSecret(gateway.file));
-  const identitySettings: IdentitySettings = { ...gateway, verifier: engine.verifier, anonymousIds: engine.anonymousIds, logger };
+  const identitySettings: IdentitySettings = {
+    ...gateway,
+    verifier: engine.verifier,
+    anonymousIds: engine.anonymousIds,
+    newIdAllowed: (networkId) => engine.newAnonymousIdAllowed(networkId),
+    logger,
+  };
   const requestIdHeader = `${prefix}request-id`;
   const sign = gateway.signing === undefined ? undefined : createHeaderSigner(gateway.signing, prefix);
 
@@ -160,6 +168,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         route: { require: route.requireRef, consume: route.consumeRefs },
       });
     } catch (error) {
+      // Load shed (engine/load.ts): nothing was read or recorded; the visitor is told to come back.
+      if (error instanceof EngineError && error.code === 'overloaded')
+        return { kind: 'answer', outcome: 'shed', ...errorResponse(ERRORS.overloaded(RETRY_AFTER_SECONDS), accept) };
       logger.event('error', 'gateway-decision-failed', { error: (error as Error).message, route: route.index });
       return { kind: 'answer', outcome: 'error', ...errorResponse(ERRORS.decisionFailed(), accept) };
     }

@@ -8,7 +8,15 @@ export interface Readiness {
   ready: boolean;
   /** Fail-open with the store unreachable: serving, with degraded decisions. */
   degraded?: boolean;
-  checks: { config: 'ok'; jwks: 'ok' | string[]; store: 'ok' | 'unreachable'; failurePolicy: 'open' | 'closed'; shuttingDown?: true };
+  checks: {
+    config: 'ok';
+    jwks: 'ok' | string[];
+    store: 'ok' | 'unreachable';
+    /** Redis's memory against its maxmemory (absent without Redis or an answer). */
+    storeMemory?: 'ok' | 'high';
+    failurePolicy: 'open' | 'closed';
+    shuttingDown?: true;
+  };
   /** Why not ready (or degraded), one line each. */
   reasons: string[];
 }
@@ -17,7 +25,7 @@ export async function checkReadiness(engine: Engine, store: StoreHealth, shuttin
   const reasons: string[] = [];
   const pending = engine.verifier.readiness().filter((r) => !r.ready);
   for (const r of pending) reasons.push(`JWK Set of integration '${r.integration}' not loaded yet${r.detail ? `: ${r.detail}` : ''}`);
-  const storeUp = await store.ping();
+  const [storeUp, memory] = await Promise.all([store.ping(), store.memory()]);
   const failurePolicy = engine.model.store.failurePolicy;
   let ready = pending.length === 0;
   let degraded = false;
@@ -30,6 +38,14 @@ export async function checkReadiness(engine: Engine, store: StoreHealth, shuttin
       reasons.push('meter store unreachable; serving degraded decisions (store.failurePolicy: open)');
     }
   }
+  if (memory?.high) {
+    // Still serving: a warning before Redis refuses writes (noeviction) or evicts meters (docs/redis.md).
+    degraded = true;
+    const mb = (bytes: number) => `${Math.round(bytes / 1_048_576)} MB`;
+    reasons.push(
+      `Redis memory at ${Math.round((100 * memory.usedBytes) / memory.maxBytes)}% of maxmemory (${mb(memory.usedBytes)} of ${mb(memory.maxBytes)}): add memory or check for a flood of new visitors`,
+    );
+  }
   if (shuttingDown) {
     ready = false;
     reasons.push('shutting down');
@@ -39,6 +55,7 @@ export async function checkReadiness(engine: Engine, store: StoreHealth, shuttin
     checks: { config: 'ok', jwks: pending.length === 0 ? 'ok' : pending.map((r) => r.integration), store: storeUp ? 'ok' : 'unreachable', failurePolicy },
     reasons,
   };
+  if (memory !== null) result.checks.storeMemory = memory.high ? 'high' : 'ok';
   if (shuttingDown) result.checks.shuttingDown = true;
   if (degraded) result.degraded = true;
   return result;

@@ -26,7 +26,19 @@ export class Metrics implements GatewayObserver {
   private readonly lastReload: Gauge<'result'>;
   private readonly requestCounters = new Map<string, { inc(): void }>();
 
-  constructor(options: { storeReady?: () => boolean; storeCalls?: () => number; defaultMetrics?: boolean } = {}) {
+  constructor(
+    options: {
+      storeReady?: () => boolean;
+      storeCalls?: () => number;
+      /** The process's decisions in progress and shed (engine/load.ts). */
+      load?: () => { pending: number; shed: number };
+      /** Redis's memory, asked at each scrape (engine/meters/redis.ts). */
+      storeMemory?: () => Promise<{ usedBytes: number; maxBytes: number } | null>;
+      /** New anonymous ids allowed and refused by the flood budget (engine/identity/new-ids.ts). */
+      newIds?: () => { allowed: number; refused: number };
+      defaultMetrics?: boolean;
+    } = {},
+  ) {
     const registers = [this.registry];
     this.requests = new Counter({
       name: 'plangate_requests_total',
@@ -94,6 +106,60 @@ export class Metrics implements GatewayObserver {
         registers,
         collect() {
           this.set(storeCalls());
+        },
+      });
+    }
+    const load = options.load;
+    if (load) {
+      new Gauge({
+        name: 'plangate_decisions_pending',
+        help: 'Decisions in progress in this process (503 with Retry-After beyond server.maxPendingDecisions)',
+        registers,
+        collect() {
+          this.set(load().pending);
+        },
+      });
+      new Gauge({
+        name: 'plangate_decisions_shed_total',
+        help: 'Decisions refused with 503 since start because server.maxPendingDecisions were in progress',
+        registers,
+        collect() {
+          this.set(load().shed);
+        },
+      });
+    }
+    const storeMemory = options.storeMemory;
+    if (storeMemory) {
+      // One INFO per scrape for both gauges.
+      let reading: Promise<{ usedBytes: number; maxBytes: number } | null> | undefined;
+      const read = () => (reading ??= storeMemory().finally(() => setImmediate(() => (reading = undefined))));
+      new Gauge({
+        name: 'plangate_store_memory_used_bytes',
+        help: "Redis's used_memory (for a Cluster, of the fullest primary); not updated while Redis does not answer",
+        registers,
+        async collect() {
+          const m = await read();
+          if (m) this.set(m.usedBytes);
+        },
+      });
+      new Gauge({
+        name: 'plangate_store_memory_max_bytes',
+        help: "Redis's maxmemory (0: no limit); alert on used / max (docs/redis.md, Anonymous floods)",
+        registers,
+        async collect() {
+          const m = await read();
+          if (m) this.set(m.maxBytes);
+        },
+      });
+    }
+    const newIds = options.newIds;
+    if (newIds) {
+      new Gauge({
+        name: 'plangate_anonymous_ids_refused_total',
+        help: 'Cookie-less visitors metered by network because the new-id budget (gateway.newAnonymousIds) was spent',
+        registers,
+        collect() {
+          this.set(newIds().refused);
         },
       });
     }

@@ -130,7 +130,13 @@ export class Reloader {
 
     let next: Runtime;
     try {
-      next = await createRuntime(model, { logger, events: this.options.events, sharedStore: this.store });
+      next = await createRuntime(model, {
+        logger,
+        events: this.options.events,
+        sharedStore: this.store,
+        sharedLoad: this.current.load,
+        sharedNewIds: this.current.newIds,
+      });
     } catch (error) {
       return refuse(`could not build the engine for the new config: ${(error as Error).message}`);
     }

@@ -15,7 +15,7 @@ describe.each([
   let hw: HelloWorld;
   beforeAll(async () => {
     // Exact counts: a generous command timeout so a busy machine cannot make the store fail open.
-    hw = await helloWorld(storeEnv(), { commandTimeoutMs: 2_000 });
+    hw = await helloWorld(storeEnv());
     expect(hw.runtime.store.kind).toBe(storeName === 'Redis store' ? 'redis' : 'memory');
   });
   afterAll(async () => {

@@ -31,6 +31,7 @@ const table: { file: string; line: number; column: number; path: string; message
     message: /^unknown key 'feature'; expected one of name, assign, features$/,
   },
   { file: 'wrong-type.yaml', line: 7, column: 14, path: 'workflows.timeoutMs', message: /^expected integer, got string$/ },
+  { file: 'zero-pending.yaml', line: 7, column: 24, path: 'server.maxPendingDecisions', message: /^must be at least 1/ },
   { file: 'negative-limit.yaml', line: 8, column: 27, path: 'plans.registered.features.widget.enabled.limit', message: /^must be at least 0/ },
   {
     file: 'bad-period.yaml',
@@ -298,7 +299,12 @@ describe('loadConfig compiles good configs', () => {
     expect(model.autoPlans).toEqual({ anonymous: [], authenticated: [] });
     expect(model.store).toEqual({ failurePolicy: 'open', anonymousRetentionDays: 400, memoryMaxVisitors: 100_000 });
     expect(model.workflowTimeoutMs).toBe(50);
-    expect(model.server).toEqual({ api: { host: '127.0.0.1', port: 3100 }, ops: { host: '127.0.0.1', port: 9090 }, maxBodyBytes: 102_400 });
+    expect(model.server).toEqual({
+      api: { host: '127.0.0.1', port: 3100 },
+      ops: { host: '127.0.0.1', port: 9090 },
+      maxBodyBytes: 102_400,
+      maxPendingDecisions: 5_000,
+    });
     expect(model.gateway).toBeUndefined();
     expect(model.surfaces.get('home')).toEqual({ slug: 'home', workflow: undefined, consume: [], components: [] });
     expect(model.jwtIntegrations).toEqual([]);

@@ -209,6 +209,9 @@ class UnavailableStore implements MeterStore {
   async run(): Promise<never> {
     throw new StoreUnavailableError('store-unreachable', 'Redis is unreachable (test)');
   }
+  async allowNewId(): Promise<never> {
+    throw new StoreUnavailableError('store-unreachable', 'Redis is unreachable (test)');
+  }
   async close(): Promise<void> {}
 }
 

@@ -28,6 +28,7 @@ function settings(overrides: Partial<IdentitySettings> = {}) {
       invalidJwt: 'anonymous',
       verifier,
       anonymousIds: ids,
+      newIdAllowed: async () => true,
       logger,
       ...overrides,
     } as IdentitySettings,
@@ -91,6 +92,38 @@ describe('resolveGatewayIdentity', () => {
     const b = await resolveGatewayIdentity(s, { ...base, clientIp: '2001:db8:1:2ff::9', cookies: {}, authorization: undefined });
     expect(a.ok && a.identity.identifier).toBe(ids.forNetwork(meteringNetwork('2001:db8:1:200::1')));
     expect(a.ok && a.identity.identifier).toBe(b.ok && b.identity.identifier);
+  });
+
+  describe('the flood budget for new ids (issue 13)', () => {
+    const network = ids.forNetwork(meteringNetwork(base.clientIp));
+
+    it('asks the budget with the network’s keyed id only when minting; within it, a fresh id and its cookie', async () => {
+      const asked: string[] = [];
+      const { settings: s } = settings({ newIdAllowed: async (id) => (asked.push(id), true) });
+      const fresh = await resolveGatewayIdentity(s, { ...base, cookies: {}, authorization: undefined });
+      expect(fresh.ok && fresh.identity.identifier).not.toBe(network);
+      expect(fresh.ok && fresh.setCookie).toMatch(/^anon=/);
+      expect(asked).toEqual([network]);
+      // A returning visitor, a stale cookie re-issued, a JWT visitor: no question asked.
+      await resolveGatewayIdentity(s, { ...base, cookies: { anon: SIGNED }, authorization: undefined });
+      const stale = new AnonymousIds([{ id: 'k1', secret: 'the-previous-anonymous-id-secret-012345678' }]).sign(ANON);
+      await resolveGatewayIdentity(s, { ...base, cookies: { anon: stale }, authorization: undefined });
+      await resolveGatewayIdentity(s, { ...base, cookies: {}, authorization: `Bearer ${await sign({ sub: 'reader' })}` });
+      expect(asked).toEqual([network]);
+    });
+
+    it('over it: metered under the network’s id, and no cookie (a later visit may get a fresh id)', async () => {
+      const { settings: s } = settings({ newIdAllowed: async () => false });
+      const over = await resolveGatewayIdentity(s, { ...base, cookies: {}, authorization: undefined });
+      expect(over).toEqual({ ok: true, identity: { authType: 'anonymous', identifier: network, isAuthenticated: false, jwtClaims: {} } });
+    });
+
+    it('cookie+ip never asks: it mints no new ids', async () => {
+      const asked: string[] = [];
+      const { settings: s } = settings({ anonymousMetering: 'cookie+ip', newIdAllowed: async (id) => (asked.push(id), true) });
+      await resolveGatewayIdentity(s, { ...base, cookies: {}, authorization: undefined });
+      expect(asked).toEqual([]);
+    });
   });
 });
 

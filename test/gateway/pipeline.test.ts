@@ -58,6 +58,7 @@ function fakeEngine(): FakeEngine {
   fake.engine = {
     anonymousIds: new AnonymousIds([TEST_ANONYMOUS_ID_KEY]),
     verifier: { verify: async () => ({ ok: false, reason: 'malformed' }) },
+    newAnonymousIdAllowed: async () => true,
     decide: async (request: DecisionRequest) => {
       fake.asked.push(request);
       return fake.answer(request);

@@ -33,6 +33,13 @@ export interface OpsConfigOptions {
   redisUrl?: string;
   /** Mount the decision API on the gateway port under this prefix. */
   mountPath?: string;
+  /** server.maxPendingDecisions (load shedding). */
+  maxPendingDecisions?: number;
+  /** The `article` surface's workflow source (default: workflowSource('v1')). */
+  articleWorkflow?: string;
+  /** The `article` surface declares the consumption of articles.enabled itself (so API decisions consume). */
+  surfaceConsume?: boolean;
+  workflowTimeoutMs?: number;
 }
 
 export function opsYaml(options: OpsConfigOptions = {}): string {
@@ -73,18 +80,18 @@ plans:
         enabled: { limit: 1000, period: month }
 surfaces:
   article:
-    workflow: article.ts
-  site: {}
+    workflow: article.ts${options.surfaceConsume ? '\n    consume: [articles.enabled]' : ''}
+  site: {}${options.workflowTimeoutMs === undefined ? '' : `\nworkflows:\n  timeoutMs: ${options.workflowTimeoutMs}`}
 store:
   failurePolicy: ${options.failurePolicy ?? 'open'}
   redis:
     url: ${options.redisUrl ?? '${REDIS_URL}'}
     keyPrefix: \${KEY_PREFIX}
-    commandTimeoutMs: 2000
+    commandTimeoutMs: 80
     connectTimeoutMs: 2000
 server:
   api: { host: 127.0.0.1, port: 0${options.mountPath ? `, mountPath: ${options.mountPath}` : ''} }
-  ops: { host: 127.0.0.1, port: 0 }
+  ops: { host: 127.0.0.1, port: 0 }${options.maxPendingDecisions === undefined ? '' : `\n  maxPendingDecisions: ${options.maxPendingDecisions}`}
 gateway:
   upstream: \${UPSTREAM}
   listen: { host: 127.0.0.1, port: 0 }
@@ -150,7 +157,7 @@ export async function prepareOps(scope: string, options: OpsConfigOptions = {}):
   const dir = mkdtempSync(join(tmpdir(), 'plangate-ops-'));
   const file = join(dir, 'plangate.yaml');
   writeFileSync(file, opsYaml(options));
-  writeFileSync(join(dir, 'article.ts'), workflowSource('v1'));
+  writeFileSync(join(dir, 'article.ts'), options.articleWorkflow ?? workflowSource('v1'));
   const keys = await testKeys(dir);
   const upstream = await startEchoUpstream();
   const env = {

@@ -65,8 +65,11 @@ describe('/metrics', () => {
     expect(sample(text, 'plangate_jwt_rejections_total', { reason: 'expired' })).toBe(1);
     expect(sample(text, 'plangate_store_errors_total', { code: 'store-timeout' })).toBe(0);
     expect(sample(text, 'plangate_store_ready')).toBe(1);
-    // One store round trip per decision (every route here reads the visitor's metered article counter).
-    expect(sample(text, 'plangate_store_calls_total')).toBe(5);
+    // One store round trip per decision (every route here reads the visitor's metered article counter),
+    // plus one per new anonymous id minted (the flood budget): /articles/a, /about, /contact came without a cookie.
+    expect(sample(text, 'plangate_store_calls_total')).toBe(5 + 3);
+    expect(sample(text, 'plangate_anonymous_ids_refused_total')).toBe(0);
+    expect(sample(text, 'plangate_store_memory_used_bytes')).toBeGreaterThan(0);
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
   });
 });

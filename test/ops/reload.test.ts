@@ -102,6 +102,15 @@ describe('reload', () => {
     expect((await ask(stack)).articles).toMatch(/limit=250/);
   });
 
+  it('server.maxPendingDecisions reloads; the count of decisions in progress carries over', async () => {
+    stack = await startOpsStack('reload-pending', { maxPendingDecisions: 100 });
+    const load = stack.running.runtime.load;
+    writeFileSync(stack.file, opsYaml({ maxPendingDecisions: 7 }));
+    expect(await stack.running.reloader.reload()).toEqual({ ok: true });
+    expect(stack.running.runtime.model.server.maxPendingDecisions).toBe(7);
+    expect(stack.running.runtime.load).toBe(load);
+  });
+
   it('a config that loads with a warning is applied, and the warning logged with its key path', async () => {
     stack = await startOpsStack('reload-warning');
     // The ops config meters /articles/* above an unmetered catch-all: the route warning.
@@ -144,7 +153,7 @@ describe('reload', () => {
     ],
     ['gateway.upstream', (y: string) => y.replace('upstream: ${UPSTREAM}', 'upstream: http://127.0.0.1:9'), /gateway\.upstream changed/],
     ['server.ops', (y: string) => y.replace('ops: { host: 127.0.0.1, port: 0 }', 'ops: { host: 0.0.0.0, port: 0 }'), /server\.ops changed: listener addresses/],
-    ['store', (y: string) => y.replace('commandTimeoutMs: 2000', 'commandTimeoutMs: 3000'), /store changed: the store connection is not reloadable/],
+    ['store', (y: string) => y.replace('commandTimeoutMs: 80', 'commandTimeoutMs: 90'), /store changed: the store connection is not reloadable/],
   ])('a change to %s is refused with a message', async (_what, edit, message) => {
     stack = await startOpsStack(`reload-fixed-${_what}`);
     writeFileSync(stack.file, edit(opsYaml()).replace('limit: 1000', 'limit: 7'));

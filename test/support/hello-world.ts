@@ -20,14 +20,11 @@ export interface HelloWorld {
   env: Record<string, string | undefined>;
 }
 
-export async function helloWorld(extraEnv: Record<string, string> = {}, options: { commandTimeoutMs?: number } = {}): Promise<HelloWorld> {
+export async function helloWorld(extraEnv: Record<string, string> = {}): Promise<HelloWorld> {
   const { publicKeyFile, privateKey } = await testKeyPair();
   // In-memory meters unless the caller asks for Redis (with its own key prefix).
   const env = { ...process.env, REDIS_URL: '', PLANGATE_TEST_JWT_PUBLIC_KEY: publicKeyFile, ...extraEnv };
-  const loaded = await loadConfig(HELLO_WORLD, { env });
-  const { commandTimeoutMs } = options;
-  const redis = loaded.store.redis && commandTimeoutMs !== undefined ? { ...loaded.store.redis, commandTimeoutMs } : loaded.store.redis;
-  const model = { ...loaded, store: { ...loaded.store, redis } };
+  const model = await loadConfig(HELLO_WORLD, { env });
   const logger = createLogger({ level: 'silent' });
   const runtime = await createRuntime(model, { logger });
   const app = createApiApp({ engine: () => runtime.engine, events: runtime.events });

@@ -10,8 +10,10 @@ export interface RedisServerHandle {
   url: string;
   port: number;
   stop(): Promise<void>;
-  /** Start again on the same port after stop(). */
+  /** Start again on the same port after stop(), with the same directory (a cluster node keeps its nodes.conf). */
   restart(): Promise<void>;
+  /** The server's working directory. */
+  dir: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -30,14 +32,21 @@ export async function freePort(): Promise<number> {
 const HOW_TO_INSTALL =
   'redis-server was not found on PATH. Install it (Debian/Ubuntu: `apt-get install -y redis-server`, macOS: `brew install redis`) or set REDIS_URL to a running Redis.';
 
-export async function startRedisServer(port?: number): Promise<RedisServerHandle> {
-  const chosen = port ?? (await freePort());
+export interface RedisServerOptions {
+  port?: number;
+  /** More redis-server arguments (cluster mode, maxmemory, ...). */
+  args?: readonly string[];
+}
+
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHandle> {
+  const chosen = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'plangate-redis-'));
   let child: ChildProcess | undefined;
 
   const launch = () =>
     new Promise<void>((resolve, reject) => {
-      const proc = spawn('redis-server', ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+      const args = ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...(options.args ?? [])];
+      const proc = spawn('redis-server', args, {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child = proc;
@@ -60,7 +69,7 @@ export async function startRedisServer(port?: number): Promise<RedisServerHandle
       });
     });
 
-  const stop = () =>
+  const kill = () =>
     new Promise<void>((resolve) => {
       const proc = child;
       if (!proc || proc.exitCode !== null || proc.signalCode !== null) return resolve();
@@ -73,9 +82,10 @@ export async function startRedisServer(port?: number): Promise<RedisServerHandle
     url: `redis://127.0.0.1:${chosen}`,
     port: chosen,
     stop: async () => {
-      await stop();
+      await kill();
     },
     restart: launch,
+    dir,
   };
 }
 

@@ -19,6 +19,8 @@ export function createMeterStore(config: StoreSettings, logger?: EventLogger): M
   const health: StoreHealth = {
     isReady: () => true,
     ping: async () => true,
+    whenReady: async () => true,
+    memory: async () => null,
     failures: () => ({ 'store-timeout': 0, 'store-unreachable': 0, 'store-error': 0 }),
     commandCount: 0,
   };

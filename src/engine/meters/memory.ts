@@ -3,7 +3,16 @@
 import { LRUCache } from 'lru-cache';
 import { evaluateCall } from './semantics.js';
 import { periodStart } from './periods.js';
-import { MAX_COUNTER_VALUE, type CounterReading, type MeterCall, type MeterCallResult, type MeterStore, type Period } from './store.js';
+import {
+  MAX_COUNTER_VALUE,
+  newIdWindow,
+  type CounterReading,
+  type MeterCall,
+  type MeterCallResult,
+  type MeterStore,
+  type NewIdRequest,
+  type Period,
+} from './store.js';
 
 interface Bucket {
   start: number;
@@ -15,9 +24,24 @@ type VisitorCounters = Map<string, Map<Period, Bucket>>;
 export class MemoryMeterStore implements MeterStore {
   readonly kind = 'memory' as const;
   private readonly visitors: LRUCache<string, VisitorCounters>;
+  /** New ids per network in the current window (bounded like the visitors), and the window's total. */
+  private readonly newIds: LRUCache<string, number>;
+  private newIdTotal = { window: 0, count: 0 };
 
   constructor(options: { maxVisitors?: number } = {}) {
     this.visitors = new LRUCache({ max: options.maxVisitors ?? 100_000 });
+    this.newIds = new LRUCache({ max: options.maxVisitors ?? 100_000 });
+  }
+
+  async allowNewId(request: NewIdRequest): Promise<boolean> {
+    const window = newIdWindow(request.now, request.windowMs);
+    if (this.newIdTotal.window !== window) this.newIdTotal = { window, count: 0 };
+    const key = `${window}:${request.networkId}`;
+    const count = this.newIds.get(key) ?? 0;
+    if (count >= request.perNetwork || this.newIdTotal.count >= request.total) return false;
+    this.newIds.set(key, count + 1);
+    this.newIdTotal.count++;
+    return true;
   }
 
   async run(call: MeterCall): Promise<MeterCallResult> {

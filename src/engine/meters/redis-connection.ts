@@ -1,6 +1,7 @@
 // Builds the ioredis client for `store.redis`: a URL, a Sentinel group or a Cluster. Every form is set
-// up to fail fast (no offline queue, no per-request retries, a command timeout) while reconnecting in
-// the background with backoff, so a meter call is bounded when Redis is down and recovers by itself.
+// up to fail fast (no offline queue, no per-request retries) while reconnecting in the background
+// with backoff; the meter store bounds each call by the connection's progress (redis-progress.ts), so
+// a meter call is bounded when Redis is down and recovers by itself.
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 
 export type RedisClient = Redis | Cluster;
@@ -55,7 +56,8 @@ function nodeOptions(config: Partial<RedisSettings>): RedisOptions {
   const options: RedisOptions = {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    commandTimeout: config.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    // No per-command timeout: a command's age includes the process's own backlog. The meter store
+    // bounds calls by the connection's progress instead (redis-progress.ts).
     connectTimeout: config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     retryStrategy: backoff,
     // Replies from a reconnected socket must never answer commands sent on the old one.
@@ -93,7 +95,7 @@ export function redisClientOptions(
           sentinels: config.sentinels!.map((s) => ({ host: s.host, port: s.port })),
           name: config.name!,
           sentinelRetryStrategy: backoff,
-          sentinelCommandTimeout: base.commandTimeout,
+          sentinelCommandTimeout: config.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
           enableTLSForSentinelMode: config.tls === true,
         },
       };

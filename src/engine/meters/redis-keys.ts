@@ -53,6 +53,15 @@ function bucketDate(start: number): string {
   return text;
 }
 
+/**
+ * The new-id budget of one window: a counter per network and one for all networks, under one hash
+ * tag (so one script on one Cluster slot; only new anonymous visitors touch it). The network's keyed
+ * id is hashed once more: no address, nor anything derived from it without the secret, is stored.
+ */
+export function newIdKeys(prefix: string, networkId: string, window: number): [network: string, total: string] {
+  return [`${prefix}{new-ids}:${hash('sha256', networkId, 'base64url').slice(0, 22)}:${window}`, `${prefix}{new-ids}:all:${window}`];
+}
+
 export function resourceSetKey(countKey: string): string {
   return `${countKey}:r`;
 }

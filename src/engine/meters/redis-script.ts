@@ -16,6 +16,21 @@
 // Returns { requirementMet 0/1, { usage, seen 0/1 } per counter and period, { granted, units, excess, free } per consumption }.
 import { MAX_COUNTER_VALUE } from './store.js';
 
+/**
+ * The new-id budget (docs/redis.md, "Anonymous floods"). KEYS: the network's counter and the total's.
+ * ARGV: per-network limit, total limit, milliseconds to keep the counters. Counts one new id in both
+ * and returns 1, or returns 0 and counts nothing when either budget is spent (so a flood that is
+ * refused writes nothing).
+ */
+export const NEW_ID_SCRIPT = `
+local network = tonumber(redis.call('GET', KEYS[1]) or '0')
+local total = tonumber(redis.call('GET', KEYS[2]) or '0')
+if network >= tonumber(ARGV[1]) or total >= tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], network + 1, 'PX', ARGV[3])
+redis.call('SET', KEYS[2], total + 1, 'PX', ARGV[3])
+return 1
+`;
+
 export const METER_SCRIPT = `
 local MAX_COUNT = ${MAX_COUNTER_VALUE}
 local input = cjson.decode(ARGV[1])

@@ -1,34 +1,53 @@
 // Redis meter store: one Lua script per `run` (EVALSHA; ioredis falls back to EVAL and reloads the
 // script on NOSCRIPT), so check-and-consume is atomic across any number of gateway processes. Every
-// failure becomes a StoreUnavailableError with a stable code within the command timeout.
+// failure becomes a StoreUnavailableError with a stable code; a call is bounded by its connection's
+// progress (redis-progress.ts), never by its own age, so a busy process does not fail a healthy Redis.
+import { Cluster, type Redis } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
 import type { EventLogger } from '../../events.js';
 import { createRedisClient, DEFAULT_COMMAND_TIMEOUT_MS, type RedisClient, type RedisSettings } from './redis-connection.js';
-import { bucketKey, bucketTtlMs, checkKeyPrefix, resourceSetKey, visitorTag } from './redis-keys.js';
-import { METER_SCRIPT } from './redis-script.js';
+import { bucketKey, bucketTtlMs, checkKeyPrefix, newIdKeys, resourceSetKey, visitorTag } from './redis-keys.js';
+import { ProgressWatch, type Waiter } from './redis-progress.js';
+import { METER_SCRIPT, NEW_ID_SCRIPT } from './redis-script.js';
 import {
+  newIdWindow,
   StoreUnavailableError,
   type StoreFailureCode,
   type CounterReading,
   type MeterCall,
   type MeterCallResult,
   type MeterStore,
+  type NewIdRequest,
   type Period,
 } from './store.js';
 
 export type { StoreFailureCode } from './store.js';
 
-/**
- * After this many timeouts in a row on a connection that looks ready, drop it and reconnect: a hung
- * server would otherwise keep every timed-out command queued on the socket, without bound.
- */
-export const TIMEOUTS_BEFORE_RECONNECT = 3;
+export interface StoreMemory {
+  usedBytes: number;
+  /** `maxmemory`; 0 when Redis has no limit. */
+  maxBytes: number;
+  /** usedBytes / maxBytes at or above MEMORY_HIGH. */
+  high: boolean;
+}
+
+/** The share of `maxmemory` at which readiness and the log say memory is running out (docs/redis.md). */
+export const MEMORY_HIGH = 0.9;
 
 /** Readiness and counters for ops (health endpoint, metrics, the benchmark's cross-check). */
 export interface StoreHealth {
   /** Connected and ready to take commands. */
   isReady(): boolean;
-  /** A PING within the command timeout; never throws. */
+  /** A PING, bounded like a meter call; never throws. */
   ping(): Promise<boolean>;
+  /** Resolves true once connected, false when the first attempt failed or `withinMs` passed (startup). */
+  whenReady(withinMs: number): Promise<boolean>;
+  /**
+   * Redis's memory now (INFO memory; for a Cluster, the fullest primary), or null without Redis or an
+   * answer. Asked by /readyz and /metrics, never on the request path. Logs `store-memory-high` when
+   * it reaches MEMORY_HIGH of `maxmemory`, and `store-memory-ok` when it falls back below.
+   */
+  memory(): Promise<StoreMemory | null>;
   /** Failed `run` calls by code since start. */
   failures(): Readonly<Record<StoreFailureCode, number>>;
   /** Top-level script calls (EVALSHA/EVAL) issued by `run`, one per call; NOSCRIPT reloads are not counted. */
@@ -50,7 +69,13 @@ interface ScriptInput {
   shape: { counterId: string; periods: MeterCall['counters'][number]['periods'] }[];
 }
 
-type MeterScriptClient = RedisClient & { plangateMeter(numKeys: number, ...args: string[]): Promise<[number, number[], number[]]> };
+type MeterScriptClient = RedisClient & {
+  plangateMeter(numKeys: number, ...args: string[]): Promise<[number, number[], number[]]>;
+  plangateNewId(numKeys: number, ...args: string[]): Promise<number>;
+};
+
+/** New-id budget counters outlive their window by this much (clock skew between instances). */
+const NEW_ID_GRACE_MS = 60_000;
 
 const TIMEOUT = /timed out/i;
 const CONNECTION_ERROR =
@@ -72,9 +97,11 @@ export class RedisMeterStore implements MeterStore {
   private readonly timeoutMs: number;
   private readonly logger?: EventLogger;
   private readonly failureCounts: Record<StoreFailureCode, number> = { 'store-timeout': 0, 'store-unreachable': 0, 'store-error': 0 };
+  private readonly watches: ConnectionWatches;
   private commands = 0;
   private wasReady = false;
-  private timeoutsInARow = 0;
+  /** close() was called: the connection going away is not news. */
+  private closing = false;
 
   constructor(options: RedisMeterStoreOptions) {
     this.prefix = checkKeyPrefix(options.redis.keyPrefix ?? 'plangate:');
@@ -83,12 +110,16 @@ export class RedisMeterStore implements MeterStore {
     this.logger = options.logger;
     const client = options.client ?? createRedisClient(options.redis);
     client.defineCommand('plangateMeter', { lua: METER_SCRIPT });
+    client.defineCommand('plangateNewId', { lua: NEW_ID_SCRIPT });
     this.client = client as MeterScriptClient;
+    this.watches = new ConnectionWatches(this.client, this.timeoutMs, this.logger);
     this.watchConnection();
     const store = this;
     this.health = {
       isReady: () => this.client.status === 'ready',
       ping: () => this.ping(),
+      whenReady: (withinMs) => this.whenReady(withinMs),
+      memory: () => this.memory(),
       failures: () => ({ ...this.failureCounts }),
       get commandCount() {
         return store.commands;
@@ -99,8 +130,8 @@ export class RedisMeterStore implements MeterStore {
   async run(call: MeterCall): Promise<MeterCallResult> {
     const input = scriptInput(call, this.prefix, this.retentionDays);
     try {
-      // Connected (the steady state): ioredis's own command timeout bounds the call, no second timer
-      // (a NOSCRIPT reload adds one more bounded command). Otherwise the wait for a connection is bounded too.
+      // Connected (the steady state): the connection's progress bounds the call (redis-progress.ts).
+      // Otherwise the wait for a connection is bounded too.
       const raw =
         this.client.status === 'ready'
           ? await this.send(input)
@@ -110,60 +141,155 @@ export class RedisMeterStore implements MeterStore {
               if (expired()) throw new StoreUnavailableError('store-timeout', `Redis did not answer within ${this.timeoutMs} ms`);
               return this.send(input);
             });
-      this.timeoutsInARow = 0;
       return decodeResult(raw, input, call);
     } catch (err) {
       throw this.failed(err);
     }
   }
 
+  async allowNewId(request: NewIdRequest): Promise<boolean> {
+    const window = newIdWindow(request.now, request.windowMs);
+    const keys = newIdKeys(this.prefix, request.networkId, window);
+    const keepMs = window + request.windowMs - request.now + NEW_ID_GRACE_MS;
+    const args = [String(request.perNetwork), String(request.total), String(keepMs)];
+    try {
+      const send = () => {
+        this.commands++;
+        this.corkUntilNextTurn();
+        return this.watched(this.client.plangateNewId(2, ...keys, ...args), this.watches.forKey(keys[0]));
+      };
+      const allowed = this.client.status === 'ready' ? await send() : await this.bounded(async () => (await this.readyOrFail(), send()));
+      return allowed === 1;
+    } catch (err) {
+      throw this.failed(err);
+    }
+  }
+
   async close(): Promise<void> {
+    this.closing = true;
+    this.watches.stop();
     this.client.disconnect();
   }
 
   /** One script call: the only place a meter command is sent (and counted). */
   private send(input: ScriptInput): Promise<[number, number[], number[]]> {
     this.commands++;
+    const watch = this.watches.forKey(input.keys[0]);
     this.corkUntilNextTurn();
-    return this.client.plangateMeter(input.keys.length, ...input.keys, input.argv);
+    return this.watched(this.client.plangateMeter(input.keys.length, ...input.keys, input.argv), watch);
+  }
+
+  /** A command's promise, failed early by its connection's watch when the connection stalls. */
+  private watched<T>(command: Promise<T>, watch: ProgressWatch): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const call = new WatchedCall<T>(watch, resolve, reject);
+      command.then(
+        (value) => call.answered(value),
+        (err: unknown) => call.failed(err),
+      );
+      watch.add(call);
+    });
   }
 
   /**
-   * Concurrent decisions' calls leave in one socket write per event-loop turn: the connection is
-   * corked at the first call of a turn and uncorked by setImmediate, after every request the turn
-   * read has had its say. Still one round trip per decision; one write syscall per batch instead of
-   * one per call, without ioredis's auto-pipelining machinery (which cost more CPU than it saved,
-   * see redis-connection.ts). A single connection only (a Cluster client has one per node).
+   * Concurrent decisions' calls leave in one socket write: the connection is corked at the first call
+   * and uncorked by setImmediate (after every request the turn read has had its say) or as soon as
+   * CORK_BATCH calls wait, whichever comes first. Without the cap, a burst's calls waited corked
+   * through the whole poll phase that read the burst (700 ms for 3,000 requests, measured in
+   * docs/redis.md) while Redis sat idle. One write syscall per batch instead of one per call, without
+   * ioredis's auto-pipelining machinery (which cost more CPU than it saved, see redis-connection.ts).
+   * A single connection only (a Cluster client has one per node). The time a call spends corked is
+   * time the process is running, not listening, so it does not count towards the connection's bound.
    */
   private corkUntilNextTurn(): void {
-    if (this.corked !== undefined || !('stream' in this.client)) return;
+    if (this.corked !== undefined) {
+      if (++this.corkedCalls <= CORK_BATCH) return;
+      this.uncork();
+    }
+    if (!('stream' in this.client)) return;
     const stream = this.client.stream;
     if (stream === undefined || stream.destroyed) return;
     stream.cork();
     this.corked = stream;
-    setImmediate(this.uncork);
+    this.corkedCalls = 1;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flush);
+    }
   }
 
   private corked: { uncork(): void } | undefined;
-  private readonly uncork = (): void => {
+  private corkedCalls = 0;
+  private flushScheduled = false;
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    this.uncork();
+  };
+  private uncork(): void {
     const stream = this.corked;
     this.corked = undefined;
     stream?.uncork();
-  };
+  }
 
   private async ping(): Promise<boolean> {
     try {
-      await this.bounded(async () => {
-        await this.readyOrFail();
-        return this.client.ping();
-      });
+      if (this.client.status === 'ready') await this.watched(this.client.ping(), this.watches.any);
+      else
+        await this.bounded(async () => {
+          await this.readyOrFail();
+          return this.client.ping();
+        });
       return true;
     } catch {
       return false;
     }
   }
 
-  /** ioredis times out each command; this also bounds the wait for a connection and a NOSCRIPT reload. */
+  private memoryWasHigh = false;
+
+  private async memory(): Promise<StoreMemory | null> {
+    if (this.client.status !== 'ready') return null;
+    try {
+      const nodes: { info: Promise<string>; watch: ProgressWatch }[] =
+        this.client instanceof Cluster
+          ? this.client.nodes('master').map((node) => ({ info: node.info('memory'), watch: this.watches.forNode(`${node.options.host}:${node.options.port}`) }))
+          : [{ info: this.client.info('memory'), watch: this.watches.any }];
+      const readings = (await Promise.all(nodes.map((n) => this.watched(n.info, n.watch)))).map(parseMemory);
+      // The fullest node is the one that refuses writes first.
+      const fullest = readings.reduce((a, b) => (share(b) > share(a) ? b : a));
+      const high = fullest.maxBytes > 0 && fullest.usedBytes >= MEMORY_HIGH * fullest.maxBytes;
+      if (high !== this.memoryWasHigh) {
+        this.memoryWasHigh = high;
+        const fields = { store: 'redis', usedBytes: fullest.usedBytes, maxBytes: fullest.maxBytes };
+        if (high) this.logger?.event('warn', 'store-memory-high', fields);
+        else this.logger?.event('info', 'store-memory-ok', fields);
+      }
+      return { ...fullest, high };
+    } catch {
+      return null;
+    }
+  }
+
+  private whenReady(withinMs: number): Promise<boolean> {
+    if (this.client.status === 'ready') return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const settle = (ready: boolean) => {
+        clearTimeout(timer);
+        this.client.off('ready', onReady);
+        this.client.off('close', onFail);
+        this.client.off('error', onFail);
+        resolve(ready);
+      };
+      const onReady = () => settle(true);
+      const onFail = () => settle(false);
+      const timer = setTimeout(onFail, withinMs);
+      this.client.on('ready', onReady);
+      this.client.on('close', onFail);
+      this.client.on('error', onFail);
+    });
+  }
+
+  /** Bounds the wait for a connection (and what follows it) by the command timeout, on the clock: Redis is not there yet. */
   private bounded<T>(work: (expired: () => boolean) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let timedOut = false;
@@ -184,29 +310,34 @@ export class RedisMeterStore implements MeterStore {
     });
   }
 
-  /** While a connection attempt is under way, wait for it (bounded by the caller); otherwise fail fast. */
+  /**
+   * While a connection attempt is under way, wait for it (bounded by the caller); otherwise fail fast.
+   * Every call waiting on one attempt shares one pair of listeners (a burst during a reconnect would
+   * otherwise add a pair per call).
+   */
   private async readyOrFail(): Promise<void> {
     const status = this.client.status;
     if (status === 'ready') return;
-    if (status === 'connecting' || status === 'connect') {
-      await new Promise<void>((resolve, reject) => {
-        const settle = (err?: Error) => {
-          clearTimeout(timer);
-          this.client.off('ready', onReady);
-          this.client.off('close', onClose);
-          if (err === undefined) resolve();
-          else reject(err);
-        };
-        const onReady = () => settle();
-        const onClose = () => settle(new StoreUnavailableError('store-unreachable', `Redis connection closed while connecting (${status})`));
-        const timer = setTimeout(onClose, this.timeoutMs);
-        this.client.on('ready', onReady);
-        this.client.on('close', onClose);
-      });
-      return;
-    }
-    throw new StoreUnavailableError('store-unreachable', `Redis is not connected (${status})`);
+    if (status !== 'connecting' && status !== 'connect') throw new StoreUnavailableError('store-unreachable', `Redis is not connected (${status})`);
+    this.connecting ??= new Promise<void>((resolve, reject) => {
+      const settle = (err?: Error) => {
+        clearTimeout(timer);
+        this.client.off('ready', onReady);
+        this.client.off('close', onClose);
+        this.connecting = undefined;
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      const onReady = () => settle();
+      const onClose = () => settle(new StoreUnavailableError('store-unreachable', `Redis connection closed while connecting (${status})`));
+      const timer = setTimeout(onClose, this.timeoutMs);
+      this.client.on('ready', onReady);
+      this.client.on('close', onClose);
+    });
+    await this.connecting;
   }
+
+  private connecting: Promise<void> | undefined;
 
   private failed(err: unknown): StoreUnavailableError {
     const error =
@@ -214,12 +345,6 @@ export class RedisMeterStore implements MeterStore {
         ? err
         : new StoreUnavailableError(failureCode(err), `Redis meter call failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     this.failureCounts[error.code as StoreFailureCode] = (this.failureCounts[error.code as StoreFailureCode] ?? 0) + 1;
-    this.timeoutsInARow = error.code === 'store-timeout' ? this.timeoutsInARow + 1 : 0;
-    if (this.timeoutsInARow >= TIMEOUTS_BEFORE_RECONNECT && this.client.status === 'ready') {
-      this.timeoutsInARow = 0;
-      this.logger?.event('warn', 'store-reconnecting', { store: 'redis', reason: `${TIMEOUTS_BEFORE_RECONNECT} timeouts in a row` });
-      this.client.disconnect(true);
-    }
     return error;
   }
 
@@ -237,10 +362,169 @@ export class RedisMeterStore implements MeterStore {
       this.logger?.event('warn', 'store-connection-error', { store: 'redis', code: failureCode(err), error: err.message });
     });
     this.client.on('close', () => {
-      if (!this.wasReady) return;
+      if (!this.wasReady || this.closing) return;
       this.wasReady = false;
       this.logger?.event('warn', 'store-connection-lost', { store: 'redis' });
     });
+  }
+}
+
+function parseMemory(info: string): Omit<StoreMemory, 'high'> {
+  const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+  return { usedBytes: field('used_memory'), maxBytes: field('maxmemory') };
+}
+
+function share(m: Omit<StoreMemory, 'high'>): number {
+  return m.maxBytes > 0 ? m.usedBytes / m.maxBytes : 0;
+}
+
+/**
+ * After this many stalls in a row (no reply byte between them), drop the connection and reconnect: a
+ * hung server would otherwise keep every abandoned command queued on the socket, without bound.
+ */
+export const TIMEOUTS_BEFORE_RECONNECT = 3;
+
+/** At most this many calls wait corked for one socket write. */
+const CORK_BATCH = 32;
+
+/** One call in flight: settled by its reply, its error, or its connection's stall, whichever comes first. */
+class WatchedCall<T> implements Waiter {
+  settled = false;
+  constructor(
+    private readonly watch: ProgressWatch,
+    private readonly resolve: (value: T) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {}
+
+  answered(value: T): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.watch.delete();
+    this.resolve(value);
+  }
+
+  failed(err: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.watch.delete();
+    this.reject(err);
+  }
+
+  /** From the watch, which has already let go of it. */
+  fail(error: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.reject(error);
+  }
+}
+
+/**
+ * One progress watch per connection: the single connection, or each Cluster node (a call belongs to
+ * the primary serving its slot). Every reply byte a connection reads is progress for its watch.
+ * A watch that stalls fails its calls with store-timeout and, after TIMEOUTS_BEFORE_RECONNECT stalls
+ * in a row, drops that connection. A new connection must answer its handshake and ready check
+ * under the same rule, or it is dropped and made again.
+ */
+class ConnectionWatches {
+  /** The single connection's watch; for a Cluster, calls whose slot owner is not known yet, and pings. */
+  readonly any: ProgressWatch;
+  private readonly nodes = new Map<string, ProgressWatch>();
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly boundMs: number,
+    private readonly logger: EventLogger | undefined,
+  ) {
+    this.any = this.watch('redis', () => {
+      if (client.status !== 'ready') return false;
+      client.disconnect(true);
+      return true;
+    });
+    if (client instanceof Cluster) {
+      client.on('+node', (node: Redis, key: string) => this.follow(node, key));
+    } else {
+      this.follow(client, undefined);
+    }
+  }
+
+  /** The watch of the connection a call on `key` goes to. */
+  forKey(key: string): ProgressWatch {
+    if (!(this.client instanceof Cluster)) return this.any;
+    const owner = this.client.slots[calculateSlot(key)]?.[0];
+    return owner === undefined ? this.any : this.forNode(owner);
+  }
+
+  stop(): void {
+    this.any.stop();
+    for (const watch of this.nodes.values()) watch.stop();
+  }
+
+  forNode(key: string): ProgressWatch {
+    let watch = this.nodes.get(key);
+    if (watch === undefined) {
+      watch = this.watch(key, () => {
+        const node = (this.client as Cluster).nodes().find((n) => `${n.options.host}:${n.options.port}` === key);
+        if (node === undefined || node.status !== 'ready') return false;
+        node.disconnect();
+        return true;
+      });
+      this.nodes.set(key, watch);
+    }
+    return watch;
+  }
+
+  /** `drop` closes the connection when it is up (and says so); a connection still in its handshake is dropped by that. */
+  private watch(connection: string, drop: () => boolean): ProgressWatch {
+    return new ProgressWatch(this.boundMs, ({ silentMs, inARow }) => {
+      if (inARow >= TIMEOUTS_BEFORE_RECONNECT && drop()) {
+        this.logger?.event('warn', 'store-reconnecting', { store: 'redis', connection, reason: `${inARow} stalls in a row` });
+      }
+      return new StoreUnavailableError(
+        'store-timeout',
+        `Redis returned nothing for ${Math.round(silentMs)} ms while calls waited on ${connection} (commandTimeoutMs ${this.boundMs})`,
+      );
+    });
+  }
+
+  /** Every connection (re)made by `connection`: its reply bytes are progress; its handshake is watched. */
+  private follow(connection: Redis, nodeKey: string | undefined): void {
+    const watch = nodeKey === undefined ? this.any : this.forNode(nodeKey);
+    const progress = () => {
+      watch.progress();
+      if (watch !== this.any) this.any.progress();
+    };
+    connection.on('connect', () => {
+      const stream = connection.stream;
+      stream.on('data', progress);
+      // The handshake (CLIENT SETINFO, the ready check) is judged like a call: a server that accepts
+      // the connection but never answers gets it dropped and made again.
+      const handshake = {
+        settled: false,
+        fail: () => {
+          handshake.settled = true;
+          if (connection.status !== 'connect' || connection.stream !== stream) return;
+          this.logger?.event('warn', 'store-connection-error', {
+            store: 'redis',
+            code: 'store-timeout',
+            error: `no answer to the connection handshake within ${this.boundMs} ms`,
+          });
+          connection.disconnect(true);
+        },
+      };
+      watch.add(handshake);
+      const done = () => {
+        if (!handshake.settled) {
+          handshake.settled = true;
+          watch.delete();
+        }
+        connection.off('ready', done);
+        connection.off('close', done);
+      };
+      connection.on('ready', done);
+      connection.on('close', done);
+    });
+    // A client handed in already connected (tests): follow its current socket too.
+    if (connection.status === 'ready' || connection.status === 'connect') connection.stream.on('data', progress);
   }
 }
 

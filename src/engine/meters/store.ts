@@ -86,10 +86,32 @@ export interface MeterCallResult {
   consumed: ConsumeResult[];
 }
 
+/**
+ * One new anonymous id asked for from a client network, counted against the budgets of the current
+ * window (docs/redis.md, "Anonymous floods"): the network's and the total of all networks.
+ */
+export interface NewIdRequest {
+  /** The network's keyed id (never its address): what the budget is counted under. */
+  networkId: string;
+  now: number;
+  /** New ids one network may get per window. */
+  perNetwork: number;
+  /** New ids all networks together may get per window. */
+  total: number;
+  windowMs: number;
+}
+
 export interface MeterStore {
   readonly kind: 'memory' | 'redis';
   run(call: MeterCall): Promise<MeterCallResult>;
+  /** Counts one new id against both budgets; false, counting nothing, when either is spent. */
+  allowNewId(request: NewIdRequest): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** The start of the budget window `now` falls in. */
+export function newIdWindow(now: number, windowMs: number): number {
+  return now - (now % windowMs);
 }
 
 /** Thrown by a store that cannot answer (unreachable, timed out); the engine applies the failure policy. */

@@ -13,13 +13,30 @@ describe('redis connection forms', () => {
     expect(built.form).toBe('url');
     if (built.form !== 'url') return;
     expect(built.url).toBe('rediss://user:secret@cache.example:6380/2');
-    expect(built.options).toMatchObject({ password: 'override', tls: {}, commandTimeout: 50, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    expect(built.options).toMatchObject({ password: 'override', tls: {}, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    // No per-command timer: a command's age includes the process's own backlog; the store judges progress.
+    expect(built.options.commandTimeout).toBeUndefined();
   });
 
   it('Sentinels with the master name', () => {
-    const built = redisClientOptions({ sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26379 }], name: 'mymaster', password: 'p' });
+    const built = redisClientOptions({
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26379 },
+      ],
+      name: 'mymaster',
+      password: 'p',
+    });
     expect(built.form).toBe('sentinel');
-    expect(built.options).toMatchObject({ name: 'mymaster', sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26379 }], password: 'p', enableOfflineQueue: false });
+    expect(built.options).toMatchObject({
+      name: 'mymaster',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26379 },
+      ],
+      password: 'p',
+      enableOfflineQueue: false,
+    });
   });
 
   it('a Cluster, with fail-fast options on every node', () => {
@@ -27,7 +44,8 @@ describe('redis connection forms', () => {
     expect(built.form).toBe('cluster');
     if (built.form !== 'cluster') return;
     expect(built.nodes).toEqual([{ host: 'n1', port: 7000 }]);
-    expect(built.options).toMatchObject({ enableOfflineQueue: false, redisOptions: { username: 'u', tls: {}, maxRetriesPerRequest: 0, commandTimeout: 80 } });
+    expect(built.options).toMatchObject({ enableOfflineQueue: false, redisOptions: { username: 'u', tls: {}, maxRetriesPerRequest: 0 } });
+    expect(built.options.redisOptions?.commandTimeout).toBeUndefined();
   });
 
   it('reconnects forever with a capped backoff', () => {
@@ -54,7 +72,10 @@ describe('redis connection forms', () => {
   });
 
   it('a Redis URL means the Redis store', async () => {
-    const store = createMeterStore({ ...storeSettings, redis: { url: testRedisUrl(), keyPrefix: testKeyPrefix('create-store'), commandTimeoutMs: 1_000, connectTimeoutMs: 1_000 } });
+    const store = createMeterStore({
+      ...storeSettings,
+      redis: { url: testRedisUrl(), keyPrefix: testKeyPrefix('create-store'), commandTimeoutMs: 1_000, connectTimeoutMs: 1_000 },
+    });
     try {
       expect(store.kind).toBe('redis');
       await expect.poll(() => store.health.ping(), { timeout: 5_000 }).toBe(true);

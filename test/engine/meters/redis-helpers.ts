@@ -6,7 +6,7 @@ import type { RedisSettings } from '../../../src/engine/meters/redis-connection.
 
 export function testStore(url: string, keyPrefix: string, extra: Partial<RedisSettings> & { anonymousRetentionDays?: number } = {}): RedisMeterStore {
   const { anonymousRetentionDays, ...redis } = extra;
-  return new RedisMeterStore({ redis: { url, keyPrefix, commandTimeoutMs: 1_000, ...redis }, anonymousRetentionDays });
+  return new RedisMeterStore({ redis: { url, keyPrefix, ...redis }, anonymousRetentionDays });
 }
 
 export async function untilReady(store: RedisMeterStore, withinMs = 5_000): Promise<void> {

@@ -244,6 +244,23 @@ export const SEMANTICS_CASES: SemanticsCase[] = [
 
 /** Registers the table as tests against the store `getStore` returns (each case uses a fresh visitor). */
 export function describeSemantics(label: string, getStore: () => MeterStore, cases: SemanticsCase[] = SEMANTICS_CASES): void {
+  describe(`the new-id budget on ${label}`, () => {
+    it('counts per network and in all, refuses without counting, and starts again with the next window', async () => {
+      const store = getStore();
+      const hour = 3_600_000;
+      // The stores count under the run's key prefix (Redis) or in memory: this window is the test's own.
+      const start = Math.floor(Date.now() / hour) * hour;
+      const ask = (networkId: string, at = 0) => store.allowNewId({ networkId, now: start + at, perNetwork: 2, total: 3, windowMs: hour });
+      const a = `net-a-${randomUUID()}`;
+      const b = `net-b-${randomUUID()}`;
+      const c = `net-c-${randomUUID()}`;
+      expect([await ask(a), await ask(a), await ask(a)]).toEqual([true, true, false]);
+      // The total (3) is spent after one more, whichever network asks; refusals count nothing.
+      expect([await ask(b), await ask(b), await ask(c)]).toEqual([true, false, false]);
+      expect([await ask(a, hour), await ask(c, hour)]).toEqual([true, true]);
+    });
+  });
+
   describe(`meter semantics on ${label}`, () => {
     for (const c of cases) {
       it(c.name, async () => {

@@ -1,0 +1,204 @@
+// A real Redis Cluster for tests, started from the `redis-server` binary: primaries and replicas on
+// free ports, `cluster-node-timeout` short enough for failover tests, slots assigned with
+// `redis-cli --cluster create`, and the whole thing torn down by stop(). Nothing is mocked: the
+// meter store talks to it exactly as it would to a production cluster.
+import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
+import { startRedisServer, type RedisServerHandle } from './redis-server.js';
+
+const run = promisify(execFile);
+
+export interface ClusterNode {
+  host: string;
+  port: number;
+  /** The node id from CLUSTER MYID. */
+  id: string;
+  role: 'primary' | 'replica';
+  /** For a replica: the id of its primary. */
+  primaryId?: string;
+  /** Slot ranges a primary serves, as [first, last] pairs. */
+  slots: [number, number][];
+  /** False while the node is killed (it keeps its place in the list). */
+  running: boolean;
+}
+
+export interface RedisClusterOptions {
+  primaries?: number;
+  replicasPerPrimary?: number;
+  /** cluster-node-timeout: how long a node may be unreachable before it is failed over. */
+  nodeTimeoutMs?: number;
+  /** Extra redis-server arguments for every node. */
+  args?: readonly string[];
+}
+
+export interface RedisCluster {
+  /** The startup nodes for `store.redis.cluster`. */
+  readonly seeds: { host: string; port: number }[];
+  /** Every node as the cluster sees it now (roles change after a failover). */
+  nodes(): Promise<ClusterNode[]>;
+  /** The slot of a key (its hash tag when it has one). */
+  slotOf(key: string): number;
+  /** The primary serving a slot now. */
+  ownerOf(slot: number): Promise<ClusterNode>;
+  /** SIGKILL one node (by port); the others notice within the node timeout. */
+  kill(port: number): Promise<void>;
+  /** Start a killed node again on its port with its nodes.conf: it rejoins (as a replica when it was failed over). */
+  restart(port: number): Promise<void>;
+  /** Resolves when every running node reports cluster_state:ok and agrees on who serves every slot. */
+  waitUntilOk(timeoutMs?: number): Promise<void>;
+  /** Kills every node and removes their directories. */
+  stop(): Promise<void>;
+}
+
+const HOW_TO_INSTALL = 'redis-cli was not found on PATH. Install it with redis-server (Debian/Ubuntu: `apt-get install -y redis-server`).';
+
+export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
+  const primaries = options.primaries ?? 3;
+  const replicas = options.replicasPerPrimary ?? 1;
+  const nodeTimeoutMs = options.nodeTimeoutMs ?? 1_000;
+  const args = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(nodeTimeoutMs), ...(options.args ?? [])];
+  const servers = new Map<number, RedisServerHandle>();
+  const down = new Set<number>();
+  const stop = async () => {
+    await Promise.all([...servers.values()].map((s) => s.stop()));
+    for (const s of servers.values()) rmSync(s.dir, { recursive: true, force: true });
+    servers.clear();
+  };
+  try {
+    for (const server of await Promise.all(Array.from({ length: primaries * (1 + replicas) }, () => startRedisServer({ args }))))
+      servers.set(server.port, server);
+    const addresses = [...servers.keys()].map((port) => `127.0.0.1:${port}`);
+    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 60_000 }).catch(
+      (err: NodeJS.ErrnoException & { stdout?: string; stderr?: string }) => {
+        throw err.code === 'ENOENT' ? new Error(HOW_TO_INSTALL) : new Error(`redis-cli --cluster create failed: ${err.stderr || err.stdout || err.message}`);
+      },
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  const ask = async <T>(port: number, command: (redis: Redis) => Promise<T>): Promise<T> => {
+    const redis = new Redis({
+      host: '127.0.0.1',
+      port,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      connectTimeout: 1_000,
+      retryStrategy: () => null,
+    });
+    redis.on('error', () => {});
+    try {
+      await redis.connect();
+      return await command(redis);
+    } finally {
+      redis.disconnect();
+    }
+  };
+
+  const nodes = async (): Promise<ClusterNode[]> => {
+    const view = new Map<number, ParsedNode>();
+    for (const port of servers.keys()) {
+      if (down.has(port)) continue;
+      const text = await ask(port, (r) => r.cluster('NODES') as Promise<string>).catch(() => undefined);
+      if (text === undefined) continue;
+      for (const node of parseClusterNodes(text)) if (!view.has(node.port) || node.self) view.set(node.port, node);
+    }
+    return [...servers.keys()].map((port) => {
+      const seen = view.get(port);
+      const base: ClusterNode = seen
+        ? { host: '127.0.0.1', port, id: seen.id, role: seen.role, slots: seen.slots, running: !down.has(port) }
+        : { host: '127.0.0.1', port, id: '', role: 'replica', slots: [], running: false };
+      if (seen?.primaryId !== undefined) base.primaryId = seen.primaryId;
+      return base;
+    });
+  };
+
+  const waitUntilOk = async (timeoutMs = 30_000): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    for (;;) {
+      const running = [...servers.keys()].filter((p) => !down.has(p));
+      const states = await Promise.all(
+        running.map((port) =>
+          ask(port, async (r) => ({ info: (await r.cluster('INFO')) as string, slots: JSON.stringify(await r.cluster('SLOTS')) })).catch((e: Error) => ({
+            info: `unreachable: ${e.message}`,
+            slots: '',
+          })),
+        ),
+      );
+      const ok = states.every((s) => s.info.includes('cluster_state:ok') && s.info.includes('cluster_slots_ok:16384'));
+      const agreed = new Set(states.map((s) => normalizeSlots(s.slots))).size === 1;
+      if (ok && agreed) return;
+      last = states.map((s, i) => `${running[i]}: ${/cluster_state:\w+/.exec(s.info)?.[0] ?? s.info}`).join(', ');
+      if (Date.now() > deadline) throw new Error(`the cluster is not ok after ${timeoutMs} ms (${last})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  await waitUntilOk().catch(async (err: unknown) => {
+    await stop();
+    throw err;
+  });
+
+  return {
+    seeds: [...servers.keys()].map((port) => ({ host: '127.0.0.1', port })),
+    nodes,
+    slotOf: (key) => calculateSlot(key),
+    async ownerOf(slot) {
+      const owner = (await nodes()).find((n) => n.running && n.role === 'primary' && n.slots.some(([a, b]) => slot >= a && slot <= b));
+      if (owner === undefined) throw new Error(`no running primary serves slot ${slot}`);
+      return owner;
+    },
+    async kill(port) {
+      const server = servers.get(port);
+      if (server === undefined) throw new Error(`no cluster node on port ${port}`);
+      down.add(port);
+      await server.stop();
+    },
+    async restart(port) {
+      const server = servers.get(port);
+      if (server === undefined) throw new Error(`no cluster node on port ${port}`);
+      await server.restart();
+      down.delete(port);
+    },
+    waitUntilOk,
+    stop,
+  };
+}
+
+interface ParsedNode extends Omit<ClusterNode, 'running' | 'host'> {
+  self: boolean;
+}
+
+/** CLUSTER NODES: `<id> <ip:port@cport> <flags> <primary> <ping> <pong> <epoch> <link> <slot>...` per line. */
+function parseClusterNodes(text: string): ParsedNode[] {
+  const nodes: ParsedNode[] = [];
+  for (const line of text.trim().split('\n')) {
+    const [id, address, flags, primary, , , , , ...slotFields] = line.trim().split(' ');
+    const port = Number(/:(\d+)@/.exec(address)?.[1]);
+    const flagList = flags.split(',');
+    if (flagList.includes('fail') || flagList.includes('noaddr')) continue;
+    const slots: [number, number][] = [];
+    for (const field of slotFields) {
+      if (field.startsWith('[')) continue; // a slot being migrated
+      const [a, b] = field.split('-').map(Number);
+      slots.push([a, b ?? a]);
+    }
+    const node: ParsedNode = { id, port, role: flagList.includes('master') ? 'primary' : 'replica', slots, self: flagList.includes('myself') };
+    if (primary !== '-') node.primaryId = primary;
+    nodes.push(node);
+  }
+  return nodes;
+}
+
+/** CLUSTER SLOTS as [first, last, primary port] sorted, to compare the views of two nodes. */
+function normalizeSlots(json: string): string {
+  if (json === '') return '';
+  const ranges = JSON.parse(json) as [number, number, [string, number, string]][];
+  return JSON.stringify(ranges.map(([a, b, primary]) => [a, b, primary[1]]).sort((x, y) => x[0] - y[0]));
+}
