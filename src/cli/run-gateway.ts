@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import { createApiApp } from '../api/app.js';
 import { listen, close } from '../api/server.js';
 import type { LoadedConfig, LoadOptions } from '../config/load.js';
+import { startForwardAuth } from '../forward-auth/listener.js';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../gateway/listener.js';
 import { InFlight } from '../ops/in-flight.js';
 import { createLogger, eventLogger, type Logger } from '../ops/logger.js';
@@ -77,7 +78,8 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningSer
   let current = first;
   const engine = () => current.engine;
 
-  const mountPath = first.model.server.api.mountPath;
+  // Beside a proxy the API is never mounted on the decision port: it gets its own listener.
+  const mountPath = first.model.gateway?.forwardAuth === undefined ? first.model.server.api.mountPath : undefined;
   const apiApp = mountPath !== undefined || first.model.apiKeys.length > 0 ? createApiApp({ engine, events }) : undefined;
   const inFlight = new InFlight();
   const gatewayOptions: GatewayOptions = {
@@ -92,7 +94,8 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningSer
   if (apiApp && mountPath !== undefined) gatewayOptions.api = { mountPath, handler: apiApp };
   let gateway: RunningGateway;
   try {
-    gateway = await startGateway(gatewayOptions);
+    // Beside a proxy (gateway.forwardAuth), the gateway port serves the decision endpoints instead of proxying.
+    gateway = first.model.gateway?.forwardAuth === undefined ? await startGateway(gatewayOptions) : await startForwardAuth({ ...gatewayOptions, logger: events });
   } catch (error) {
     await first.close();
     throw error;

@@ -6,7 +6,7 @@
 import type { EventLogger } from '../events.js';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Engine } from '../engine/engine.js';
 import { createApiMount, type ApiMountOptions } from './api-mount.js';
@@ -14,6 +14,7 @@ import { errorResponse, ERRORS } from './error-pages.js';
 import type { GatewayObserver, RequestOutcome, RequestSummary } from './observer.js';
 import type { GatewayModel, GatewaySource } from './model.js';
 import { createPipeline, type Pipeline, type Verdict } from './pipeline.js';
+import { closeNow, listenOn } from './listen.js';
 import { createUpstreamProxy, type UpstreamTiming } from './proxy.js';
 import { gatewayChanges } from './reloadable.js';
 import { sendAnswer } from './send.js';
@@ -230,18 +231,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const host = options.listen?.host ?? gateway.listen.host;
   const port = options.listen?.port ?? gateway.listen.port;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = await listenOn(server, host, port);
   return {
     server,
-    url: `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${address.port}`,
+    url,
     swap({ model, engine }) {
       const next = usableGateway(model);
       const refused = gatewayChanges(gateway, next);
@@ -250,10 +243,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       gateway = next;
     },
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeNow(server);
       proxy.close();
     },
   };
