@@ -10,6 +10,8 @@ import { createApiApp } from '../api/app.js';
 import { listen } from '../api/server.js';
 import { EngineError } from '../engine/errors.js';
 import type { IdentityInput } from '../engine/engine.js';
+import { configInput, PROXY_KINDS, proxyConfig, type HostPort } from '../forward-auth/proxy-config/index.js';
+import type { ProxyKind } from '../forward-auth/adapters.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, runGateway, type RunGatewayOptions, type RunningServers } from './run-gateway.js';
 
 const HELLO_WORLD = 'config/examples/hello-world.yaml';
@@ -26,6 +28,9 @@ Usage:
   plangate gateway [config.yaml] [--config <file>] [--host <host>] [--port <port>]
                   [--ops-host <host>] [--ops-port <port>] [--shutdown-timeout <ms>] [--no-watch] [--dev]
   plangate start [same options]  the demo site behind the gateway (\`npm start\` runs \`start --dev\`)
+  plangate proxy-config nginx|caddy|traefik|envoy [config.yaml] [--config <file>] [--listen <host:port>]
+                  [--decisions <host:port>] [--standalone <dir>] [--dev]
+                  the proxy's side of forward-auth (gateway.forwardAuth), on stdout: see docs/forward-auth.md
 
   serve, gateway and start refuse a config without an anonymous-id secret (anonymousIds.keys).
   --dev: for local development, when the config declares none, use (and create) the secret in
@@ -346,6 +351,43 @@ Press Ctrl-C to stop.
   installSignals(running, () => site.close());
 }
 
+/** `host:port` (`[v6]:port`) from a flag. */
+function hostPortOf(value: string | undefined, what: string): HostPort | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) fail(`${what} takes host:port (e.g. 0.0.0.0:80 or [::]:443), got '${value}'`);
+  return { host: match[1] ?? match[2], port };
+}
+
+async function proxyConfigCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      listen: { type: 'string' },
+      decisions: { type: 'string' },
+      standalone: { type: 'string' },
+      dev: { type: 'boolean' },
+    },
+  });
+  const [kind, file = values.config ?? DEMO_CONFIG] = positionals;
+  if (!PROXY_KINDS.includes(kind as ProxyKind)) fail(`proxy-config needs one of ${PROXY_KINDS.join(', ')}, got '${kind ?? ''}'\n\n${USAGE}`);
+  const model = await loadOrExit(values.config ?? file, await devOptions(values.dev));
+  let input;
+  try {
+    input = configInput(model, {
+      listen: hostPortOf(values.listen, '--listen'),
+      decisions: hostPortOf(values.decisions, '--decisions'),
+      standalone: values.standalone === undefined ? undefined : { prefix: resolve(values.standalone) },
+    });
+  } catch (err) {
+    fail((err as Error).message, 1);
+  }
+  process.stdout.write(proxyConfig(kind as ProxyKind, input));
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -361,6 +403,8 @@ async function main(argv: string[]): Promise<void> {
       return gateway(rest);
     case 'start':
       return start(rest);
+    case 'proxy-config':
+      return proxyConfigCommand(rest);
     case undefined:
     case 'help':
     case '--help':

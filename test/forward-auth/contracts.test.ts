@@ -2,6 +2,8 @@
 // Traefik's forwardAuth, Caddy's forward_auth and Envoy's ext_authz (HTTP service) send, replayed over
 // real HTTP against the real pipeline, engine and Redis. nginx and Caddy themselves run in e2e tests.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { headerSet } from '../../src/forward-auth/proxy-config/input.js';
+import { configInput } from '../../src/forward-auth/proxy-config/index.js';
 import { verifyPlangateHeaders } from '../../src/verify/index.js';
 import { call, cookiePair, injected, SIGNING_KEY, startAuthStack, type AuthStack, type Reply } from './harness.js';
 
@@ -49,6 +51,9 @@ describe.each(['traefik', 'caddy'] as const)('%s forwardAuth / forward_auth', (p
     const verified = verify(first, 'GET', '/articles/one?ref=home', 'news.example');
     expect(verified.ok).toBe(true);
     expect(verify(first, 'GET', '/premium/x', 'news.example').ok).toBe(false);
+    // The generated proxy configs copy exactly the names plangate can send.
+    const names = headerSet(configInput(stack.runtime.model)).upstream;
+    for (const name of Object.keys(injected(first))) expect(names).toContain(name);
 
     for (const path of ['/articles/two', '/articles/three']) expect((await forwardedAsk(proxy, 'GET', path, { cookie })).status).toBe(200);
     const fourth = await forwardedAsk(proxy, 'GET', '/articles/four', { cookie });
