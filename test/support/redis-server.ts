@@ -2,7 +2,7 @@
 // the global run server, and outage/restart/NOSCRIPT tests that stop or flush it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -36,16 +36,25 @@ export interface RedisServerOptions {
   port?: number;
   /** More redis-server arguments (cluster mode, maxmemory, ...). */
   args?: readonly string[];
+  /**
+   * Run as a Sentinel with this configuration (its `sentinel monitor ...` lines): written to a file
+   * in the server's directory, which the Sentinel rewrites as it learns the group.
+   */
+  sentinel?: string;
 }
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHandle> {
   const chosen = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'plangate-redis-'));
   let child: ChildProcess | undefined;
+  // A Sentinel says it is up by naming the group it monitors.
+  const ready = options.sentinel === undefined ? 'Ready to accept connections' : '+monitor master';
+  if (options.sentinel !== undefined) writeFileSync(join(dir, 'sentinel.conf'), options.sentinel);
 
   const launch = () =>
     new Promise<void>((resolve, reject) => {
-      const args = ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...(options.args ?? [])];
+      const common = ['--port', String(chosen), '--bind', '127.0.0.1', '--dir', dir, ...(options.args ?? [])];
+      const args = options.sentinel === undefined ? [...common, '--save', '', '--appendonly', 'no'] : [join(dir, 'sentinel.conf'), '--sentinel', ...common];
       const proc = spawn('redis-server', args, {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -58,14 +67,14 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       });
       proc.stdout!.on('data', (chunk: Buffer) => {
         output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
+        if (output.includes(ready)) {
           clearTimeout(timer);
           resolve();
         }
       });
       proc.on('exit', (code) => {
         clearTimeout(timer);
-        if (!output.includes('Ready to accept connections')) reject(new Error(`redis-server exited with ${code}: ${output}`));
+        if (!output.includes(ready)) reject(new Error(`redis-server exited with ${code}: ${output}`));
       });
     });
 
