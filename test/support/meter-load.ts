@@ -180,9 +180,9 @@ export async function auditLoad(
     audit.lost += lost;
     audit.beyondPolicy += Math.max(0, granted - options.limit - lost);
   }
-  const durations = calls.map((c) => c.end - c.start).sort((a, b) => a - b);
-  audit.maxMs = Math.round(durations.at(-1) ?? 0);
-  audit.p99Ms = Math.round(durations[Math.min(durations.length - 1, Math.floor(durations.length * 0.99))] ?? 0);
+  const timing = callTimes(calls);
+  audit.maxMs = timing.maxMs;
+  audit.p99Ms = timing.p99Ms;
   return audit;
 }
 
@@ -194,4 +194,73 @@ export function visitorsInSlots(count: number, accepts: (slot: number) => boolea
     if (accepts(slotOf(visitorTag({ userType: 'anonymous', identifier })))) found.push(identifier);
   }
   return found;
+}
+
+export interface FaultScenario extends Omit<MeterLoadOptions, 'now'> {
+  now?: number;
+  /** Load before the fault (ms). */
+  warmupMs: number;
+  /** Breaks Redis (kill a primary, cut the network...). */
+  fault(): Promise<void>;
+  /** Mends it after `holdMs` (restart, reconnect the network); without it the system must heal itself (failover). */
+  heal?: () => Promise<void>;
+  holdMs?: number;
+  /** The first answer after the fault (or the heal) must come within this. */
+  recoverWithinMs: number;
+  /** Reads the counts back once the load has stopped (Redis may still be settling). */
+  audit(calls: readonly LoadCall[], options: { visitors: readonly string[]; limit: number; now: number }): Promise<LoadAudit>;
+}
+
+export interface FaultOutcome {
+  audit: LoadAudit;
+  /** From the fault (or the heal) to the first call sent after it that Redis answered. */
+  recoveryMs: number;
+  /** Calls sent between the fault and the recovery, and how they ended. */
+  duringFault: { calls: number; answered: number; byPolicy: number; p99Ms: number; maxMs: number };
+  /** Every visitor was refused by the meter after the recovery (their limit holds across the fault). */
+  refusedAfter: boolean;
+}
+
+/**
+ * Load, fault, (heal), recovery, then load until every visitor has met the limit, and the audit: the
+ * scenario the failover tests assert on and `npm run chaos` tabulates.
+ */
+export async function loadThroughFault(scenario: FaultScenario): Promise<FaultOutcome> {
+  const now = scenario.now ?? Date.now();
+  const load = startMeterLoad({ ...scenario, now });
+  try {
+    await new Promise((r) => setTimeout(r, scenario.warmupMs));
+    const faultAt = performance.now();
+    await scenario.fault();
+    let from = faultAt;
+    if (scenario.heal !== undefined) {
+      await new Promise((r) => setTimeout(r, scenario.holdMs ?? 0));
+      from = performance.now();
+      await scenario.heal();
+    }
+    const recoveredAt = await load.answeredAfter(from, scenario.recoverWithinMs);
+    const refusedAfter = await load.everyVisitorRefusedAfter(recoveredAt, 20_000);
+    const calls = await load.stop();
+    const during = calls.filter((c) => c.start >= faultAt && c.start < recoveredAt);
+    const answered = during.filter((c) => c.outcome === 'granted' || c.outcome === 'denied').length;
+    return {
+      audit: await scenario.audit(calls, { visitors: scenario.visitors, limit: scenario.limit, now }),
+      recoveryMs: Math.round(recoveredAt - from),
+      duringFault: {
+        calls: during.length,
+        answered,
+        byPolicy: during.length - answered,
+        ...callTimes(during),
+      },
+      refusedAfter,
+    };
+  } finally {
+    await load.stop();
+  }
+}
+
+/** The 99th percentile and the slowest of the calls' times, in whole ms. */
+function callTimes(calls: readonly LoadCall[]): { p99Ms: number; maxMs: number } {
+  const times = calls.map((c) => c.end - c.start).sort((a, b) => a - b);
+  return { p99Ms: Math.round(times[Math.min(times.length - 1, Math.floor(times.length * 0.99))] ?? 0), maxMs: Math.round(times.at(-1) ?? 0) };
 }

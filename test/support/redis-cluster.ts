@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
-import { startRedisServer, type RedisServerHandle } from './redis-server.js';
+import { askRedis, startRedisServer, type RedisServerHandle } from './redis-server.js';
 
 const run = promisify(execFile);
 
@@ -93,24 +93,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     throw err;
   }
 
-  const ask = async <T>(port: number, command: (redis: Redis) => Promise<T>): Promise<T> => {
-    const redis = new Redis({
-      host: '127.0.0.1',
-      port,
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      enableOfflineQueue: false,
-      connectTimeout: 1_000,
-      retryStrategy: () => null,
-    });
-    redis.on('error', () => {});
-    try {
-      await redis.connect();
-      return await command(redis);
-    } finally {
-      redis.disconnect();
-    }
-  };
+  const ask = askRedis;
 
   const nodes = async (): Promise<ClusterNode[]> => {
     const view = new Map<number, ParsedNode>();

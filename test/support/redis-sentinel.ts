@@ -3,8 +3,7 @@
 // file generated in its own temp directory), on free ports, torn down by stop(). The Sentinels judge
 // a primary down after `downAfterMs` and agree by a quorum of 2 before they promote a replica.
 import { rmSync } from 'node:fs';
-import { Redis } from 'ioredis';
-import { startRedisServer, type RedisServerHandle } from './redis-server.js';
+import { askRedis, startRedisServer, type RedisServerHandle } from './redis-server.js';
 
 export interface RedisSentinelOptions {
   /** The group's name (`store.redis.name`). */
@@ -72,16 +71,7 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
     throw err;
   }
 
-  const ask = async <T>(port: number, command: (redis: Redis) => Promise<T>): Promise<T> => {
-    const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
-    redis.on('error', () => {});
-    try {
-      await redis.connect();
-      return await command(redis);
-    } finally {
-      redis.disconnect();
-    }
-  };
+  const ask = askRedis;
   const named = (port: number) => ask(port, (r) => r.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name) as Promise<[string, string] | null>);
 
   const waitUntilStable = async (timeoutMs = 30_000): Promise<void> => {

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 
 export interface RedisServerHandle {
   url: string;
@@ -53,8 +54,12 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
 
   const launch = () =>
     new Promise<void>((resolve, reject) => {
-      const common = ['--port', String(chosen), '--bind', '127.0.0.1', '--dir', dir, ...(options.args ?? [])];
-      const args = options.sentinel === undefined ? [...common, '--save', '', '--appendonly', 'no'] : [join(dir, 'sentinel.conf'), '--sentinel', ...common];
+      const place = ['--port', String(chosen), '--bind', '127.0.0.1', '--dir', dir];
+      // Later arguments win: options.args may turn persistence back on.
+      const args =
+        options.sentinel === undefined
+          ? [...place, '--save', '', '--appendonly', 'no', ...(options.args ?? [])]
+          : [join(dir, 'sentinel.conf'), '--sentinel', ...place, ...(options.args ?? [])];
       const proc = spawn('redis-server', args, {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -100,4 +105,27 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
 
 export function cleanupDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Runs `command` on a fresh connection to the server on `port` that never retries or queues, and
+ * closes it (the cluster and Sentinel helpers ask each node or Sentinel this way).
+ */
+export async function askRedis<T>(port: number, command: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = new Redis({
+    host: '127.0.0.1',
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    connectTimeout: 1_000,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    return await command(redis);
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -7,14 +7,10 @@ import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisMeterStore } from '../../../src/engine/meters/redis.js';
 import { testKeyPrefix } from '../../support/env.js';
-import { auditLoad, startMeterLoad, visitorsInSlots, type LoadAudit } from '../../support/meter-load.js';
+import { auditLoad, loadThroughFault, visitorsInSlots } from '../../support/meter-load.js';
+import { CALL_BOUND_MS, expectFailoverWithinPolicy, FAILOVER_LOAD } from './failover-checks.js';
 import { migrateSlot, startRedisCluster, type RedisCluster } from '../../support/redis-cluster.js';
 
-/** Every call settles within this, fault or not (20x the 80 ms command timeout, and slack for a loaded machine). */
-const CALL_BOUND_MS = 3_000;
-/** The failover itself: node timeout 1 s, the replica's election, the client's slot refresh; generous for a loaded machine. */
-const RECOVERY_BOUND_MS = 20_000;
-const NOW = Date.UTC(2026, 10, 18, 12);
 
 let cluster: RedisCluster;
 let admin: Cluster;
@@ -27,7 +23,6 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A fresh store on the cluster for one test, ready, closed afterwards. */
 async function withStore(scope: string, test: (store: RedisMeterStore, prefix: string) => Promise<void>): Promise<void> {
@@ -41,33 +36,23 @@ async function withStore(scope: string, test: (store: RedisMeterStore, prefix: s
   }
 }
 
-function expectWithinPolicy(audit: LoadAudit): void {
-  expect(audit, JSON.stringify(audit)).toMatchObject({ beyondPolicy: 0, inconsistent: 0, overLimit: 0 });
-  expect(audit.failed.other ?? 0, JSON.stringify(audit)).toBe(0);
-  expect(audit.maxMs, JSON.stringify(audit)).toBeLessThan(CALL_BOUND_MS);
-}
 
 describe('a Cluster primary killed mid-load', () => {
   it('fails calls by policy within the bound, follows the promoted replica without a restart, and grants no more than the meter allows', async () => {
     await withStore('cluster-failover', async (store, prefix) => {
       const victim = (await cluster.nodes()).find((n) => n.role === 'primary' && n.running)!;
       const serves = (slot: number) => victim.slots.some(([a, b]) => slot >= a && slot <= b);
-      const visitors = visitorsInSlots(8, serves, cluster.slotOf, `${prefix}failover`);
-      const limit = 60;
-      const load = startMeterLoad({ store, visitors, limit, concurrency: 16, pauseMs: 2, now: NOW });
-      await sleep(400);
-      const killedAt = performance.now();
-      await cluster.kill(victim.port);
-      const recoveredAt = await load.answeredAfter(killedAt, RECOVERY_BOUND_MS);
-      // Keep going until every visitor has been refused after the failover: the meter still holds.
-      const refused = await load.everyVisitorRefusedAfter(recoveredAt, 20_000);
-      const calls = await load.stop();
-      await cluster.waitUntilOk();
-      const audit = await auditLoad(admin, { prefix, visitors, limit, now: NOW }, calls);
-      const during = calls.filter((c) => c.start >= killedAt && c.start < recoveredAt);
-      expectWithinPolicy(audit);
-      expect(during.some((c) => c.outcome !== 'granted' && c.outcome !== 'denied')).toBe(true);
-      expect(refused).toBe(true);
+      const outcome = await loadThroughFault({
+        ...FAILOVER_LOAD,
+        store,
+        visitors: visitorsInSlots(8, serves, cluster.slotOf, `${prefix}failover`),
+        fault: () => cluster.kill(victim.port),
+        audit: async (calls, options) => {
+          await cluster.waitUntilOk();
+          return auditLoad(admin, { prefix, ...options }, calls);
+        },
+      });
+      expectFailoverWithinPolicy(outcome);
       expect(store.health.isReady()).toBe(true);
     });
   }, 90_000);
@@ -79,26 +64,32 @@ describe('a slot migrated mid-load', () => {
       const primaries = (await cluster.nodes()).filter((n) => n.role === 'primary' && n.running);
       const slot = primaries[0].slots[0][0] + 7;
       const visitors = visitorsInSlots(6, (s) => s === slot, cluster.slotOf, `${prefix}migrate`);
-      const limit = 40;
-      const load = startMeterLoad({ store, visitors, limit, concurrency: 12, pauseMs: 2, now: NOW });
-      await sleep(300);
-      const before = await errorStats(primaries[0].port);
-      const moved = await migrateSlot(cluster, slot, primaries[1], { pauseMs: 30 });
-      const after = await errorStats(primaries[0].port);
-      // Keep going until every visitor has been refused on the new owner.
-      const refused = await load.everyVisitorRefusedAfter(performance.now(), 20_000);
-      const calls = await load.stop();
-      const audit = await auditLoad(admin, { prefix, visitors, limit, now: NOW }, calls);
-      const outcome = JSON.stringify({ moved, before, after, audit });
+      let moved = { keys: 0 };
+      let before: Record<string, number> = {};
+      let after: Record<string, number> = {};
+      const outcome = await loadThroughFault({
+        ...FAILOVER_LOAD,
+        limit: 40,
+        concurrency: 12,
+        store,
+        visitors,
+        fault: async () => {
+          before = await errorStats(primaries[0].port);
+          moved = await migrateSlot(cluster, slot, primaries[1], { pauseMs: 30 });
+          after = await errorStats(primaries[0].port);
+        },
+        audit: (calls, options) => auditLoad(admin, { prefix, ...options }, calls),
+      });
+      const text = JSON.stringify({ moved, before, after, outcome });
       // The migration met the script half-way: sent to the target (ASK) and refused while one
       // visitor's two keys were on different nodes (TRYAGAIN).
-      expect(moved.keys, outcome).toBe(visitors.length * 2);
-      expect((after.ASK ?? 0) - (before.ASK ?? 0), outcome).toBeGreaterThan(0);
-      expect((after.TRYAGAIN ?? 0) - (before.TRYAGAIN ?? 0), outcome).toBeGreaterThan(0);
-      expectWithinPolicy(audit);
-      expect(audit.failed, outcome).toEqual({});
-      expect(audit.granted).toBe(visitors.length * limit);
-      expect(refused).toBe(true);
+      expect(moved.keys, text).toBe(visitors.length * 2);
+      expect((after.ASK ?? 0) - (before.ASK ?? 0), text).toBeGreaterThan(0);
+      expect((after.TRYAGAIN ?? 0) - (before.TRYAGAIN ?? 0), text).toBeGreaterThan(0);
+      // Every call answered, none lost, every visitor granted exactly the limit.
+      expect(outcome.audit, text).toMatchObject({ failed: {}, lost: 0, beyondPolicy: 0, inconsistent: 0, overLimit: 0, granted: visitors.length * 40 });
+      expect(outcome.audit.maxMs, text).toBeLessThan(CALL_BOUND_MS);
+      expect(outcome.refusedAfter, text).toBe(true);
       expect((await cluster.ownerOf(slot)).port).toBe(primaries[1].port);
     });
   }, 90_000);
