@@ -87,6 +87,10 @@ export const EVENTS = {
   'upstream-idle-timeout': { level: 'warn', description: 'a streaming response was silent for `idleTimeoutMs` and was cut' },
   'websocket-limit': { level: 'warn', description: 'a client network reached `websockets.maxPerClient` open websockets (429)' },
 
+  'admin-action': {
+    level: 'info',
+    description: 'an admin API or CLI action changed something (`who`: the key name or `cli:<user>`, `action`, the visitor, `at`)',
+  },
   'api-internal-error': { level: 'error', description: 'the decision API failed on a request (500): a bug, please report it' },
 } as const satisfies Record<string, EventInfo>;
 

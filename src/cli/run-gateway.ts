@@ -78,7 +78,9 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningSer
   const engine = () => current.engine;
 
   const mountPath = first.model.server.api.mountPath;
-  const apiApp = mountPath !== undefined || first.model.apiKeys.length > 0 ? createApiApp({ engine, events }) : undefined;
+  // The admin endpoints never answer on the gateway port unless the config says so.
+  const admin = mountPath === undefined || first.model.api.adminOnGatewayMount;
+  const apiApp = mountPath !== undefined || first.model.apiKeys.length > 0 ? createApiApp({ engine, events, admin }) : undefined;
   const inFlight = new InFlight();
   const gatewayOptions: GatewayOptions = {
     inFlight,
