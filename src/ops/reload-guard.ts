@@ -14,6 +14,7 @@ export function unreloadableChanges(running: LoadedConfig, next: LoadedConfig): 
   };
   changed('server.api', running.server.api, next.server.api, 'listener addresses are not reloadable');
   changed('server.ops', running.server.ops, next.server.ops, 'listener addresses are not reloadable');
+  changed('server.workers', running.server.workers, next.server.workers, 'the worker processes are started once; restart to change their number');
   changed('server.maxBodyBytes', running.server.maxBodyBytes, next.server.maxBodyBytes, 'the API body limit is set when the API starts');
   changed(
     'apiKeys',
