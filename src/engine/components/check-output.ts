@@ -2,8 +2,9 @@
 // the component behaviours (`content` operations, selectors) and the surface's `http` behaviour.
 // Workflows are operator code and may return anything; what the MonetizationOS wire format does not
 // allow is reported here with its key path, so the caller can drop it (and mark the decision
-// degraded) instead of sending it to a client, an edge proxy or the HTML rewriter. Pure functions.
-import type { ComponentBehavior, ComponentContent, ContentInsertion, HttpBehavior, SurfaceBehavior } from '../../engine/types.js';
+// degraded) instead of sending it to a client, an edge proxy or the HTML rewriter. Pure functions; the
+// engine runs them on every decision (decide.ts), the gateway's transform on what it applies.
+import type { ComponentBehavior, ComponentContent, ContentInsertion, HttpBehavior, SurfaceBehavior } from '../types.js';
 import { scopedSelector, selectorProblem } from './selectors.js';
 
 export interface OutputProblem {
