@@ -66,6 +66,12 @@ export const EVENTS = {
     description: 'a surface workflow returned something other than `{ properties?, http? }`',
     metric: 'workflow-errors',
   },
+  'workflow-output-malformed': {
+    level: 'error',
+    description:
+      "a workflow's `surfaceBehavior.http` or a component's `content`/`properties` is not what the wire format allows (`problems`, each with its key path); it was dropped and the decision marked degraded",
+    metric: 'workflow-errors',
+  },
   'provisioning-bad-result': {
     level: 'error',
     description: 'a provisioning workflow returned something other than a list of plan slugs',
