@@ -91,6 +91,16 @@ export const EVENTS = {
   'upstream-unreachable': { level: 'error', description: 'the upstream refused or dropped the connection (502)' },
   'upstream-timeout': { level: 'warn', description: 'the upstream sent no response head within `headerTimeoutMs` (504)' },
   'upstream-idle-timeout': { level: 'warn', description: 'a streaming response was silent for `idleTimeoutMs` and was cut' },
+  'soft-denial-replaced': {
+    level: 'warn',
+    description:
+      'a soft-denied page could not be cut (`reason`: status, not-html, encoding, no-cut, marker-missing, no-match, hold-limit, ...; `component`, `detail`) and got the hard denial instead',
+  },
+  'component-problems': { level: 'info', description: 'a page went out with some components not applied (`problems`: component and reason each)' },
+  'component-stream-failed': {
+    level: 'warn',
+    description: 'a transformed page failed after its head went out (a later element without its fromMarker, a corrupt body) and its connection was cut',
+  },
   'websocket-limit': { level: 'warn', description: 'a client network reached `websockets.maxPerClient` open websockets (429)' },
 
   'api-internal-error': { level: 'error', description: 'the decision API failed on a request (500): a bug, please report it' },

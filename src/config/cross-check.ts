@@ -209,6 +209,11 @@ function checkGateway(config: ConfigFile, types: Map<string, Map<string, Propert
       issues.add([...at, 'surface'], `unknown surface '${route.surface}'; declared surfaces: ${surfaces.join(', ')}`, { expected: surfaces.join(', ') });
     }
     if (route.require !== undefined) checkRef(route.require, [...at, 'require'], ['meterable', 'boolean'], types, issues);
+    const surface = route.surface === undefined ? undefined : config.surfaces[route.surface];
+    if (route.deny?.mode === 'soft' && surface !== undefined && Object.keys(surface.components ?? {}).length === 0)
+      issues.add([...at, 'deny', 'mode'], `a soft denial cuts the page with the components of its surface, and surface '${route.surface}' declares none: every soft-denied page would get the hard denial`, {
+        expected: 'components on the surface, or mode: hard',
+      });
     checkConsumeList(route.consume, [...at, 'consume'], types, issues);
   });
   checkKeyIds(config.gateway?.signing?.keys, ['gateway', 'signing', 'keys'], 'signing', issues);
