@@ -238,6 +238,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       let head: ResponseHead;
       try {
         head = this.request.shapeHead(transformedHead(upstream, body.coding, codings.length > 0));
+        // A cut page must not outlive the denial: once the reader subscribes, the next visit fetches it again.
+        if (soft) head.headers['cache-control'] = 'private, no-store';
       } catch (error) {
         body.destroy();
         controller.abort(error as Error);

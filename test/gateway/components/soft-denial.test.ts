@@ -41,7 +41,9 @@ describe('a soft-denied page that can be cut', () => {
     expect(res.body.includes(TEASER_TEXT)).toBe(true);
     expectNoCutText(res);
     expect(res.headers.etag).toBeUndefined();
+    expect(res.headers['last-modified']).toBeUndefined();
     expect(res.headers['content-length']).toBeUndefined();
+    expect(res.headers['cache-control']).toBe('private, no-store');
   });
 
   it.each([
