@@ -7,6 +7,7 @@ import { createApiApp } from '../api/app.js';
 import { listen, close } from '../api/server.js';
 import type { LoadedConfig, LoadOptions } from '../config/load.js';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../gateway/listener.js';
+import { apiAccessLog } from '../ops/api-access-log.js';
 import { InFlight } from '../ops/in-flight.js';
 import { createLogger, eventLogger, type Logger } from '../ops/logger.js';
 import { Metrics } from '../ops/metrics.js';
@@ -100,7 +101,7 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningSer
 
   let api: RunningServers['api'];
   if (apiApp && mountPath === undefined) {
-    api = await listen(apiApp, first.model.server.api.host, first.model.server.api.port);
+    api = await listen(apiAccessLog(apiApp, { logger, metrics }), first.model.server.api.host, first.model.server.api.port);
     inFlight.track(api.server);
   }
 
