@@ -26,6 +26,16 @@ export const EVENTS = {
   'config-warning': { level: 'warn', description: 'a reloaded config loads but probably does not do what was meant (the same warnings `validate` prints)' },
   'config-watch-failed': { level: 'warn', description: 'a config directory could not be watched (SIGHUP still reloads)' },
   'shutdown-deadline': { level: 'warn', description: 'requests were still open at the drain deadline and were cut' },
+  'worker-started': { level: 'info', description: 'with `server.workers` above 1, a worker process is listening (`worker`, `pid`)' },
+  'worker-exited': {
+    level: 'error',
+    description: 'a worker process ended without being asked to (`worker`, `pid`, `exitCode`, `signal`); the primary starts another after a second',
+  },
+  'worker-restarts-exhausted': {
+    level: 'error',
+    description: 'workers kept dying (5 restarts within a minute): the primary drains the others and exits 1 for its supervisor to act',
+  },
+  'workers-reload': { level: 'info', description: 'the primary passed a reload to its workers (`trigger`, `applied`, `refused`); each worker logs its own outcome' },
 
   'store-timeout': { level: 'error', description: 'a meter-store call got no answer in time; the failure policy applied', metric: 'store-errors' },
   'store-unreachable': { level: 'error', description: 'a meter-store call found no connection; the failure policy applied', metric: 'store-errors' },
@@ -88,6 +98,10 @@ export const EVENTS = {
   'upstream-idle-timeout': { level: 'warn', description: 'a streaming response was silent for `idleTimeoutMs` and was cut' },
   'websocket-limit': { level: 'warn', description: 'a client network reached `websockets.maxPerClient` open websockets (429)' },
 
+  'admin-action': {
+    level: 'info',
+    description: 'an admin API or CLI action changed something (`who`: the key name or `cli:<user>`, `action`, the visitor, `at`)',
+  },
   'api-internal-error': { level: 'error', description: 'the decision API failed on a request (500): a bug, please report it' },
 } as const satisfies Record<string, EventInfo>;
 

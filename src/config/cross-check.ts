@@ -35,6 +35,18 @@ export function crossCheck(config: ConfigFile, issues: IssueCollector): void {
   checkUniqueNames(config, issues);
   checkStore(config, issues);
   checkAnonymousIds(config, issues);
+  checkApiKeyScopes(config, issues);
+}
+
+/** The admin scope belongs to secret keys with a name: the name is who the audit log says acted. */
+function checkApiKeyScopes(config: ConfigFile, issues: IssueCollector): void {
+  config.apiKeys?.forEach((key, i) => {
+    if (key.scopes?.includes('admin') !== true) return;
+    if (!key.key.startsWith('sk_'))
+      issues.add(['apiKeys', i, 'scopes'], 'the admin scope needs a secret (sk_) key: publishable keys ship in page source', { expected: 'an sk_ key' });
+    else if (key.name === undefined || key.name.trim() === '')
+      issues.add(['apiKeys', i, 'name'], 'a key with the admin scope needs a name: the audit log records it as who acted', { expected: 'a name' });
+  });
 }
 
 function checkSlugKeys(map: Record<string, unknown> | undefined, path: KeyPath, what: string, issues: IssueCollector): void {

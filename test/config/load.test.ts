@@ -297,7 +297,7 @@ describe('loadConfig compiles good configs', () => {
     ]);
     expect(model.planBySlug.get('basic')).toMatchObject({ name: 'basic', assign: 'none' });
     expect(model.autoPlans).toEqual({ anonymous: [], authenticated: [] });
-    expect(model.store).toEqual({ failurePolicy: 'open', anonymousRetentionDays: 400, memoryMaxVisitors: 100_000 });
+    expect(model.store).toEqual({ failurePolicy: 'open', anonymousRetentionDays: 400, memoryMaxVisitors: 100_000, grants: false });
     expect(model.workflowTimeoutMs).toBe(50);
     expect(model.server).toEqual({
       api: { host: '127.0.0.1', port: 3100 },
