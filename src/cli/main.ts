@@ -36,8 +36,9 @@ Usage:
 
   gateway and start also serve the ops port (server.ops, 127.0.0.1:9090: /healthz, /readyz, /metrics),
   reload the config on SIGHUP and when its files change, and drain requests on SIGTERM.
-  Environment: PLANGATE_OPS_HOST, PLANGATE_OPS_PORT, PLANGATE_SHUTDOWN_TIMEOUT_MS (default 10000), PLANGATE_LOG_LEVEL,
-  PLANGATE_WORKERS. With workers, send signals to the primary (the pid printed at start); it passes them on.
+  Environment: PLANGATE_HOST, PLANGATE_PORT (the gateway listener), PLANGATE_OPS_HOST, PLANGATE_OPS_PORT,
+  PLANGATE_SHUTDOWN_TIMEOUT_MS (default 10000), PLANGATE_LOG_LEVEL, PLANGATE_WORKERS. With workers, send
+  signals to the primary (the pid printed at start); it passes them on.
 `;
 
 function fail(message: string, code = 2): never {
@@ -257,7 +258,7 @@ function portOf(value: string | undefined, what: string): number | undefined {
   return port;
 }
 
-/** Command-line flags first, then PLANGATE_* variables (the Docker image binds the ops port with them), then the config. */
+/** Command-line flags first, then PLANGATE_* variables (the Docker image binds both listeners to 0.0.0.0 with them), then the config. */
 function serveOptions(values: { [K in keyof typeof SERVE_OPTIONS]?: string | boolean }): Omit<RunGatewayOptions, 'model' | 'load'> {
   const env = process.env;
   const timeout = (values['shutdown-timeout'] as string | undefined) ?? env.PLANGATE_SHUTDOWN_TIMEOUT_MS;
@@ -265,7 +266,10 @@ function serveOptions(values: { [K in keyof typeof SERVE_OPTIONS]?: string | boo
   if (!Number.isInteger(shutdownTimeoutMs) || shutdownTimeoutMs < 0)
     fail(`--shutdown-timeout (PLANGATE_SHUTDOWN_TIMEOUT_MS) must be a whole number of milliseconds, got '${timeout}'`);
   return {
-    listen: { host: values.host as string | undefined, port: portOf(values.port as string | undefined, '--port') },
+    listen: {
+      host: (values.host as string | undefined) ?? (env.PLANGATE_HOST || undefined),
+      port: portOf((values.port as string | undefined) ?? env.PLANGATE_PORT, '--port (PLANGATE_PORT)'),
+    },
     ops: {
       host: (values['ops-host'] as string | undefined) ?? (env.PLANGATE_OPS_HOST || undefined),
       port: portOf((values['ops-port'] as string | undefined) ?? env.PLANGATE_OPS_PORT, '--ops-port (PLANGATE_OPS_PORT)'),
