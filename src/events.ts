@@ -25,6 +25,16 @@ export const EVENTS = {
   'config-warning': { level: 'warn', description: 'a reloaded config loads but probably does not do what was meant (the same warnings `validate` prints)' },
   'config-watch-failed': { level: 'warn', description: 'a config directory could not be watched (SIGHUP still reloads)' },
   'shutdown-deadline': { level: 'warn', description: 'requests were still open at the drain deadline and were cut' },
+  'worker-started': { level: 'info', description: 'with `server.workers` above 1, a worker process is listening (`worker`, `pid`)' },
+  'worker-exited': {
+    level: 'error',
+    description: 'a worker process ended without being asked to (`worker`, `pid`, `exitCode`, `signal`); the primary starts another after a second',
+  },
+  'worker-restarts-exhausted': {
+    level: 'error',
+    description: 'workers kept dying (5 restarts within a minute): the primary drains the others and exits 1 for its supervisor to act',
+  },
+  'workers-reload': { level: 'info', description: 'the primary passed a reload to its workers (`trigger`, `applied`, `refused`); each worker logs its own outcome' },
 
   'store-timeout': { level: 'error', description: 'a meter-store call got no answer in time; the failure policy applied', metric: 'store-errors' },
   'store-unreachable': { level: 'error', description: 'a meter-store call found no connection; the failure policy applied', metric: 'store-errors' },

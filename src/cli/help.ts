@@ -94,6 +94,8 @@ config on SIGHUP and when its files change; drains requests on SIGTERM.
   --ops-host, --ops-port      override server.ops (also PLANGATE_OPS_HOST, PLANGATE_OPS_PORT)
   --shutdown-timeout <ms>     how long SIGTERM waits for requests (default 10000; PLANGATE_SHUTDOWN_TIMEOUT_MS)
   --no-watch                  reload on SIGHUP only
+  --workers <n>               n worker processes sharing the ports (server.workers; needs Redis meters;
+                              PLANGATE_WORKERS). Send signals to the primary (the pid printed at start)
   --dev                       accept a config without anonymousIds.keys (development secret, with a warning)
 Environment: PLANGATE_LOG_LEVEL.
 `,

@@ -360,6 +360,12 @@ export const ServerSchema = Type.Object(
       default: 5_000,
       description: 'a whole number from 1 to 1000000: decisions this process may have in progress before it answers 503 with Retry-After',
     }),
+    workers: Type.Integer({
+      minimum: 1,
+      maximum: 64,
+      default: 1,
+      description: 'a whole number from 1 to 64: gateway worker processes sharing the listeners (more than 1 needs Redis meters; docs/operations.md "Worker processes")',
+    }),
   },
   strict,
 );

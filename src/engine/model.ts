@@ -128,6 +128,8 @@ export interface ServerSettings {
   maxBodyBytes: number;
   /** Decisions in progress past which one more is refused (load shedding). */
   maxPendingDecisions: number;
+  /** Gateway worker processes on this host (`plangate gateway`; the engine itself never forks). */
+  workers: number;
 }
 
 /** How one JWT integration verifies tokens (docs/jwt.md); its keys were read and checked at load. */

@@ -20,6 +20,7 @@ export function unreloadableChanges(running: LoadedConfig, next: LoadedConfig): 
     next.api.adminOnGatewayMount,
     'whether the gateway mount has the admin endpoints is set when the gateway starts',
   );
+  changed('server.workers', running.server.workers, next.server.workers, 'the worker processes are started once; restart to change their number');
   changed('server.maxBodyBytes', running.server.maxBodyBytes, next.server.maxBodyBytes, 'the API body limit is set when the API starts');
   changed(
     'apiKeys',

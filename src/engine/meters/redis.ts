@@ -83,7 +83,7 @@ const NEW_ID_GRACE_MS = 60_000;
 
 const TIMEOUT = /timed out/i;
 const CONNECTION_ERROR =
-  /ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|EPIPE|writeable|Connection is closed|closed|MaxRetriesPerRequest|None of .*available|ClusterAllFailed|Failed to refresh slots/i;
+  /ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|EPIPE|writeable|Connection is closed|closed|MaxRetriesPerRequest|None of .*available|ClusterAllFailed|Failed to refresh slots|CLUSTERDOWN|Too many Cluster redirections/i;
 
 export function failureCode(err: unknown): StoreFailureCode {
   const message = err instanceof Error ? `${err.name} ${err.message}` : String(err);
