@@ -1,6 +1,6 @@
 // The one owner of what forward-auth mode refuses (docs/forward-auth.md "Limitations"). In this mode the
 // proxy forwards and plangate never sees the upstream's response, so nothing that needs the response
-// can be configured: components (they rewrite the HTML), and credentials taken out of the request
+// can be configured: components (they rewrite the HTML), soft denials (they cut the page), and credentials taken out of the request
 // (the proxy forwards the client's headers, not plangate's). The injected headers are signed unless
 // the operator says the proxy strips client-sent ones itself. `validate`, start-up and reload all
 // run these rules through src/config/load.ts.
@@ -38,6 +38,13 @@ export function checkForwardAuth(config: ConfigFile, issues: IssueCollector): vo
     );
   }
   gateway.routes.forEach((route, i) => {
+    if (route.deny?.mode === 'soft') {
+      issues.add(
+        ['gateway', 'routes', i, 'deny', 'mode'],
+        "a soft denial forwards the page and cuts it on the way back; in forward-auth mode plangate never sees the response. Use mode: hard (the default), or the standalone gateway",
+        { expected: 'hard' },
+      );
+    }
     if (route.bypass === true || route.surface === undefined || !Object.hasOwn(config.surfaces, route.surface)) return;
     const components = Object.keys(config.surfaces[route.surface].components ?? {});
     if (components.length > 0) {

@@ -10,7 +10,7 @@ import type { EventLogger } from '../events.js';
 import { compileTrust, type TrustFn } from '../gateway/client-ip.js';
 import { errorResponse, type ErrorAnswer } from '../gateway/error-pages.js';
 import type { ForwardAuthSettings, GatewayModel, GatewaySource } from '../gateway/model.js';
-import type { GatewayObserver, RequestOutcome, RequestTrace } from '../gateway/observer.js';
+import { loggedPath, type GatewayObserver, type RequestOutcome, type RequestTrace } from '../gateway/observer.js';
 import { createPipeline, type Pipeline, type Verdict } from '../gateway/pipeline.js';
 import { closeNow, listenOn } from '../gateway/listen.js';
 import { gatewayChanges } from '../gateway/reloadable.js';
@@ -98,7 +98,10 @@ export async function startForwardAuth(options: ForwardAuthOptions): Promise<Run
   /** The verdict in the form this proxy carries out. */
   const answerFor = (proxy: ProxyKind, verdict: Verdict, current: Decider, accept: string | undefined): { answer: AuthAnswer; outcome: RequestOutcome } => {
     if (verdict.kind === 'forward') {
+      // The response side is the proxy's: what needs plangate to see the response cannot be carried out.
       if (verdict.modifiesResponse) return refused(proxy, 'http-modify', current, accept);
+      if (verdict.components?.hardDenial !== undefined) return answerFor(proxy, { kind: 'answer', outcome: 'denied', ...verdict.components.hardDenial }, current, accept);
+      if (verdict.components !== undefined) return refused(proxy, 'components', current, accept);
       return { answer: allowedAnswer(verdict, current.prefix, current.signatureHeader), outcome: verdict.outcome };
     }
     const answer = { status: verdict.head.status, headers: verdict.head.headers, body: verdict.body };
@@ -120,7 +123,7 @@ export async function startForwardAuth(options: ForwardAuthOptions): Promise<Run
     return { answer: { status: 403, headers: { [DENIAL_HEADER]: token, 'cache-control': 'no-store', 'content-length': '0' }, body: '' }, outcome: 'error' };
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse, trace: RequestTrace): Promise<{ outcome: RequestOutcome }> => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, trace: RequestTrace & { path: string; method: string }): Promise<{ outcome: RequestOutcome }> => {
     const current = decider;
     const accept = req.headers.accept;
     const endpoint = endpointOf(req.url ?? '', current.settings.pathPrefix);
@@ -151,6 +154,10 @@ export async function startForwardAuth(options: ForwardAuthOptions): Promise<Run
       sendAnswer(res, errorResponse(FORWARD_AUTH_ERRORS.badRequest(original.missing), accept));
       return { outcome: 'rejected' };
     }
+    trace.requestId = current.pipeline.requestId(original.request);
+    trace.client = current.pipeline.clientAddress(original.request);
+    trace.path = loggedPath(original.request.url ?? '');
+    trace.method = original.request.method ?? '';
     const verdict = await current.pipeline.run(original.request, trace);
     const { answer, outcome } = answerFor(endpoint.proxy, verdict, current, original.request.headers.accept);
     sendAnswer(res, { head: { status: answer.status, headers: answer.headers }, body: answer.body });
@@ -159,14 +166,14 @@ export async function startForwardAuth(options: ForwardAuthOptions): Promise<Run
 
   const server = createServer((req, res) => {
     const started = performance.now();
-    const trace: RequestTrace = { requestId: randomUUID(), route: '-' };
+    const trace: RequestTrace & { path: string; method: string } = { requestId: randomUUID(), route: '-', path: loggedPath(req.url ?? ''), method: req.method ?? '' };
     let outcome: RequestOutcome = 'error';
     inFlight?.begin(res);
     res.once('close', () => {
       inFlight?.end(res);
       observer?.requestDone({
         ...trace,
-        method: req.method ?? '',
+        userAgent: req.headers['user-agent']?.slice(0, 512),
         outcome,
         status: res.headersSent ? res.statusCode : 0,
         completed: res.writableFinished,

@@ -64,6 +64,11 @@ describe('forward-auth mode at load', () => {
     expect(found).not.toMatch(/proxies\[0\]/);
   });
 
+  it('refuses soft denials: the page would have to be cut on the way back', async () => {
+    const yaml = base(`${SIGNING}  forwardAuth: {}\n`).replace('      surface: site\n', '      surface: site\n      deny: { action: paywall, mode: soft }\n');
+    expect((await problems(yaml)).join('\n')).toMatch(/gateway\.routes\[0\]\.deny\.mode: a soft denial forwards the page/);
+  });
+
   it('the same components are fine for the standalone gateway', async () => {
     expect(await problems(base('', `site:\n    components:\n      banner: { selector: "#banner" }`))).toEqual([]);
   });
