@@ -336,7 +336,12 @@ async function gateway(args: string[]): Promise<void> {
   const running = await runGateway({ model, load: options, ...serveOptions(values) }).catch((err: unknown) =>
     failOnPortInUse(err, `a port the gateway needs is in use (${addressOf(err)}): stop what listens there, or pass --port / --ops-port`),
   );
-  process.stdout.write(`plangate gateway listening on ${running.gateway.url} (config: ${file}, ${running.runtime.store.kind} meters)\n`);
+  const beside = model.gateway?.forwardAuth;
+  const what =
+    beside === undefined
+      ? `plangate gateway listening on ${running.gateway.url}`
+      : `plangate decides for your proxy at ${running.gateway.url}${beside.pathPrefix}/nginx (or /caddy, /traefik, /envoy)`;
+  process.stdout.write(`${what} (config: ${file}, ${running.runtime.store.kind} meters)\n`);
   printListeners(running);
   installSignals(running);
 }
@@ -421,7 +426,8 @@ async function proxyConfigCommand(args: string[]): Promise<void> {
   } catch (err) {
     fail((err as Error).message, 1);
   }
-  process.stdout.write(proxyConfig(kind as ProxyKind, input));
+  // The file as the operator named it, not the resolved absolute path, in the generated header.
+  process.stdout.write(proxyConfig(kind as ProxyKind, { ...input, file: values.config ?? file }));
 }
 
 async function main(argv: string[]): Promise<void> {
