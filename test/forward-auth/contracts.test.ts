@@ -211,3 +211,19 @@ describe('who may ask', () => {
     expect((await call(`${stack.auth.url}/articles/a`)).status).toBe(404);
   });
 });
+
+describe('the denial token', () => {
+  it('expires after 60 s, opens under a previous key during rotation, and is not made for an answer too large to carry', async () => {
+    const { sealDenial, openDenial, DENIAL_TOKEN_TTL_SECONDS } = await import('../../src/forward-auth/denial-token.js');
+    const old = { id: 'old', secret: 'the-previous-denial-key-of-at-least-32-bytes' };
+    const current = { id: 'new', secret: 'the-current-denial-key-of-at-least-32-bytes!' };
+    const answer = { head: { status: 402, headers: { 'content-type': 'text/html' } }, body: '<p>paywall</p>' };
+    const now = Date.now();
+    const token = sealDenial(answer, [old], now)!;
+    expect(openDenial(token, [current, old], now)).toEqual(answer);
+    expect(openDenial(token, [current], now)).toBeUndefined();
+    expect(openDenial(token, [old], now + (DENIAL_TOKEN_TTL_SECONDS + 1) * 1000)).toBeUndefined();
+    const random = Array.from({ length: 12_000 }, () => String.fromCharCode(33 + Math.floor(Math.random() * 90))).join('');
+    expect(sealDenial({ ...answer, body: random }, [current], now)).toBeUndefined();
+  });
+});
