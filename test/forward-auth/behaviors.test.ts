@@ -92,3 +92,27 @@ describe('reload', () => {
     }
   });
 });
+
+describe('the request summary', () => {
+  it('names the original request (method, path without query, route) and the outcome and status the proxy got', async () => {
+    const summaries: import('../../src/gateway/observer.js').RequestSummary[] = [];
+    const observed = await startForwardAuth({
+      model: runtime.model,
+      engine: runtime.engine,
+      logger,
+      observer: { requestDone: (s) => summaries.push(s) },
+      listen: { host: '127.0.0.1', port: 0 },
+    });
+    try {
+      await call(`${observed.url}/auth/caddy`, { headers: { 'x-forwarded-method': 'POST', 'x-forwarded-uri': '/replace?token=secret', 'x-forwarded-host': 'a' } });
+      await call(`${observed.url}/auth/nginx`, { headers: { host: 'a', 'x-original-method': 'GET', 'x-original-uri': '/members/x' } });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(summaries.map((s) => [s.method, s.path, s.route, s.outcome, s.status])).toEqual([
+        ['POST', '/replace', '/**', 'answered', 451],
+        ['GET', '/members/x', '/members/**', 'denied', 403],
+      ]);
+    } finally {
+      await observed.close();
+    }
+  });
+});

@@ -168,7 +168,7 @@ describe('nginx auth_request', () => {
     const denied = await ask('GET', '/premium/n2');
     const token = denied.headers['plangate-denial'] as string;
     const [payload, mac] = token.split('.');
-    const altered = `${payload.slice(0, -2)}${payload.endsWith('A') ? 'B' : 'A'}${payload.slice(-1)}.${mac}`;
+    const altered = `${payload.slice(0, 5)}${payload[5] === 'A' ? 'B' : 'A'}${payload.slice(6)}.${mac}`;
     for (const bad of [undefined, altered, `${payload}.${'A'.repeat(43)}`, 'garbage']) {
       const page = await render(bad);
       expect(page.status).toBe(500);
