@@ -220,6 +220,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     body.failed.then((error) => {
       if (this.replaced || res.destroyed) return;
       if (!settled) {
+        // The upstream failed first and its error page went out (onResponseError): nothing more to do.
+        if (res.headersSent) return;
         // Before the head: the upstream's body could not be decoded (or the rewriter failed).
         settled = true;
         if (soft) return this.replace(controller, 'decode-failed', error.message);
@@ -232,7 +234,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       res.destroy();
     });
     void body.ready.then((ready) => {
-      if (settled || this.replaced || res.destroyed) return;
+      if (settled || this.replaced || res.destroyed || res.headersSent) return;
       settled = true;
       if (!ready.ok) return this.replace(controller, ready.reason, ready.detail, ready.component);
       let head: ResponseHead;

@@ -72,6 +72,16 @@ describe('an HTML page of a decided route', () => {
   });
 });
 
+describe('a page that fails while it streams', () => {
+  it('a gzip body that cannot be decoded: the response is cut off (no final chunk), never passed on raw, and logged', async () => {
+    const before = stack.logger.events.filter((e) => e.code === 'component-stream-failed').length;
+    const res = await rawGet(stack.gateway.url, '/site/corrupt-gzip', ['Accept-Encoding: gzip']);
+    expect(res.raw.toString('latin1')).not.toMatch(/\r\n0\r\n\r\n$/);
+    expect(res.raw.includes('ends here')).toBe(false);
+    expect(stack.logger.events.filter((e) => e.code === 'component-stream-failed').length).toBe(before + 1);
+  });
+});
+
 describe('what passes untouched', () => {
   it('a JSON response: its bytes, length and validators as the upstream sent them', async () => {
     const res = await rawGet(stack.gateway.url, '/site/json');

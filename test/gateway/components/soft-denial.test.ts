@@ -98,6 +98,7 @@ describe('a soft-denied response that cannot be cut gets the hard denial, and no
     ['no-marker', 'marker-missing', 'a page without the fromMarker'],
     ['no-content', 'status', 'a 204'],
     ['not-modified', 'status', 'a 304'],
+    ['corrupt-gzip', expect.stringMatching(/^(decode-failed|rewrite-failed)$/), 'a gzip body that cannot be decoded (its bytes are the plain page)'],
   ])('%s → %s: %s', async (variant, reason) => {
     const before = events('soft-denial-replaced').length;
     const res = await rawGet(stack.gateway.url, `/soft/${variant}`);

@@ -179,6 +179,8 @@ export const VARIANTS: Record<string, Serve> = {
   },
   big,
   trickle,
+  // A gzip header, then bytes that are not deflate data: decoding fails after the head arrived.
+  'corrupt-gzip': whole(Buffer.concat([gzipSync(page).subarray(0, 10), Buffer.from(PAGE.slice(0, 4096))]), { 'content-type': HTML, 'content-encoding': 'gzip' }),
 };
 
 export const PREFIXES = ['/site', '/soft', '/metered', '/soft-redirect', '/soft-no-cut', '/hard', '/bypass'];
