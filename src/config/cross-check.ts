@@ -5,6 +5,7 @@
 import type { ConfigFile, ConsumeItemConfig, FeatureConfig, JwtIntegrationConfig, PlanValueConfig, PropertyConfig } from './schema.js';
 import type { IssueCollector, KeyPath } from './locate.js';
 import { routeIssues } from './route-rules.js';
+import { checkComponents } from './components.js';
 import { checkDeeperPaths } from './route-guards.js';
 
 const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
@@ -30,6 +31,7 @@ export function crossCheck(config: ConfigFile, issues: IssueCollector): void {
   checkProvisioning(config, issues);
   checkSurfaces(config, types, issues);
   checkGateway(config, types, issues);
+  checkComponents(config, issues);
   config.jwt?.integrations.forEach((integration, i) => checkJwtIntegration(integration, ['jwt', 'integrations', i], issues));
   warnSharedIdentifiers(config, issues);
   checkUniqueNames(config, issues);

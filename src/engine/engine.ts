@@ -2,7 +2,8 @@
 // Built by createEngine() in ./create-engine.ts.
 import type { EventCode, EventLogger } from '../events.js';
 import type { ResolvedIdentity, SurfaceDecision, AccessCheck } from './types.js';
-import type { DeclaredConsumption, Model } from './model.js';
+import type { CompiledComponent, DeclaredConsumption, Model } from './model.js';
+import type { TemplateValues } from './types.js';
 import type { MeterStore } from './meters/store.js';
 import type { JwtVerifier } from './identity/jwt-verifier.js';
 import type { AnonymousIds } from './identity/anonymous-ids.js';
@@ -27,8 +28,8 @@ export interface DecisionRequest {
   resource?: { id?: string; meta?: Record<string, unknown>; [extra: string]: unknown };
   context?: Record<string, unknown>;
   dryRun?: boolean;
-  /** Gateway routes: a requirement and a declared consumption in addition to the surface's `consume`. */
-  route?: { require?: DeclaredConsumption; consume: readonly DeclaredConsumption[] };
+  /** Gateway routes: a requirement and a declared consumption in addition to the surface's `consume`, and the route's declared components. */
+  route?: { require?: DeclaredConsumption; consume: readonly DeclaredConsumption[]; components?: readonly CompiledComponent[] };
   /** Injected clock (tests). */
   now?: number;
 }
@@ -45,6 +46,8 @@ export interface DecisionOutcome {
   recordsUsage: boolean;
   /** Plan slugs in effect, in config order. */
   plans: readonly string[];
+  /** What paywall pages and declared components are rendered with: present when denied or when components are declared. */
+  templateValues?: TemplateValues;
 }
 
 export interface EngineOptions {
