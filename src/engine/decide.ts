@@ -395,6 +395,7 @@ export async function decide(ctx: EngineContext, request: DecisionRequest): Prom
   decision.componentBehaviors = surfaceRun.components;
   if (run.degraded || surfaceRun.failed) decision.degraded = true;
   const outcome: DecisionOutcome = { decision, denied: !gate.allowed, denialReason: gate.reason, recordsUsage: run.meters.recordsUsage, plans: run.plans };
+  if (gate.refusedBy !== undefined) outcome.deniedBy = { feature: gate.refusedBy.feature, property: gate.refusedBy.property };
   const routeComponents = request.route?.components ?? NO_COMPONENTS;
   if (!gate.allowed || surface.declaresComponents || routeComponents.length > 0) {
     const values = run.templateValues(gate, step, request, decision);

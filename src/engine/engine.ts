@@ -39,6 +39,8 @@ export interface DecisionOutcome {
   /** The route's requirement failed or the declared consumption was refused: nothing was consumed. */
   denied: boolean;
   denialReason?: 'requirement' | 'consumption';
+  /** The route's or surface's property that refused the request. */
+  deniedBy?: { feature: string; property: string };
   /**
    * Whether the request recorded usage (consumed or counted units, declared or by a workflow); for a
    * dry run, whether the same request for real would have. The gateway refuses such prefetches.

@@ -349,6 +349,7 @@ class Exchange implements RequestSummary, UpstreamTiming {
   plans: readonly string[] | undefined = undefined;
   degraded: boolean | undefined = undefined;
   decisionMs: number | undefined = undefined;
+  wouldDeny: RequestSummary['wouldDeny'] = undefined;
   outcome: RequestOutcome = 'error';
   status = 0;
   completed = false;

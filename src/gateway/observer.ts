@@ -15,6 +15,8 @@ export interface RequestTrace {
   plans?: readonly string[];
   degraded?: boolean;
   decisionMs?: number;
+  /** Report-only: the decision would have denied the request (`feature` is the feature slug, `-` when unknown). */
+  wouldDeny?: { reason: 'requirement' | 'consumption'; feature: string };
 }
 
 /** The trace, plus how the request ended: one per HTTP request and per websocket upgrade. */

@@ -17,6 +17,7 @@ export type ReloadResult = 'applied' | 'refused';
 export class Metrics implements GatewayObserver {
   readonly registry = new Registry();
   private readonly requests: Counter<'route' | 'outcome'>;
+  private readonly wouldDeny: Counter<'route' | 'feature' | 'reason'>;
   private readonly decisionSeconds: LatencyHistogram;
   private readonly upstreamSeconds: LatencyHistogram;
   private readonly storeErrors: Counter<'code'>;
@@ -44,6 +45,12 @@ export class Metrics implements GatewayObserver {
       name: 'plangate_requests_total',
       help: 'Gateway requests by matched route pattern and outcome',
       labelNames: ['route', 'outcome'],
+      registers,
+    });
+    this.wouldDeny = new Counter({
+      name: 'plangate_would_deny_total',
+      help: 'Requests on report-only routes (enforce: false) the decision would have denied, by route, feature and reason',
+      labelNames: ['route', 'feature', 'reason'],
       registers,
     });
     this.decisionSeconds = new LatencyHistogram(
@@ -176,6 +183,7 @@ export class Metrics implements GatewayObserver {
       this.requestCounters.set(key, counter);
     }
     counter.inc();
+    if (summary.wouldDeny !== undefined) this.wouldDeny.inc({ route: summary.route, feature: summary.wouldDeny.feature, reason: summary.wouldDeny.reason });
     if (summary.decisionMs !== undefined) this.decisionSeconds.observe(summary.decisionMs / 1000);
     if (summary.upstreamMs !== undefined) this.upstreamSeconds.observe(summary.upstreamMs / 1000);
   }
