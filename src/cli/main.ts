@@ -1,4 +1,5 @@
 // The plangate command line (bin/plangate.js runs it): validate, decide, token, serve, gateway, start.
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { ConfigError, formatIssue, type ConfigIssue } from '../config/errors.js';
@@ -11,6 +12,7 @@ import { listen } from '../api/server.js';
 import { EngineError } from '../engine/errors.js';
 import type { IdentityInput } from '../engine/engine.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, runGateway, type RunGatewayOptions, type RunningServers } from './run-gateway.js';
+import { runPrimary, runWorker, workersProblem } from './workers.js';
 
 const HELLO_WORLD = 'config/examples/hello-world.yaml';
 const DEMO_CONFIG = 'config/plangate.yaml';
@@ -25,6 +27,7 @@ Usage:
   plangate serve [config.yaml] [--host <host>] [--port <port>] [--dev]      the decision API only
   plangate gateway [config.yaml] [--config <file>] [--host <host>] [--port <port>]
                   [--ops-host <host>] [--ops-port <port>] [--shutdown-timeout <ms>] [--no-watch] [--dev]
+                  [--workers <n>]   n worker processes sharing the ports (server.workers; needs Redis meters)
   plangate start [same options]  the demo site behind the gateway (\`npm start\` runs \`start --dev\`)
 
   serve, gateway and start refuse a config without an anonymous-id secret (anonymousIds.keys).
@@ -33,7 +36,8 @@ Usage:
 
   gateway and start also serve the ops port (server.ops, 127.0.0.1:9090: /healthz, /readyz, /metrics),
   reload the config on SIGHUP and when its files change, and drain requests on SIGTERM.
-  Environment: PLANGATE_OPS_HOST, PLANGATE_OPS_PORT, PLANGATE_SHUTDOWN_TIMEOUT_MS (default 10000), PLANGATE_LOG_LEVEL.
+  Environment: PLANGATE_OPS_HOST, PLANGATE_OPS_PORT, PLANGATE_SHUTDOWN_TIMEOUT_MS (default 10000), PLANGATE_LOG_LEVEL,
+  PLANGATE_WORKERS. With workers, send signals to the primary (the pid printed at start); it passes them on.
 `;
 
 function fail(message: string, code = 2): never {
@@ -65,11 +69,11 @@ async function loadOrExit(file: string, options: LoadOptions = {}): Promise<Load
  * The config of a serving command (serve, gateway, start): refused without an anonymous-id secret
  * unless `--dev` filled one in, which is said loudly.
  */
-async function loadForServing(file: string, dev: boolean | undefined): Promise<{ model: LoadedConfig; options: LoadOptions }> {
+async function loadForServing(file: string, dev: boolean | undefined, quiet = false): Promise<{ model: LoadedConfig; options: LoadOptions }> {
   const options = await devOptions(dev);
-  const model = await loadOrExit(file, options);
+  const model = await loadOrExit(file, quiet ? { ...options, onWarning: () => {} } : options);
   if (model.anonymousIds === undefined) fail(missingAnonymousIdSecret(resolve(file)), 1);
-  if (model.anonymousIds.dev) {
+  if (model.anonymousIds.dev && !quiet) {
     process.stderr.write(
       `plangate: warning: --dev: anonymous ids are signed with the development secret in ${DEV_ANONYMOUS_ID_SECRET_FILE}, not a configured one. ` +
         'Fine on this machine; never in production (every instance needs the same secret: configure anonymousIds.keys, see docs/operations.md).\n',
@@ -236,7 +240,15 @@ const SERVE_OPTIONS = {
   'shutdown-timeout': { type: 'string' },
   'no-watch': { type: 'boolean' },
   dev: { type: 'boolean' },
+  workers: { type: 'string' },
 } as const;
+
+function workersOf(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const workers = Number(value);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) fail(`--workers (PLANGATE_WORKERS) must be a whole number from 1 to 64, got '${value}'`);
+  return workers;
+}
 
 function portOf(value: string | undefined, what: string): number | undefined {
   if (value === undefined || value === '') return undefined;
@@ -299,7 +311,29 @@ function printListeners(running: RunningServers): void {
 async function gateway(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: SERVE_OPTIONS });
   const file = values.config ?? positionals[0] ?? DEMO_CONFIG;
+  if (cluster.isWorker) {
+    // A worker of `--workers`: the primary checked the config, prints the warnings and the banner.
+    const { model, options } = await loadForServing(file, values.dev, true);
+    return runWorker({ model, load: options });
+  }
   const { model, options } = await loadForServing(file, values.dev);
+  const workers = workersOf(values.workers ?? process.env.PLANGATE_WORKERS) ?? model.server.workers;
+  if (workers > 1) {
+    const problem = workersProblem(model, workers);
+    if (problem !== null) fail(problem, 1);
+    await runPrimary({
+      model,
+      workers,
+      ...serveOptions(values),
+      onListening(urls) {
+        process.stdout.write(`plangate gateway listening on ${urls.gateway} (config: ${file}, redis meters, ${workers} worker processes)\n`);
+        if (urls.api) process.stdout.write(`decision API listening on ${urls.api}\n`);
+        if (urls.apiMount) process.stdout.write(`decision API mounted at ${urls.apiMount}\n`);
+        process.stdout.write(`ops (health, readiness, metrics) on ${urls.ops}  (/healthz, /readyz, /metrics; aggregated over the workers)\n`);
+      },
+    });
+    return;
+  }
   const running = await runGateway({ model, load: options, ...serveOptions(values) });
   process.stdout.write(`plangate gateway listening on ${running.gateway.url} (config: ${file}, ${running.runtime.store.kind} meters)\n`);
   printListeners(running);

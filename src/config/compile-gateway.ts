@@ -12,9 +12,10 @@ import type { ConfigFile, GatewayConfig, RouteConfig } from './schema.js';
 function compileDenial(route: RouteConfig, index: number, templates: Templates): Denial {
   const deny = route.deny;
   if (deny?.action === 'forward') return { action: 'forward' };
-  if (deny?.action === 'redirect') return { action: 'redirect', status: deny.status ?? 302, url: deny.url ?? '/', returnParam: deny.returnParam ?? 'return' };
+  const soft = deny?.mode === 'soft';
+  if (deny?.action === 'redirect') return { action: 'redirect', status: deny.status ?? 302, url: deny.url ?? '/', returnParam: deny.returnParam ?? 'return', soft };
   const key = deny?.template === undefined ? DEFAULT_PAYWALL_KEY : templateKey(['gateway', 'routes', index, 'deny', 'template']);
-  return { action: 'paywall', status: deny?.status ?? 402, template: templates.get(key)! };
+  return { action: 'paywall', status: deny?.status ?? 402, template: templates.get(key)!, soft };
 }
 
 export function compileGateway(config: ConfigFile, file: string, templates: Templates): GatewayModel | undefined {

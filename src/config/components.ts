@@ -3,7 +3,7 @@
 // what exists) and the compilation into the engine's CompiledComponent, templates compiled.
 import type { CompiledComponent, CompiledTemplate, ComponentCondition, DeclaredContent, LoadedWorkflow } from '../engine/model.js';
 import type { ComponentWorkflow } from '../engine/workflows/types.js';
-import { selectorProblem } from '../gateway/components/selectors.js';
+import { checkComponentSelector, selectorProblem } from '../engine/components/selectors.js';
 import type { IssueCollector, KeyPath } from './locate.js';
 import type { ConditionConfig, ConfigFile, FeatureConfig, InsertionConfig, RouteComponentConfig } from './schema.js';
 import { declaredComponents, insertionList, insertionsOf, insertionTemplateAt, templateKey, type Templates } from './templates.js';
@@ -15,8 +15,9 @@ export const hasOperations = (component: RouteComponentConfig) => OPERATION_KEYS
 
 export function checkComponents(config: ConfigFile, issues: IssueCollector): void {
   for (const { component, at } of declaredComponents(config)) {
-    const selector = selectorProblem(component.selector);
-    if (selector !== undefined) issues.add([...at, 'selector'], `the selector cannot be applied to a streaming page: ${selector}`);
+    // The edge proxies skip such a component on every page; plangate refuses it here, once.
+    const selector = checkComponentSelector(component.selector);
+    if (selector !== undefined) issues.add([...at, 'selector'], selector, { expected: 'a selector lol-html can stream (docs/components.md "Selectors")' });
     for (const marker of ['fromMarker', 'toMarker'] as const) {
       const value = component.replaceRange?.[marker];
       const problem = value === undefined ? undefined : selectorProblem(value);

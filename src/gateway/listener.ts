@@ -83,6 +83,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       additions: verdict.additions,
       timeouts: current.timeouts,
       timing: exchange,
+      components: verdict.components,
     });
   };
   /** A bug, never the visitor's fault: logged once, the same way for HTTP and websockets; the caller answers 500. */
@@ -178,7 +179,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     whenDecided(
       undefined,
       () => current.run(req, exchange),
-      (verdict) => {
+      (decided) => {
+        // A soft denial cuts a page; a websocket cannot be cut: it gets the hard denial.
+        const hard = decided.kind === 'forward' ? decided.components?.hardDenial : undefined;
+        const verdict: Verdict = hard === undefined ? decided : { kind: 'answer', outcome: 'denied', ...hard };
         if (verdict.kind === 'answer') {
           const { headers } = verdict.head;
           const extra = {

@@ -1,5 +1,6 @@
 // One request through the gateway, top to bottom (docs/gateway.md):
-// canonical path → route → strip headers → dry run? → identity → decision → enforce → inject → sign.
+// canonical path → route → strip headers → dry run? → identity → decision → enforce → components →
+// inject → sign.
 // Each stage lives in its own module; this file only calls them in order and returns the verdict:
 // an answer the gateway gives itself, or what to forward. The listener carries the verdict out over
 // HTTP (send or proxy) or over a websocket upgrade (the same verdict, written to the socket).
@@ -11,6 +12,7 @@ import { EngineError } from '../engine/errors.js';
 import { RETRY_AFTER_SECONDS } from '../engine/load.js';
 import { canonicalizeTarget, type CanonicalPathOptions } from './canonical-path.js';
 import { cameOverHttps, clientAddress, compileTrust, meteringNetwork } from './client-ip.js';
+import { askForWholePage, componentPlan, type ComponentPlan, type PlanResult } from './component-plan.js';
 import { readCookies, withoutCookie } from './cookies.js';
 import { enforce } from './enforce.js';
 import { dryRunOf, type DryRun } from './dry-run.js';
@@ -61,6 +63,8 @@ export type Verdict =
       bodyless: boolean;
       /** What the gateway adds to this request's answers (the anonymous cookie, private caching): applied by `shapeHead`, and by the proxy to its error pages and to a websocket's 101. */
       additions: GatewayAdditions;
+      /** The decision's components, applied to an HTML response as it streams; a soft denial's page must be cut. */
+      components?: ComponentPlan;
     };
 
 export interface Pipeline {
@@ -191,11 +195,20 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       return { kind: 'answer', outcome: enforcement.outcome, head: addGatewayHeaders(enforcement.head, additions), body: enforcement.body };
     }
 
-    // 8. inject, 9. sign (the head is merged as the upstream's response passes)
+    // 8. components: what the response gets cut and decorated with (a soft denial must cut, or gets its hard denial)
+    const hardDenial = enforcement.hardDenial && { head: addGatewayHeaders(enforcement.hardDenial.head, additions), body: enforcement.hardDenial.body };
+    const components = componentPlan(outcome.decision, hardDenial);
+    if (components.kind === 'refuse') {
+      logger.event('warn', 'soft-denial-replaced', { reason: 'no-cut', detail: 'no component of the decision removes an element or cuts a range', route: route.index });
+      return { kind: 'answer', outcome: 'denied', head: hardDenial!.head, body: hardDenial!.body };
+    }
+    if (components.kind === 'apply') askForWholePage(headers);
+
+    // 9. inject, 10. sign (the head is merged as the upstream's response passes)
     inject(outcome, { forwardedDenial: enforcement.forwardedDenial, dryRun: dryRun !== undefined }, headers as Record<string, string>);
     sign?.({ method, target, requestId: trace.requestId, headers, defaultHost: deps.upstreamHost });
     const http = enforcement.http;
-    return forwardDecided(at, headers, enforcement.forwardedDenial ? 'denied' : 'forwarded', additions, http, problem);
+    return forwardDecided(at, headers, enforcement.forwardedDenial ? 'denied' : 'forwarded', additions, { http, problem, components });
   }
 
   /** The forward of a decided request: its head shaped by the workflow's `http` (if any) and the gateway's additions. */
@@ -204,10 +217,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     headers: IncomingHttpHeaders,
     outcome: 'forwarded' | 'denied',
     additions: GatewayAdditions,
-    http: HttpBehavior | undefined,
-    problem: BehaviorProblem,
+    shaping: { http?: HttpBehavior; problem: BehaviorProblem; components: PlanResult },
   ): Verdict {
     const { dryRun } = at;
+    const { http, problem, components } = shaping;
     return {
       kind: 'forward',
       outcome,
@@ -219,6 +232,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       },
       bodyless: dryRun === 'head' || dryRun === 'preflight',
       additions,
+      components: components.kind === 'apply' ? components.plan : undefined,
     };
   }
 
@@ -237,7 +251,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     inject(outcome, { forwardedDenial: false, dryRun: dryRun !== undefined, reportOnly: true }, headers as Record<string, string>);
     sign?.({ method, target, requestId: trace.requestId, headers, defaultHost: deps.upstreamHost });
-    return forwardDecided(at, headers, 'forwarded', additions, undefined, NO_PROBLEM);
+    return forwardDecided(at, headers, 'forwarded', additions, { problem: NO_PROBLEM, components: NO_COMPONENTS });
   }
 
   return {
@@ -250,6 +264,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
 const unchanged = (head: ResponseHead): ResponseHead => head;
 const NO_PROBLEM: BehaviorProblem = () => {};
+/** Report-only pages are never cut (nor decorated). */
+const NO_COMPONENTS: PlanResult = { kind: 'none' };
 
 /** A bypass route's answers: passed through as the upstream sent them. */
 const UNDECIDED: GatewayAdditions = Object.freeze({ setCookies: Object.freeze([]) as readonly string[], privateCache: false });

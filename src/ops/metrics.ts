@@ -89,6 +89,8 @@ export class Metrics implements GatewayObserver {
       help: 'Unix time of the last reload attempt by result',
       labelNames: ['result'],
       registers,
+      // With worker processes the primary aggregates: the latest, not a sum of timestamps.
+      aggregator: 'max',
     });
     // Known label values start at 0, so a rate() over them exists before the first failure.
     for (const code of codesOf('store-errors')) this.storeErrors.inc({ code }, 0);
@@ -97,8 +99,9 @@ export class Metrics implements GatewayObserver {
     if (storeReady) {
       new Gauge({
         name: 'plangate_store_ready',
-        help: '1 when the meter store is connected and ready, else 0',
+        help: '1 when the meter store is connected and ready, else 0 (with workers: 1 only when every worker is)',
         registers,
+        aggregator: 'min',
         collect() {
           this.set(storeReady() ? 1 : 0);
         },
@@ -144,6 +147,7 @@ export class Metrics implements GatewayObserver {
         name: 'plangate_store_memory_used_bytes',
         help: "Redis's used_memory (for a Cluster, of the fullest primary); not updated while Redis does not answer",
         registers,
+        aggregator: 'max',
         async collect() {
           const m = await read();
           if (m) this.set(m.usedBytes);
@@ -153,6 +157,7 @@ export class Metrics implements GatewayObserver {
         name: 'plangate_store_memory_max_bytes',
         help: "Redis's maxmemory (0: no limit); alert on used / max (docs/redis.md, Anonymous floods)",
         registers,
+        aggregator: 'max',
         async collect() {
           const m = await read();
           if (m) this.set(m.maxBytes);

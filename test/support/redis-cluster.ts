@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
-import { startRedisServer, type RedisServerHandle } from './redis-server.js';
+import { askRedis, startRedisServer, type RedisServerHandle } from './redis-server.js';
 
 const run = promisify(execFile);
 
@@ -47,7 +47,7 @@ export interface RedisCluster {
   kill(port: number): Promise<void>;
   /** Start a killed node again on its port with its nodes.conf: it rejoins (as a replica when it was failed over). */
   restart(port: number): Promise<void>;
-  /** Resolves when every running node reports cluster_state:ok and agrees on who serves every slot. */
+  /** Resolves when every running node reports cluster_state:ok, agrees on who serves every slot, and every replica has synced. */
   waitUntilOk(timeoutMs?: number): Promise<void>;
   /** Kills every node and removes their directories. */
   stop(): Promise<void>;
@@ -59,7 +59,19 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   const primaries = options.primaries ?? 3;
   const replicas = options.replicasPerPrimary ?? 1;
   const nodeTimeoutMs = options.nodeTimeoutMs ?? 1_000;
-  const args = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(nodeTimeoutMs), ...(options.args ?? [])];
+  // A replica syncs at once (the default waits 5 s to batch diskless syncs): one that has never
+  // synced refuses to be promoted, and a failover test would wait for a failover that never comes.
+  const args = [
+    '--cluster-enabled',
+    'yes',
+    '--cluster-config-file',
+    'nodes.conf',
+    '--cluster-node-timeout',
+    String(nodeTimeoutMs),
+    '--repl-diskless-sync-delay',
+    '0',
+    ...(options.args ?? []),
+  ];
   const servers = new Map<number, RedisServerHandle>();
   const down = new Set<number>();
   const stop = async () => {
@@ -81,24 +93,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     throw err;
   }
 
-  const ask = async <T>(port: number, command: (redis: Redis) => Promise<T>): Promise<T> => {
-    const redis = new Redis({
-      host: '127.0.0.1',
-      port,
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      enableOfflineQueue: false,
-      connectTimeout: 1_000,
-      retryStrategy: () => null,
-    });
-    redis.on('error', () => {});
-    try {
-      await redis.connect();
-      return await command(redis);
-    } finally {
-      redis.disconnect();
-    }
-  };
+  const ask = askRedis;
 
   const nodes = async (): Promise<ClusterNode[]> => {
     const view = new Map<number, ParsedNode>();
@@ -125,16 +120,23 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       const running = [...servers.keys()].filter((p) => !down.has(p));
       const states = await Promise.all(
         running.map((port) =>
-          ask(port, async (r) => ({ info: (await r.cluster('INFO')) as string, slots: JSON.stringify(await r.cluster('SLOTS')) })).catch((e: Error) => ({
+          ask(port, async (r) => ({
+            info: (await r.cluster('INFO')) as string,
+            slots: JSON.stringify(await r.cluster('SLOTS')),
+            replication: await r.info('replication'),
+          })).catch((e: Error) => ({
             info: `unreachable: ${e.message}`,
             slots: '',
+            replication: '',
           })),
         ),
       );
-      const ok = states.every((s) => s.info.includes('cluster_state:ok') && s.info.includes('cluster_slots_ok:16384'));
+      // A replica counts once it has synced with its primary (only then can it take over).
+      const synced = (replication: string) => !replication.includes('role:slave') || replication.includes('master_link_status:up');
+      const ok = states.every((s) => s.info.includes('cluster_state:ok') && s.info.includes('cluster_slots_ok:16384') && synced(s.replication));
       const agreed = new Set(states.map((s) => normalizeSlots(s.slots))).size === 1;
       if (ok && agreed) return;
-      last = states.map((s, i) => `${running[i]}: ${/cluster_state:\w+/.exec(s.info)?.[0] ?? s.info}`).join(', ');
+      last = states.map((s, i) => `${running[i]}: ${/cluster_state:\w+/.exec(s.info)?.[0] ?? s.info}${synced(s.replication) ? '' : ' (replica not synced)'}`).join(', ');
       if (Date.now() > deadline) throw new Error(`the cluster is not ok after ${timeoutMs} ms (${last})`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -201,4 +203,50 @@ function normalizeSlots(json: string): string {
   if (json === '') return '';
   const ranges = JSON.parse(json) as [number, number, [string, number, string]][];
   return JSON.stringify(ranges.map(([a, b, primary]) => [a, b, primary[1]]).sort((x, y) => x[0] - y[0]));
+}
+
+/**
+ * Moves one slot from its primary to another, key by key, the way `redis-cli --cluster reshard` does:
+ * IMPORTING on the target, MIGRATING on the source, MIGRATE each key, then SETSLOT NODE everywhere.
+ * `pauseMs` between keys keeps the slot half-moved for a while, so calls meet ASK and TRYAGAIN.
+ */
+export async function migrateSlot(
+  cluster: RedisCluster,
+  slot: number,
+  to: ClusterNode,
+  options: { pauseMs?: number } = {},
+): Promise<{ keys: number }> {
+  const from = await cluster.ownerOf(slot);
+  if (from.port === to.port) throw new Error(`slot ${slot} is already served by ${to.port}`);
+  const connect = (port: number) => new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 0 });
+  const source = connect(from.port);
+  const target = connect(to.port);
+  let keys = 0;
+  try {
+    await target.cluster('SETSLOT', slot, 'IMPORTING', from.id);
+    await source.cluster('SETSLOT', slot, 'MIGRATING', to.id);
+    for (;;) {
+      const batch = (await source.cluster('GETKEYSINSLOT', slot, 1)) as string[];
+      if (batch.length === 0) break;
+      await source.migrate('127.0.0.1', to.port, '', 0, 5_000, 'KEYS', ...batch);
+      keys += batch.length;
+      if (options.pauseMs) await new Promise((r) => setTimeout(r, options.pauseMs));
+    }
+    // The target first, then the source (it stops answering ASK), then everyone else.
+    await target.cluster('SETSLOT', slot, 'NODE', to.id);
+    await source.cluster('SETSLOT', slot, 'NODE', to.id);
+    for (const node of await cluster.nodes()) {
+      if (!node.running || node.role !== 'primary' || node.port === to.port || node.port === from.port) continue;
+      const other = connect(node.port);
+      try {
+        await other.cluster('SETSLOT', slot, 'NODE', to.id);
+      } finally {
+        other.disconnect();
+      }
+    }
+  } finally {
+    source.disconnect();
+    target.disconnect();
+  }
+  return { keys };
 }

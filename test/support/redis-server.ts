@@ -2,9 +2,10 @@
 // the global run server, and outage/restart/NOSCRIPT tests that stop or flush it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 
 export interface RedisServerHandle {
   url: string;
@@ -36,16 +37,29 @@ export interface RedisServerOptions {
   port?: number;
   /** More redis-server arguments (cluster mode, maxmemory, ...). */
   args?: readonly string[];
+  /**
+   * Run as a Sentinel with this configuration (its `sentinel monitor ...` lines): written to a file
+   * in the server's directory, which the Sentinel rewrites as it learns the group.
+   */
+  sentinel?: string;
 }
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHandle> {
   const chosen = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'plangate-redis-'));
   let child: ChildProcess | undefined;
+  // A Sentinel says it is up by naming the group it monitors.
+  const ready = options.sentinel === undefined ? 'Ready to accept connections' : '+monitor master';
+  if (options.sentinel !== undefined) writeFileSync(join(dir, 'sentinel.conf'), options.sentinel);
 
   const launch = () =>
     new Promise<void>((resolve, reject) => {
-      const args = ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...(options.args ?? [])];
+      const place = ['--port', String(chosen), '--bind', '127.0.0.1', '--dir', dir];
+      // Later arguments win: options.args may turn persistence back on.
+      const args =
+        options.sentinel === undefined
+          ? [...place, '--save', '', '--appendonly', 'no', ...(options.args ?? [])]
+          : [join(dir, 'sentinel.conf'), '--sentinel', ...place, ...(options.args ?? [])];
       const proc = spawn('redis-server', args, {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -58,14 +72,14 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       });
       proc.stdout!.on('data', (chunk: Buffer) => {
         output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
+        if (output.includes(ready)) {
           clearTimeout(timer);
           resolve();
         }
       });
       proc.on('exit', (code) => {
         clearTimeout(timer);
-        if (!output.includes('Ready to accept connections')) reject(new Error(`redis-server exited with ${code}: ${output}`));
+        if (!output.includes(ready)) reject(new Error(`redis-server exited with ${code}: ${output}`));
       });
     });
 
@@ -91,4 +105,27 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
 
 export function cleanupDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Runs `command` on a fresh connection to the server on `port` that never retries or queues, and
+ * closes it (the cluster and Sentinel helpers ask each node or Sentinel this way).
+ */
+export async function askRedis<T>(port: number, command: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = new Redis({
+    host: '127.0.0.1',
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    connectTimeout: 1_000,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    return await command(redis);
+  } finally {
+    redis.disconnect();
+  }
 }

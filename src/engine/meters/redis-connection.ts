@@ -23,6 +23,8 @@ export interface RedisSettings {
 
 export const DEFAULT_COMMAND_TIMEOUT_MS = 80;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 1_000;
+/** How long a Cluster call waits before it retries a TRYAGAIN (a slot half-migrated). */
+export const TRYAGAIN_DELAY_MS = 5;
 /** Reconnect backoff: 50 ms doubling up to this cap, forever (recovery without a restart). */
 export const MAX_RECONNECT_DELAY_MS = 1_000;
 
@@ -106,7 +108,12 @@ export function redisClientOptions(
         nodes: config.cluster!.map((n) => ({ host: n.host, port: n.port })),
         options: {
           enableOfflineQueue: false,
-          maxRedirections: 4,
+          // A slot being migrated answers ASK (go to the target) or TRYAGAIN (the visitor's keys are
+          // split between the two nodes for a moment): each costs one redirection, and a slot moved
+          // key by key can take several. TRYAGAIN is retried well inside the command timeout, since a
+          // call waiting out a retry has no reply coming (docs/redis.md, "Redis Cluster").
+          maxRedirections: 16,
+          retryDelayOnTryAgain: TRYAGAIN_DELAY_MS,
           retryDelayOnFailover: 20,
           retryDelayOnClusterDown: 20,
           slotsRefreshTimeout: config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
