@@ -16,6 +16,7 @@ interface EventInfo {
 
 export const EVENTS = {
   request: { level: 'info', description: 'one gateway request or websocket upgrade finished (the fields are in "Logs" above)' },
+  'api-request': { level: 'info', description: 'one request to the decision API on its own listener finished (the fields are in "Logs" above)' },
 
   'config-reloaded': { level: 'info', description: 'a config reload was applied (`trigger`: sighup, file-change, manual)' },
   'config-reload-refused': {

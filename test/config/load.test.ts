@@ -318,6 +318,7 @@ describe('loadConfig compiles good configs', () => {
       ops: { host: '127.0.0.1', port: 9090 },
       maxBodyBytes: 102_400,
       maxPendingDecisions: 5_000,
+      workers: 1,
     });
     expect(model.gateway).toBeUndefined();
     expect(model.surfaces.get('home')).toEqual({ slug: 'home', workflow: undefined, consume: [], components: [] });
