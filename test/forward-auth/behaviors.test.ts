@@ -116,3 +116,29 @@ describe('the request summary', () => {
     }
   });
 });
+
+describe('configurable original-request headers (nginx)', () => {
+  it('reads the method and target from the configured names only (ingress-nginx sends X-Auth-Request-Redirect)', async () => {
+    const keys = await testKeys();
+    const custom = await loadTestRuntime(
+      behaveConfig(
+        `  signing:\n    keys: [{ id: k1, secret: a-signing-secret-of-at-least-32-bytes-long }]\n  forwardAuth: { originalMethodHeader: x-method-was, originalUriHeader: x-auth-request-redirect }\n`,
+      ),
+      'forward-auth-behaviors-4',
+      { PLANGATE_UPSTREAM: 'http://127.0.0.1:9', PLANGATE_TEST_JWT_PUBLIC_KEY: keys.publicKeyFile },
+    );
+    const listener = await startForwardAuth({ model: custom.model, engine: custom.engine, logger, listen: { host: '127.0.0.1', port: 0 } });
+    try {
+      const ok = await call(`${listener.url}/auth/nginx`, { headers: { host: 'a', 'x-method-was': 'GET', 'x-auth-request-redirect': '/members/x' } });
+      expect(ok.status).toBe(403); // the redirect denial, as a token
+      const page = await call(`${listener.url}/auth/nginx/denied`, { headers: { 'plangate-denial': ok.headers['plangate-denial'] as string } });
+      expect(page.headers.location).toBe('/subscribe?next=%2Fmembers%2Fx');
+      const defaults = await call(`${listener.url}/auth/nginx`, { headers: { host: 'a', 'x-original-method': 'GET', 'x-original-uri': '/x', accept: 'application/json' } });
+      expect(defaults.status).toBe(400);
+      expect(JSON.parse(defaults.body).message).toMatch(/missing x-method-was/);
+    } finally {
+      await listener.close();
+      await custom.close();
+    }
+  });
+});
