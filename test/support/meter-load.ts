@@ -219,6 +219,8 @@ export interface FaultOutcome {
   duringFault: { calls: number; answered: number; byPolicy: number; p99Ms: number; maxMs: number };
   /** Every visitor was refused by the meter after the recovery (their limit holds across the fault). */
   refusedAfter: boolean;
+  /** Grants answered in the 200 ms before the fault: the fault met writes in flight (else nothing could be lost). */
+  grantedJustBefore: number;
 }
 
 /**
@@ -253,6 +255,7 @@ export async function loadThroughFault(scenario: FaultScenario): Promise<FaultOu
         ...callTimes(during),
       },
       refusedAfter,
+      grantedJustBefore: calls.filter((c) => c.outcome === 'granted' && c.end <= faultAt && c.end > faultAt - 200).length,
     };
   } finally {
     await load.stop();
