@@ -57,7 +57,8 @@ export async function flappingUpstreamRow(runs: number, dir: string): Promise<Ch
         }
       };
       const workers = Array.from({ length: IN_FLIGHT }, worker);
-      await new Promise((r) => setTimeout(r, 300));
+      // The gateway's first requests verify tokens and open connections: let it settle first.
+      await new Promise((r) => setTimeout(r, 1_000));
       const flapFrom = performance.now();
       const backAt = await upstream.flap(FLAPPING_MS, FLAP_MS);
       // The first 200 to a request sent after the upstream came back for good, then until every visitor is refused.

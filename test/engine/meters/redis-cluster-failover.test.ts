@@ -75,7 +75,7 @@ describe('a slot migrated mid-load', () => {
         visitors,
         fault: async () => {
           before = await errorStats(primaries[0].port);
-          moved = await migrateSlot(cluster, slot, primaries[1], { pauseMs: 30 });
+          moved = await migrateSlot(cluster, slot, primaries[1], { pauseMs: 10 });
           after = await errorStats(primaries[0].port);
         },
         audit: (calls, options) => auditLoad(admin, { prefix, ...options }, calls),
