@@ -37,6 +37,11 @@ export interface BenchResult {
   engine: EngineResult | null;
   redisRoundTripsPerFullRequest: number | null;
   soak: SoakResult | null;
+  /**
+   * A full run also holds the burst mode's answer (400 to 3,200 requests at once, one process, fresh
+   * users against a meter of 3): the largest burst each scenario answered exactly. Null otherwise.
+   */
+  burst: { scenario: string; largestExact: number | null; elapsedMs: number | null; firstInexact: number | null }[] | null;
   /** With --cpu-prof: where the profiled candidate's time went. */
   cpuProfile: { candidate: string; file: string; summary: ProfileSummary } | null;
 }
@@ -102,6 +107,15 @@ export function budgetLines(result: BenchResult): string[] {
           `${result.soak.rssAfterWarmupMb} MB -> ${result.soak.rssEndMb} MB (need <= +10 %)`,
         )
       : check('soak RSS growth after warm-up', null, 'not run (use --soak)'),
+    ...(result.burst ?? [{ scenario: 'gateway-declared', largestExact: null, elapsedMs: null, firstInexact: null, missing: true }]).map((b) =>
+      'missing' in b
+        ? check('burst of 400 at once answered exactly', null, 'not run (full runs only, or --burst)')
+        : check(
+            `burst of 400 at once answered exactly (${b.scenario})`,
+            (b.largestExact ?? 0) >= 400,
+            b.largestExact === null ? 'no burst was exact' : `largest exact ${b.largestExact} requests in ${b.elapsedMs} ms${b.firstInexact === null ? '' : `; ${b.firstInexact} not held`}`,
+          ),
+    ),
   ];
 }
 

@@ -208,6 +208,21 @@ async function main(): Promise<number> {
     }
   }
 
+  // A full run ends with the burst mode (the meter store's exactness under load is part of the budget).
+  let burst: BenchResult['burst'] = null;
+  if (!options.quick && !options.only && options.baseline === null) {
+    console.log('burst: 400 to 3,200 requests at once, one process...');
+    const outcome = await runBurstBench({ root: ROOT, baseline: null, redisUrl: redis.url, from: 400, max: 3_200 }).catch((err: Error) => ({ failed: err.message }));
+    if ('failed' in outcome) skipped.burst = `burst mode failed: ${outcome.failed}`;
+    else
+      burst = outcome.series.map((s) => ({
+        scenario: s.kind,
+        largestExact: s.largestExact?.requests ?? null,
+        elapsedMs: s.largestExact?.elapsedMs ?? null,
+        firstInexact: s.firstInexact?.requests ?? null,
+      }));
+  }
+
   const cpuProfile = options.cpuProf ? await collectProfile(options.cpuProf, running.get(options.cpuProf), profileDir) : null;
 
   const result: BenchResult = {
@@ -224,6 +239,7 @@ async function main(): Promise<number> {
     engine,
     redisRoundTripsPerFullRequest,
     soak,
+    burst,
     cpuProfile,
   };
 

@@ -134,6 +134,14 @@ export const plangateCandidates: readonly Candidate[] = [
     edit: writeBenchKey,
     headers: async () => ({ cookie: `plangate_jwt=${(await benchJwt()).token}` }),
   }),
+  plangateCandidate('plangate-full-2w', 'plangate-full with `--workers 2`: two worker processes sharing the port (CPU counted over the primary and its workers)', {
+    template: 'plangate-full',
+    async edit(config, dir) {
+      await writeBenchKey(config, dir);
+      config.server.workers = 2;
+    },
+    headers: async () => ({ cookie: `plangate_jwt=${(await benchJwt()).token}` }),
+  }),
   plangateCandidate('plangate-bad-jwt', "plangate-full's config, a JWT cookie signed with an unknown key (rejected, anonymous) and a fixed anonymous cookie", {
     template: 'plangate-full',
     edit: writeBenchKey,

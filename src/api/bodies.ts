@@ -42,6 +42,29 @@ export const CounterUpdateBody = Type.Object({
   resourceId: Type.Optional(Type.String({ maxLength: 2048 })),
 });
 
+// The admin endpoints (docs/admin.md). A visitor is named by an identity, as in a decision.
+export const GrantBody = Type.Object(
+  {
+    identity: Identity,
+    plan: Type.String({ minLength: 1 }),
+    expiresAt: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    note: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { additionalProperties: false },
+);
+export const RevokeBody = Type.Object({ identity: Identity, plan: Type.String({ minLength: 1 }) }, { additionalProperties: false });
+export const ImportBody = Type.Object({ grants: Type.Array(Type.Record(Type.String(), Type.Unknown()), { maxItems: 100_000 }) }, { additionalProperties: false });
+export const MeterResetBody = Type.Object({ identity: Identity, counterId: Type.String({ minLength: 1 }) }, { additionalProperties: false });
+export const MeterAdjustBody = Type.Object(
+  {
+    identity: Identity,
+    counterId: Type.String({ minLength: 1 }),
+    units: Type.Integer({ not: { const: 0 }, minimum: -MAX_UNITS_PER_CALL, maximum: MAX_UNITS_PER_CALL }),
+  },
+  { additionalProperties: false },
+);
+export const ForgetBody = Type.Object({ identity: Identity }, { additionalProperties: false });
+
 const ajv = new Ajv({ allErrors: false, strict: false });
 
 function describe(error: ErrorObject): string {
@@ -51,6 +74,7 @@ function describe(error: ErrorObject): string {
   if (error.keyword === 'required') return `${field} is required`;
   if (error.keyword === 'additionalProperties') return `${field} is not a known field`;
   if (field === 'update') return `update must be ${UPDATE_RANGE}`;
+  if (field === 'units') return `units must be ${UPDATE_RANGE}`;
   return `${field || 'body'} ${error.message ?? 'is invalid'}`;
 }
 

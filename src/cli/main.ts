@@ -1,4 +1,6 @@
-// The plangate command line (bin/plangate.js runs it): validate, decide, token, serve, gateway, start.
+// The plangate command line (bin/plangate.js runs it): validate, explain, decide, token, serve,
+// gateway, start, and the admin commands (cli/admin.ts). Help texts live in cli/help.ts.
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { ConfigError, formatIssue, type ConfigIssue } from '../config/errors.js';
@@ -11,35 +13,31 @@ import { listen } from '../api/server.js';
 import { EngineError } from '../engine/errors.js';
 import type { IdentityInput } from '../engine/engine.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, runGateway, type RunGatewayOptions, type RunningServers } from './run-gateway.js';
+import { forgetCommand, grantCommand, grantsCommand, metersCommand, quietRuntime, revokeCommand, type CliIo } from './admin.js';
+import { HELP, USAGE, version } from './help.js';
+import { runPrimary, runWorker, workersProblem } from './workers.js';
 
 const HELLO_WORLD = 'config/examples/hello-world.yaml';
 const DEMO_CONFIG = 'config/plangate.yaml';
 
-const USAGE = `plangate — a self-hosted monetization gateway
-
-Usage:
-  plangate validate <config.yaml>... [--dev]
-  plangate decide --config <file> --surface <slug> (--anonymous <id> | --user <id> | --jwt <token> | --new-anonymous)
-                  [--resource <id>] [--dry-run] [--repeat <n>] [--dev]
-  plangate token [--email <address>] [--premium | --no-premium] [--claim key=value ...] [--exp 1h] [--key-dir <dir>]
-  plangate serve [config.yaml] [--host <host>] [--port <port>] [--dev]      the decision API only
-  plangate gateway [config.yaml] [--config <file>] [--host <host>] [--port <port>]
-                  [--ops-host <host>] [--ops-port <port>] [--shutdown-timeout <ms>] [--no-watch] [--dev]
-  plangate start [same options]  the demo site behind the gateway (\`npm start\` runs \`start --dev\`)
-
-  serve, gateway and start refuse a config without an anonymous-id secret (anonymousIds.keys).
-  --dev: for local development, when the config declares none, use (and create) the secret in
-  .plangate/anonymous-id.secret, with a warning. Never in production: instances must share one secret.
-
-  gateway and start also serve the ops port (server.ops, 127.0.0.1:9090: /healthz, /readyz, /metrics),
-  reload the config on SIGHUP and when its files change, and drain requests on SIGTERM.
-  Environment: PLANGATE_OPS_HOST, PLANGATE_OPS_PORT, PLANGATE_SHUTDOWN_TIMEOUT_MS (default 10000), PLANGATE_LOG_LEVEL.
-`;
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`${message}\n`);
   process.exit(code);
 }
+
+/** A listen that failed because the port is taken becomes one line (exit 1); anything else is thrown on. */
+function failOnPortInUse(err: unknown, message: string): never {
+  if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(`plangate: ${message}`, 1);
+  throw err;
+}
+
+function addressOf(err: unknown): string {
+  const { address, port } = err as { address?: string; port?: number };
+  return address === undefined ? 'unknown address' : `${address}:${port}`;
+}
+
+const io: CliIo = { load: (file) => loadOrExit(file), fail };
 
 /** Warnings never stop a command: each goes to stderr as one `warning: file:line:col  key.path: message` line. */
 function printWarning(warning: ConfigIssue): void {
@@ -65,11 +63,11 @@ async function loadOrExit(file: string, options: LoadOptions = {}): Promise<Load
  * The config of a serving command (serve, gateway, start): refused without an anonymous-id secret
  * unless `--dev` filled one in, which is said loudly.
  */
-async function loadForServing(file: string, dev: boolean | undefined): Promise<{ model: LoadedConfig; options: LoadOptions }> {
+async function loadForServing(file: string, dev: boolean | undefined, quiet = false): Promise<{ model: LoadedConfig; options: LoadOptions }> {
   const options = await devOptions(dev);
-  const model = await loadOrExit(file, options);
+  const model = await loadOrExit(file, quiet ? { ...options, onWarning: () => {} } : options);
   if (model.anonymousIds === undefined) fail(missingAnonymousIdSecret(resolve(file)), 1);
-  if (model.anonymousIds.dev) {
+  if (model.anonymousIds.dev && !quiet) {
     process.stderr.write(
       `plangate: warning: --dev: anonymous ids are signed with the development secret in ${DEV_ANONYMOUS_ID_SECRET_FILE}, not a configured one. ` +
         'Fine on this machine; never in production (every instance needs the same secret: configure anonymousIds.keys, see docs/operations.md).\n',
@@ -81,7 +79,7 @@ async function loadForServing(file: string, dev: boolean | undefined): Promise<{
 /** Validates each file given; every problem of every file is printed, and the exit code is 1 when any file failed. */
 async function validate(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { dev: { type: 'boolean' } } });
-  if (positionals.length === 0) fail(`validate needs a config file\n\n${USAGE}`);
+  if (positionals.length === 0) fail(`validate needs a config file\n\n${HELP.validate}`);
   const options = await devOptions(values.dev);
   let failed = 0;
   for (const file of positionals) {
@@ -127,15 +125,18 @@ async function decide(args: string[]): Promise<void> {
       'new-anonymous': { type: 'boolean' },
       'jwt-fallback': { type: 'boolean' },
       resource: { type: 'string' },
+      consume: { type: 'boolean' },
+      // Kept for scripts written before decide became dry by default: it changes nothing.
       'dry-run': { type: 'boolean' },
       repeat: { type: 'string', default: '1' },
       dev: { type: 'boolean' },
     },
   });
-  if (!values.config || !values.surface) fail(`decide needs --config and --surface\n\n${USAGE}`);
+  if (!values.config || !values.surface) fail(`decide needs --config and --surface\n\n${HELP.decide}`);
+  if (values.consume === true && values['dry-run'] === true) fail('decide takes --consume or --dry-run, not both');
   const model = await loadOrExit(values.config, await devOptions(values.dev));
-  // Offline: meters live in this process only, unless the config names Redis.
-  const runtime = await createRuntime(model);
+  // On the config's store (Redis when it names one); logs go to stderr, the decision to stdout.
+  const runtime = await quietRuntime(model);
   try {
     const repeat = Math.max(1, Number.parseInt(values.repeat ?? '1', 10) || 1);
     for (let i = 0; i < repeat; i++) {
@@ -144,7 +145,7 @@ async function decide(args: string[]): Promise<void> {
         identity: identityFromFlags(values),
         trusted: true,
         resource: values.resource === undefined ? undefined : { id: values.resource },
-        dryRun: values['dry-run'] === true,
+        dryRun: values.consume !== true,
       });
       process.stdout.write(`${JSON.stringify(outcome.decision, null, 2)}\n`);
     }
@@ -172,16 +173,7 @@ async function token(args: string[]): Promise<void> {
     },
   });
   if (values.help) {
-    process.stdout.write(`plangate token: mint a test JWT signed with the local RS256 key (.plangate/keys/test-jwt.pem, created when missing)
-
-  --email <address>     the email claim (the example configs' claim key); default test@example.com
-  --premium             add "premium": true (the demo and tutorial provision the premium plan from it)
-  --no-premium          add "premium": false
-  --claim key=value     any other claim; the value is parsed as JSON when it can be (repeatable)
-  --exp <duration>      an expiry such as 1h, 30d (default: none)
-  --issuer, --audience  iss and aud claims
-  --key-dir <dir>       where the key pair lives (default .plangate/keys)
-`);
+    process.stdout.write(HELP.token);
     return;
   }
   const keys = await ensureTestKeys(values['key-dir']);
@@ -217,8 +209,14 @@ async function serve(args: string[], banner: (url: string) => string): Promise<v
   const app = createApiApp({ engine: () => runtime.engine, events: runtime.events });
   const host = values.host ?? model.server.api.host;
   const port = values.port !== undefined ? Number.parseInt(values.port, 10) : model.server.api.port;
-  const { server, url } = await listen(app, host, port);
+  const { server, url } = await listen(app, host, port).catch((err: unknown) =>
+    failOnPortInUse(err, `the API's port is in use (${addressOf(err)}): stop what listens there, or pass --port`),
+  );
   process.stdout.write(banner(url));
+  if (model.apiKeys.length === 0)
+    process.stderr.write(
+      `plangate serve: warning: ${file} declares no apiKeys: every request will be refused with 401 (add apiKeys with sk_/pk_ keys, see docs/api.md)\n`,
+    );
   const stop = () => {
     server.close();
     void runtime.close().then(() => process.exit(0));
@@ -236,7 +234,15 @@ const SERVE_OPTIONS = {
   'shutdown-timeout': { type: 'string' },
   'no-watch': { type: 'boolean' },
   dev: { type: 'boolean' },
+  workers: { type: 'string' },
 } as const;
+
+function workersOf(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const workers = Number(value);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) fail(`--workers (PLANGATE_WORKERS) must be a whole number from 1 to 64, got '${value}'`);
+  return workers;
+}
 
 function portOf(value: string | undefined, what: string): number | undefined {
   if (value === undefined || value === '') return undefined;
@@ -245,7 +251,7 @@ function portOf(value: string | undefined, what: string): number | undefined {
   return port;
 }
 
-/** Command-line flags first, then PLANGATE_* variables (the Docker image binds the ops port with them), then the config. */
+/** Command-line flags first, then PLANGATE_* variables (the Docker image binds both listeners to 0.0.0.0 with them), then the config. */
 function serveOptions(values: { [K in keyof typeof SERVE_OPTIONS]?: string | boolean }): Omit<RunGatewayOptions, 'model' | 'load'> {
   const env = process.env;
   const timeout = (values['shutdown-timeout'] as string | undefined) ?? env.PLANGATE_SHUTDOWN_TIMEOUT_MS;
@@ -253,7 +259,10 @@ function serveOptions(values: { [K in keyof typeof SERVE_OPTIONS]?: string | boo
   if (!Number.isInteger(shutdownTimeoutMs) || shutdownTimeoutMs < 0)
     fail(`--shutdown-timeout (PLANGATE_SHUTDOWN_TIMEOUT_MS) must be a whole number of milliseconds, got '${timeout}'`);
   return {
-    listen: { host: values.host as string | undefined, port: portOf(values.port as string | undefined, '--port') },
+    listen: {
+      host: (values.host as string | undefined) ?? (env.PLANGATE_HOST || undefined),
+      port: portOf((values.port as string | undefined) ?? env.PLANGATE_PORT, '--port (PLANGATE_PORT)'),
+    },
     ops: {
       host: (values['ops-host'] as string | undefined) ?? (env.PLANGATE_OPS_HOST || undefined),
       port: portOf((values['ops-port'] as string | undefined) ?? env.PLANGATE_OPS_PORT, '--ops-port (PLANGATE_OPS_PORT)'),
@@ -299,8 +308,32 @@ function printListeners(running: RunningServers): void {
 async function gateway(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: SERVE_OPTIONS });
   const file = values.config ?? positionals[0] ?? DEMO_CONFIG;
+  if (cluster.isWorker) {
+    // A worker of `--workers`: the primary checked the config, prints the warnings and the banner.
+    const { model, options } = await loadForServing(file, values.dev, true);
+    return runWorker({ model, load: options });
+  }
   const { model, options } = await loadForServing(file, values.dev);
-  const running = await runGateway({ model, load: options, ...serveOptions(values) });
+  const workers = workersOf(values.workers ?? process.env.PLANGATE_WORKERS) ?? model.server.workers;
+  if (workers > 1) {
+    const problem = workersProblem(model, workers);
+    if (problem !== null) fail(problem, 1);
+    await runPrimary({
+      model,
+      workers,
+      ...serveOptions(values),
+      onListening(urls) {
+        process.stdout.write(`plangate gateway listening on ${urls.gateway} (config: ${file}, redis meters, ${workers} worker processes)\n`);
+        if (urls.api) process.stdout.write(`decision API listening on ${urls.api}\n`);
+        if (urls.apiMount) process.stdout.write(`decision API mounted at ${urls.apiMount}\n`);
+        process.stdout.write(`ops (health, readiness, metrics) on ${urls.ops}  (/healthz, /readyz, /metrics; aggregated over the workers)\n`);
+      },
+    });
+    return;
+  }
+  const running = await runGateway({ model, load: options, ...serveOptions(values) }).catch((err: unknown) =>
+    failOnPortInUse(err, `a port the gateway needs is in use (${addressOf(err)}): stop what listens there, or pass --port / --ops-port`),
+  );
   process.stdout.write(`plangate gateway listening on ${running.gateway.url} (config: ${file}, ${running.runtime.store.kind} meters)\n`);
   printListeners(running);
   installSignals(running);
@@ -318,9 +351,15 @@ async function start(args: string[]): Promise<void> {
   const { model, options } = await loadForServing(values.config ?? DEMO_CONFIG, values.dev);
   const demo = new URL('../../examples/demo-site/server.ts', import.meta.url).href;
   const { startDemoSite } = (await import(demo)) as DemoSiteModule;
-  const site = await startDemoSite({ port: Number.parseInt(process.env.PLANGATE_DEMO_PORT ?? '3001', 10) });
+  const demoPort = Number.parseInt(process.env.PLANGATE_DEMO_PORT ?? '3001', 10);
+  const site = await startDemoSite({ port: demoPort }).catch((err: unknown) =>
+    failOnPortInUse(err, `the demo site's port ${demoPort} is in use: stop what listens there, or move the demo with PLANGATE_DEMO_PORT=<port>`),
+  );
   // The gateway forwards to the demo site wherever it listens (PLANGATE_DEMO_PORT may move it).
-  const running = await runGateway({ model, load: options, upstream: site.url, ...serveOptions(values) });
+  const running = await runGateway({ model, load: options, upstream: site.url, ...serveOptions(values) }).catch(async (err: unknown) => {
+    await site.close();
+    return failOnPortInUse(err, `a port the gateway needs is in use (${addressOf(err)}): stop what listens there, or pass --port / --ops-port`);
+  });
   const premium = await mintTestToken({ privateKeyFile: keys.privateKeyFile, email: 'reader@example.com', premium: true, expiresIn: '30d' });
   const url = running.gateway.url;
   process.stdout.write(`
@@ -348,6 +387,14 @@ Press Ctrl-C to stop.
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  if (command === '--version' || command === '-v' || command === 'version') {
+    process.stdout.write(`plangate ${version()}\n`);
+    return;
+  }
+  if (command !== undefined && HELP[command] !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(HELP[command]);
+    return;
+  }
   switch (command) {
     case 'validate':
       return validate(rest);
@@ -361,6 +408,16 @@ async function main(argv: string[]): Promise<void> {
       return gateway(rest);
     case 'start':
       return start(rest);
+    case 'grant':
+      return grantCommand(rest, io);
+    case 'revoke':
+      return revokeCommand(rest, io);
+    case 'grants':
+      return grantsCommand(rest, io);
+    case 'meters':
+      return metersCommand(rest, io);
+    case 'forget':
+      return forgetCommand(rest, io);
     case undefined:
     case 'help':
     case '--help':

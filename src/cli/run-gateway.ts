@@ -7,6 +7,8 @@ import { createApiApp } from '../api/app.js';
 import { listen, close } from '../api/server.js';
 import type { LoadedConfig, LoadOptions } from '../config/load.js';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../gateway/listener.js';
+import { apiAccessLog } from '../ops/api-access-log.js';
+import { checkReadiness, type Readiness } from '../ops/health.js';
 import { InFlight } from '../ops/in-flight.js';
 import { createLogger, eventLogger, type Logger } from '../ops/logger.js';
 import { Metrics } from '../ops/metrics.js';
@@ -35,23 +37,54 @@ export interface RunGatewayOptions {
   shutdownTimeoutMs?: number;
 }
 
-export interface RunningServers {
+/** One serving process without its ops port: a worker of `--workers`, or the inside of `runGateway`. */
+export interface ServingProcess {
   gateway: RunningGateway;
   api?: { server: Server; url: string };
   /** Where the decision API answers when it is mounted on the gateway port. */
   apiMount?: string;
-  ops: { server: Server; url: string };
   metrics: Metrics;
   reloader: Reloader;
   /** The runtime serving now (it changes on reload). */
   readonly runtime: Runtime;
+  /** This process's readiness (not ready once a shutdown began). */
+  readiness(): Promise<Readiness>;
   /** Graceful: stop accepting, let in-flight requests finish (up to the deadline), close the store. */
   shutdown(deadlineMs?: number): Promise<{ drained: boolean }>;
   /** Immediate: closes every connection now. */
   close(): Promise<void>;
 }
 
+export interface RunningServers extends ServingProcess {
+  ops: { server: Server; url: string };
+}
+
+/** The gateway, the API and the reloader of one process, with the ops port (/healthz, /readyz, /metrics). */
 export async function runGateway(options: RunGatewayOptions): Promise<RunningServers> {
+  const serving = await startServing(options);
+  const { model } = serving.runtime;
+  let ops: RunningServers['ops'];
+  try {
+    ops = await listen(createOpsApp({ readiness: serving.readiness, metrics: serving.metrics }), options.ops?.host ?? model.server.ops.host, options.ops?.port ?? model.server.ops.port);
+  } catch (error) {
+    await serving.close();
+    throw error;
+  }
+  let stopping: Promise<{ drained: boolean }> | undefined;
+  const drain = serving.shutdown;
+  // The ops port outlives the drain: load balancers read "shutting down" on /readyz meanwhile.
+  const shutdown = (deadlineMs?: number) => (stopping ??= drain(deadlineMs).finally(() => close(ops.server)));
+  return Object.assign(serving, {
+    ops,
+    shutdown,
+    async close() {
+      await shutdown(0);
+    },
+  });
+}
+
+/** The gateway, the API and the reloader of one process, without an ops port (`--workers` gives the primary that). */
+export async function startServing(options: RunGatewayOptions): Promise<ServingProcess> {
   const logger = options.logger ?? createLogger();
   // The store exists before the metrics that watch it; late binding keeps the order simple.
   let storeReady = () => false;
@@ -78,7 +111,9 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningSer
   const engine = () => current.engine;
 
   const mountPath = first.model.server.api.mountPath;
-  const apiApp = mountPath !== undefined || first.model.apiKeys.length > 0 ? createApiApp({ engine, events }) : undefined;
+  // The admin endpoints never answer on the gateway port unless the config says so.
+  const admin = mountPath === undefined || first.model.api.adminOnGatewayMount;
+  const apiApp = mountPath !== undefined || first.model.apiKeys.length > 0 ? createApiApp({ engine, events, admin }) : undefined;
   const inFlight = new InFlight();
   const gatewayOptions: GatewayOptions = {
     inFlight,
@@ -100,13 +135,11 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningSer
 
   let api: RunningServers['api'];
   if (apiApp && mountPath === undefined) {
-    api = await listen(apiApp, first.model.server.api.host, first.model.server.api.port);
+    api = await listen(apiAccessLog(apiApp, { logger, metrics }), first.model.server.api.host, first.model.server.api.port);
     inFlight.track(api.server);
   }
 
   let shuttingDown = false;
-  const opsApp = createOpsApp({ engine, store: store.health, metrics, shuttingDown: () => shuttingDown });
-  const ops = await listen(opsApp, options.ops?.host ?? first.model.server.ops.host, options.ops?.port ?? first.model.server.ops.port);
 
   const reloader = new Reloader({
     file: first.model.file,
@@ -127,7 +160,6 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningSer
   const closeListeners = async () => {
     await gateway.close();
     if (api) await close(api.server);
-    await close(ops.server);
   };
   let stopping: Promise<{ drained: boolean }> | undefined;
   const shutdown = (deadlineMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS) => {
@@ -147,12 +179,12 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningSer
     gateway,
     api,
     apiMount: apiApp && mountPath !== undefined ? `${gateway.url}${mountPath}` : undefined,
-    ops,
     metrics,
     reloader,
     get runtime() {
       return current;
     },
+    readiness: () => checkReadiness(engine(), store.health, shuttingDown),
     shutdown,
     async close() {
       await shutdown(0);

@@ -108,8 +108,8 @@ function jwtIntegration(integration: JwtIntegrationConfig, pemKeys: readonly Pem
 
 /** An empty url (`url: "${REDIS_URL:-}"`) means no Redis: the store section then describes memory only. */
 function storeSettings(store: StoreConfig): StoreSettings {
-  const { redis, failurePolicy, anonymousRetentionDays, memoryMaxVisitors } = store;
-  const settings: StoreSettings = { failurePolicy, anonymousRetentionDays, memoryMaxVisitors };
+  const { redis, failurePolicy, anonymousRetentionDays, memoryMaxVisitors, grants } = store;
+  const settings: StoreSettings = { failurePolicy, anonymousRetentionDays, memoryMaxVisitors, grants };
   if (redis && (redis.url || redis.sentinels || redis.cluster)) settings.redis = redis;
   return settings;
 }

@@ -22,6 +22,12 @@ export const ApiKeySchema = Type.Object(
       description: 'sk_... (secret) or pk_... (publishable), at least 8 characters after the prefix',
     }),
     name: Type.Optional(Type.String()),
+    scopes: Type.Optional(
+      Type.Array(Type.Literal('admin'), {
+        uniqueItems: true,
+        description: 'a list of scopes: admin (the admin API, docs/admin.md; secret keys with a name only)',
+      }),
+    ),
   },
   strict,
 );
@@ -218,6 +224,10 @@ export const StoreSchema = Type.Object(
     failurePolicy: Type.Union([Type.Literal('open'), Type.Literal('closed')], { default: 'open', description: 'open or closed' }),
     anonymousRetentionDays: Type.Integer({ minimum: 1, maximum: 3650, default: 400 }),
     memoryMaxVisitors: Type.Integer({ minimum: 1, default: 100_000 }),
+    grants: Type.Boolean({
+      default: false,
+      description: 'true or false: read plan grants (docs/admin.md) in every decision, in the same store call as the meters',
+    }),
   },
   strict,
 );
@@ -240,6 +250,12 @@ export const RouteSchema = Type.Object(
           template: Type.Optional(FilePath),
           url: Type.Optional(Type.String({ minLength: 1 })),
           returnParam: Type.Optional(Type.String({ minLength: 1 })),
+          mode: Type.Optional(
+            Type.Union([Type.Literal('hard'), Type.Literal('soft')], {
+              description:
+                'hard (the default: the paywall or redirect is the answer) or soft (forwarded without consuming; the components cut the page, else this paywall or redirect)',
+            }),
+          ),
         },
         strict,
       ),
@@ -321,6 +337,10 @@ export const GatewaySchema = Type.Object(
 export const ApiSchema = Type.Object(
   {
     anonymousIds: Type.Union([Type.Literal('unsigned'), Type.Literal('signed')], { default: 'unsigned', description: 'unsigned or signed' }),
+    adminOnGatewayMount: Type.Boolean({
+      default: false,
+      description: 'true or false: also answer the admin endpoints on the API mounted on the gateway port (server.api.mountPath)',
+    }),
   },
   strict,
 );
@@ -345,6 +365,12 @@ export const ServerSchema = Type.Object(
       maximum: 1_000_000,
       default: 5_000,
       description: 'a whole number from 1 to 1000000: decisions this process may have in progress before it answers 503 with Retry-After',
+    }),
+    workers: Type.Integer({
+      minimum: 1,
+      maximum: 64,
+      default: 1,
+      description: 'a whole number from 1 to 64: gateway worker processes sharing the listeners (more than 1 needs Redis meters; docs/operations.md "Worker processes")',
     }),
   },
   strict,

@@ -10,6 +10,8 @@ import { resolveIdentity, type IdentityDeps } from './identity/resolve.js';
 import { MAX_UNITS_PER_CALL, StoreUnavailableError } from './meters/store.js';
 import { RequestMeters } from './meters/request-meters.js';
 import { PlanResolver } from './plans.js';
+import { GrantCache } from './grants.js';
+import { createAdmin } from './admin.js';
 
 /** Counts every engine event by code, so tests and /metrics can see what was logged. */
 export class CountingLogger implements EventLogger {
@@ -29,7 +31,7 @@ export function createEngine(options: EngineOptions): Engine {
   const logger = new CountingLogger(options.logger);
   const anonymousIds = model.anonymousIds === undefined ? undefined : new AnonymousIds(model.anonymousIds.keys);
   const identity: IdentityDeps = { verifier, logger, signedAnonymousIds: model.api.anonymousIds === 'signed' ? anonymousIds : undefined };
-  const ctx: EngineContext = { model, store, identity, resolver: new PlanResolver(model), logger, env: options.env ?? {} };
+  const ctx: EngineContext = { model, store, identity, resolver: new PlanResolver(model), grants: new GrantCache(), logger, env: options.env ?? {} };
   const load = options.load ?? new DecisionLoad();
   const limit = model.server.maxPendingDecisions;
   const newIds = options.newIds ?? new NewIdBudget();
@@ -42,6 +44,11 @@ export function createEngine(options: EngineOptions): Engine {
     eventCounts: () => logger.counts,
     decide: (request: DecisionRequest) => admitted(() => decide(ctx, request)),
     resolveIdentity: async (input: IdentityInput, trusted: boolean) => (await resolveIdentity(input, trusted, identity)).identity,
+    visitorOf: async (input: IdentityInput) => {
+      if (input.createAnonymousIdentifier === true) throw new EngineError('invalid-request', 'name an existing visitor: userIdentifier, anonymousIdentifier or userJwt');
+      return (await resolveIdentity(input, true, identity)).visitor;
+    },
+    admin: createAdmin({ model, store, grants: ctx.grants, logger }),
     checkAccess: (request) => admitted(() => checkAccess(ctx, request)),
     updateCounter: (request) => admitted(() => updateCounter(request)),
     newAnonymousIdAllowed: async (networkId: string) =>

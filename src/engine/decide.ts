@@ -4,17 +4,28 @@
 import { randomUUID } from 'node:crypto';
 import type { EventLogger } from '../events.js';
 import type { DecisionOutcome, DecisionRequest } from './engine.js';
+import { checkComponentBehaviors, checkHttpBehavior, type OutputProblem } from './components/check-output.js';
 import { EngineError } from './errors.js';
 import { buildFeatures, workflowFeatures, type MeterOperations } from './features.js';
 import { resolved, resolveIdentity, testGroup100, type IdentityDeps } from './identity/resolve.js';
 import { RequestMeters } from './meters/request-meters.js';
 import { evaluateCall } from './meters/semantics.js';
-import type { ConsumeSpec, MeterCall, MeterStore, Visitor } from './meters/store.js';
+import type { ConsumeSpec, Grant, MeterCall, MeterStore, Visitor } from './meters/store.js';
+import { activeGrants, assumption, type GrantCache } from './grants.js';
 import { MAX_UNITS_PER_CALL, StoreUnavailableError } from './meters/store.js';
 import type { CompiledSurface, DeclaredConsumption, Model } from './model.js';
 import type { PlanResolver, ResolvedPlanValues } from './plans.js';
 import { plansFromRules, plansFromWorkflows } from './provisioning.js';
-import type { AccessCheck, ComponentBehavior, Customer, MeterableProperty, ResolvedIdentity, SurfaceBehavior, SurfaceDecision } from './types.js';
+import type {
+  AccessCheck,
+  ComponentBehavior,
+  Customer,
+  MeterableProperty,
+  PlanSource,
+  ResolvedIdentity,
+  SurfaceBehavior,
+  SurfaceDecision,
+} from './types.js';
 import { Revocation, runWorkflow } from './workflows/run.js';
 import type { SurfaceInput, WorkflowIdentity } from './workflows/types.js';
 
@@ -23,12 +34,18 @@ export interface EngineContext {
   store: MeterStore;
   identity: IdentityDeps;
   resolver: PlanResolver;
+  /** Each visitor's grants as this process last saw them (only read when `store.grants` is on). */
+  grants: GrantCache;
   logger?: EventLogger;
   env: Record<string, string | undefined>;
 }
 
+/** A store call that finds other grants than assumed is made again, at most this many times in all. */
+const GRANT_ATTEMPTS = 3;
+
 const NOT_A_CUSTOMER: Customer = Object.freeze({ isCustomer: false, hasProducts: false, customerIdentifiers: [] as string[] }) as Customer;
 const NONE: readonly string[] = [];
+const NONE_GRANTED: readonly Grant[] = [];
 
 /** What the declared consumption of a request decided (step 4): whether it may proceed, and if not why. */
 export interface Gate {
@@ -56,19 +73,29 @@ type DecisionHead = Pick<AccessCheck, 'status' | 'eventId' | 'identity' | 'custo
 export class DecisionRun {
   #workflowIdentity: WorkflowIdentity | undefined;
 
+  plans: readonly string[] = NONE;
+  customer: Customer = NOT_A_CUSTOMER;
+  values: ResolvedPlanValues = new Map();
+  meters!: RequestMeters;
+  /** The grants the plans were resolved with (assumed until the store call confirms them). */
+  grants: readonly Grant[] = [];
+  /** Whether the next store call still has to read the grants (the first call of a decision, when `store.grants` is on). */
+  private grantsUnread: boolean;
+
   private constructor(
     private readonly ctx: EngineContext,
     readonly identity: ResolvedIdentity,
     /** Whose counters the store reads and writes. */
     readonly visitor: Visitor,
-    readonly plans: readonly string[],
-    readonly customer: Customer,
-    readonly values: ResolvedPlanValues,
-    readonly meters: RequestMeters,
+    /** Plans from the rules and from the workflows (a slug may repeat). */
+    private readonly provisioned: { rules: readonly string[]; workflows: readonly string[] },
+    private readonly resourceId: string | undefined,
     readonly now: number,
-  ) {}
+  ) {
+    this.grantsUnread = ctx.model.store.grants;
+  }
 
-  /** Steps 1 to 3: identity, plans (automatic and provisioned), the values they resolve to. */
+  /** Steps 1 to 3: identity, plans (automatic, provisioned and granted), the values they resolve to. */
   static async start(ctx: EngineContext, request: Omit<DecisionRequest, 'surfaceSlug'>): Promise<DecisionRun> {
     const now = request.now ?? Date.now();
     const { identity, visitor } =
@@ -76,14 +103,44 @@ export class DecisionRun {
     let built: WorkflowIdentity | undefined;
     const workflowIdentity = (): WorkflowIdentity => (built ??= workflowIdentityOf(identity, visitor));
     const { rules, workflows } = ctx.model.provisioning;
-    let provisioned = rules.length > 0 ? plansFromRules(rules, identity.jwtClaims) : NONE;
-    if (workflows.length > 0) provisioned = [...provisioned, ...(await plansFromWorkflows(ctx.model, workflowIdentity, ctx.env, ctx.logger))];
-    const planSet = ctx.resolver.planSet(visitor.userType, provisioned);
-    const customer = provisioned.length > 0 ? { isCustomer: true, hasProducts: true, customerIdentifiers: [] } : { ...NOT_A_CUSTOMER, customerIdentifiers: [] };
+    const fromRules = rules.length > 0 ? plansFromRules(rules, identity.jwtClaims) : NONE;
+    const fromWorkflows = workflows.length > 0 ? await plansFromWorkflows(ctx.model, workflowIdentity, ctx.env, ctx.logger) : NONE;
     const resourceId = typeof request.resource?.id === 'string' ? request.resource.id : undefined;
-    const run = new DecisionRun(ctx, identity, visitor, planSet.slugs, customer, planSet.values, new RequestMeters(ctx.model, now, resourceId), now);
+    const run = new DecisionRun(ctx, identity, visitor, { rules: fromRules, workflows: fromWorkflows }, resourceId, now);
+    run.resolvePlans(ctx.model.store.grants ? activeGrants(ctx.grants.assumed(visitor), now) : NONE_GRANTED);
     run.#workflowIdentity = built;
     return run;
+  }
+
+  /** Step 2 and 3 for a set of grants: the plans in effect, the customer, the values; fresh meters. */
+  private resolvePlans(grants: readonly Grant[]): void {
+    const { ctx, provisioned } = this;
+    let extra: readonly string[] = provisioned.rules;
+    if (provisioned.workflows.length > 0) extra = [...extra, ...provisioned.workflows];
+    // A grant of a plan the config no longer declares is kept in the store but has no effect.
+    const granted = grants.length === 0 ? NONE : grants.map((g) => g.plan).filter((slug) => ctx.model.planBySlug.has(slug));
+    if (granted.length > 0) extra = [...extra, ...granted];
+    const planSet = ctx.resolver.planSet(this.visitor.userType, extra);
+    this.grants = grants;
+    this.plans = planSet.slugs;
+    this.values = planSet.values;
+    this.customer = extra.length > 0 ? { isCustomer: true, hasProducts: true, customerIdentifiers: [] } : { ...NOT_A_CUSTOMER, customerIdentifiers: [] };
+    this.meters = new RequestMeters(ctx.model, this.now, this.resourceId);
+  }
+
+  /** Every plan in effect with its sources (in plan order): what `decision.plans` and explain show. */
+  planSources(): PlanSource[] {
+    const { model } = this.ctx;
+    const auto = new Set(model.autoPlans[this.visitor.userType].map((p) => p.slug));
+    const sources: PlanSource[] = [];
+    for (const plan of this.plans) {
+      if (auto.has(plan)) sources.push({ plan, source: 'automatic' });
+      if (this.provisioned.rules.includes(plan)) sources.push({ plan, source: 'rule' });
+      if (this.provisioned.workflows.includes(plan)) sources.push({ plan, source: 'workflow' });
+      const grant = this.grants.find((g) => g.plan === plan);
+      if (grant !== undefined) sources.push(grant.expiresAt === null ? { plan, source: 'grant' } : { plan, source: 'grant', expiresAt: new Date(grant.expiresAt).toISOString() });
+    }
+    return sources;
   }
 
   /** Built on first use: only requests that run a workflow pay for the test-group hash. */
@@ -107,12 +164,25 @@ export class DecisionRun {
     };
   }
 
+  /** The extra fields of a decision: `degraded` when the store failed, `plans` when the config reads grants. */
+  extras(into: { degraded?: true; plans?: PlanSource[] }, failed = false): void {
+    if (this.degraded || failed) into.degraded = true;
+    if (this.ctx.model.store.grants) into.plans = this.planSources();
+  }
+
   /**
    * Step 4: read every meter and apply the declared consumption (route + surface, each counter once),
    * all or nothing, only if the route's requirement holds on the state before consumption. One store
    * call at most.
    */
-  async applyDeclared({ declared, requirement, dryRun }: DeclaredStep): Promise<Gate> {
+  async applyDeclared(step: DeclaredStep): Promise<Gate> {
+    for (let attempt = 1; ; attempt++) {
+      const gate = await this.applyDeclaredOnce(step, attempt === GRANT_ATTEMPTS);
+      if (gate !== 'grants-changed') return gate;
+    }
+  }
+
+  private async applyDeclaredOnce({ declared, requirement, dryRun }: DeclaredStep, lastAttempt: boolean): Promise<Gate | 'grants-changed'> {
     const { model } = this.ctx;
     const counters = meteredCounters(model, this.values);
     let preconditionFailed: 'requirement' | 'consumption' | undefined;
@@ -139,18 +209,30 @@ export class DecisionRun {
         preconditionFailed ??= 'consumption';
       }
     }
+    const grants = this.grantsUnread ? assumption(this.grants) : undefined;
     if (preconditionFailed !== undefined) {
-      if (counters.size > 0) await this.callStore({ counters: [...counters].map((id) => this.meters.spec(id)), consume: [], dryRun: true });
+      if (counters.size > 0 || grants !== undefined) {
+        const read = await this.callStore({ counters: [...counters].map((id) => this.meters.spec(id)), consume: [], dryRun: true, grants }, lastAttempt);
+        if (read.grantsChanged) return 'grants-changed';
+      }
       return { allowed: false, reason: preconditionFailed };
     }
-    if (counters.size === 0) return { allowed: true };
-    const result = await this.callStore({ counters: [...counters].map((id) => this.meters.spec(id)), require, consume, dryRun });
+    if (counters.size === 0 && grants === undefined) return { allowed: true };
+    const result = await this.callStore({ counters: [...counters].map((id) => this.meters.spec(id)), require, consume, dryRun, grants }, lastAttempt);
+    if (result.grantsChanged) return 'grants-changed';
     if (!result.requirementMet) return { allowed: false, reason: 'requirement' };
     return result.granted ? { allowed: true } : { allowed: false, reason: 'consumption' };
   }
 
-  /** Runs one store call and folds its result into the request's meters; applies the failure policy when the store cannot answer. */
-  private async callStore(call: Omit<MeterCall, 'visitor' | 'now'>): Promise<{ requirementMet: boolean; granted: boolean }> {
+  /**
+   * Runs one store call and folds its result into the request's meters; applies the failure policy when
+   * the store cannot answer. A call that reads grants and finds others than assumed re-resolves the
+   * plans and answers `grantsChanged` (nothing was recorded): the caller makes its call again.
+   */
+  private async callStore(
+    call: Omit<MeterCall, 'visitor' | 'now'>,
+    lastAttempt = false,
+  ): Promise<{ requirementMet: boolean; granted: boolean; grantsChanged?: boolean }> {
     const { ctx, meters } = this;
     const open = ctx.model.store.failurePolicy === 'open';
     if (meters.degraded) {
@@ -167,7 +249,17 @@ export class DecisionRun {
         consume: call.consume,
         dryRun: call.dryRun,
       };
+      if (call.grants !== undefined) fullCall.grants = call.grants;
       let result = await ctx.store.run(fullCall);
+      if (result.grants !== undefined) {
+        ctx.grants.learn(this.visitor, result.grants);
+        if (result.grantsChanged === true) {
+          if (lastAttempt) throw new StoreUnavailableError('store-error', `the grants of this visitor changed during ${GRANT_ATTEMPTS} store calls in a row`);
+          this.resolvePlans(result.grants);
+          return { requirementMet: false, granted: false, grantsChanged: true };
+        }
+        this.grantsUnread = false;
+      }
       if (call.dryRun && call.consume.length > 0) {
         // Judge again with this request's own dry consumption counted, as the real run would see it.
         const { requirementMet, consumed } = evaluateCall(fullCall, meters.withOwnUsage(result.readings));
@@ -228,6 +320,7 @@ export class DecisionRun {
     const { ctx } = this;
     const timeoutMs = ctx.model.workflowTimeoutMs;
     let failed = false;
+    const malformed: OutputProblem[] = [];
     const inputFor = (revocation: Revocation): SurfaceInput => ({
       identity: this.workflowIdentity(),
       features: workflowFeatures(ctx.model, this.values, this.meters, this.meterOperations(dryRun, revocation)),
@@ -254,11 +347,17 @@ export class DecisionRun {
         });
       } else if (outcome.value !== undefined) {
         if (isPlainObject(outcome.value.properties)) behavior.properties = outcome.value.properties;
-        if (isPlainObject(outcome.value.http)) behavior.http = outcome.value.http;
+        const http: unknown = outcome.value.http;
+        // Checked before anything uses it: a malformed one is dropped (and so cannot skip the components).
+        if (http !== undefined && http !== null) {
+          const checked = checkHttpBehavior(http);
+          if (checked.ok) behavior.http = checked.value;
+          else malformed.push(...checked.problems);
+        }
       }
     }
     const components: Record<string, ComponentBehavior> = {};
-    if (behavior.http !== undefined && 'body' in behavior.http) return { behavior, componentsSkipped: true, components, failed };
+    if (behavior.http !== undefined && 'body' in behavior.http) return { behavior, componentsSkipped: true, components, failed, malformed };
     await Promise.all(
       surface.components.map(async (component) => {
         const result = componentMetadata(component);
@@ -283,7 +382,10 @@ export class DecisionRun {
     );
     const ordered: Record<string, ComponentBehavior> = {};
     for (const component of surface.components) ordered[component.slug] = components[component.slug];
-    return { behavior, componentsSkipped: false, components: ordered, failed };
+    // A workflow's content (and properties) are checked before they reach a client or the gateway's rewriter.
+    const checked = checkComponentBehaviors(ordered);
+    malformed.push(...checked.problems);
+    return { behavior, componentsSkipped: false, components: checked.componentBehaviors, failed, malformed };
   }
 }
 
@@ -322,9 +424,12 @@ interface SurfaceRun {
   componentsSkipped: boolean;
   components: Record<string, ComponentBehavior>;
   failed: boolean;
+  /** What the workflows returned that the wire format does not allow: dropped, the decision degraded. */
+  malformed: readonly OutputProblem[];
 }
 
 const NO_CONSUMPTION: readonly DeclaredConsumption[] = [];
+const NO_PROBLEMS: readonly OutputProblem[] = [];
 
 /** What every component's behavior carries, workflow or not. */
 function componentMetadata(component: CompiledSurface['components'][number]): ComponentBehavior {
@@ -339,7 +444,7 @@ function runsWorkflows(surface: CompiledSurface): boolean {
 function withoutWorkflows(surface: CompiledSurface): SurfaceRun {
   const components: Record<string, ComponentBehavior> = {};
   for (const component of surface.components) components[component.slug] = componentMetadata(component);
-  return { behavior: {}, componentsSkipped: false, components, failed: false };
+  return { behavior: {}, componentsSkipped: false, components, failed: false, malformed: NO_PROBLEMS };
 }
 
 export async function decide(ctx: EngineContext, request: DecisionRequest): Promise<DecisionOutcome> {
@@ -356,7 +461,13 @@ export async function decide(ctx: EngineContext, request: DecisionRequest): Prom
   decision.surfaceBehavior = surfaceRun.behavior;
   decision.componentsSkipped = surfaceRun.componentsSkipped;
   decision.componentBehaviors = surfaceRun.components;
-  if (run.degraded || surfaceRun.failed) decision.degraded = true;
+  if (surfaceRun.malformed.length > 0) {
+    ctx.logger?.event('error', 'workflow-output-malformed', {
+      surface: surface.slug,
+      problems: surfaceRun.malformed.map(({ path, message }) => `${path}: ${message}`),
+    });
+  }
+  run.extras(decision, surfaceRun.failed || surfaceRun.malformed.length > 0);
   return { decision, denied: !gate.allowed, denialReason: gate.reason, recordsUsage: run.meters.recordsUsage, plans: run.plans };
 }
 
@@ -365,6 +476,6 @@ export async function checkAccess(ctx: EngineContext, request: Omit<DecisionRequ
   const run = await DecisionRun.start(ctx, request);
   await run.applyDeclared({ declared: NO_CONSUMPTION, dryRun: true });
   const check: AccessCheck = run.head();
-  if (run.degraded) check.degraded = true;
+  run.extras(check);
   return check;
 }

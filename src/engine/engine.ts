@@ -8,6 +8,8 @@ import type { JwtVerifier } from './identity/jwt-verifier.js';
 import type { AnonymousIds } from './identity/anonymous-ids.js';
 import type { DecisionLoad } from './load.js';
 import type { NewIdBudget } from './identity/new-ids.js';
+import type { Visitor } from './meters/store.js';
+import type { EngineAdmin } from './admin.js';
 
 /** Exactly one of the identity modes (docs/concepts.md "Identity"); the API passes the request body's object as is. */
 export interface IdentityInput {
@@ -73,6 +75,10 @@ export interface Engine {
   /** counter-updates: `update` is a non-zero integer within ±MAX_UNITS_PER_CALL; counters stay within 0..MAX_COUNTER_VALUE. Throws `unknown-counter`. */
   updateCounter(request: { identity: IdentityInput; counterId: string; update: number; resourceId?: string; now?: number }): Promise<void>;
   resolveIdentity(input: IdentityInput, trusted: boolean): Promise<ResolvedIdentity>;
+  /** Whose counters and grants an identity names (trusted: any identifier; a signed anonymous id counts under its inner id). */
+  visitorOf(input: IdentityInput): Promise<Visitor>;
+  /** Grants, meters and forgetting (docs/admin.md); the admin API and the CLI call these. */
+  readonly admin: EngineAdmin;
   /** Events so far, by code (tests and diagnostics). */
   eventCounts(): ReadonlyMap<EventCode, number>;
   /**

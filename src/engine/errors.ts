@@ -12,6 +12,8 @@ export type EngineErrorCode = Extract<
   | 'invalid-anonymous-id'
   | 'unknown-surface'
   | 'unknown-counter'
+  | 'unknown-plan'
+  | 'grants-disabled'
   | 'forbidden'
   | 'store-unavailable'
   | 'overloaded'

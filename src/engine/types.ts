@@ -65,7 +65,7 @@ export interface SurfaceBehavior {
 
 export interface ComponentBehavior {
   properties?: Record<string, unknown>;
-  /** A workflow's output, unchecked: `ComponentContent` once validated (src/gateway/components/validate.ts). */
+  /** A workflow's output, unchecked: `ComponentContent` once validated (src/engine/components/check-output.ts). */
   content?: unknown;
   metadata: { cssSelector: string };
 }
@@ -84,6 +84,14 @@ export interface ComponentContent {
   replaceRange?: { fromMarker?: string; toMarker?: string; replaceWith?: ContentInsertion[] };
 }
 
+/** Where a plan in effect came from; a plan with several sources is listed once per source. */
+export interface PlanSource {
+  plan: string;
+  source: 'automatic' | 'rule' | 'workflow' | 'grant';
+  /** A grant's expiry (ISO 8601); absent for a grant until revoked and for every other source. */
+  expiresAt?: string;
+}
+
 export interface SurfaceDecision {
   status: 'success';
   eventId: string;
@@ -95,6 +103,8 @@ export interface SurfaceDecision {
   componentBehaviors: Record<string, ComponentBehavior>;
   /** Present (true) only when the meter store could not answer and the failure policy applied. */
   degraded?: true;
+  /** Present when the config reads grants (`store.grants`): every plan in effect and its source. */
+  plans?: PlanSource[];
 }
 
 export interface AccessCheck {
@@ -104,4 +114,5 @@ export interface AccessCheck {
   customer: Customer;
   features: Record<string, FeatureDecision>;
   degraded?: true;
+  plans?: PlanSource[];
 }

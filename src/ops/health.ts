@@ -16,6 +16,8 @@ export interface Readiness {
     storeMemory?: 'ok' | 'high';
     failurePolicy: 'open' | 'closed';
     shuttingDown?: true;
+    /** With `server.workers` above 1 (the primary's answer): how many are configured, answering, ready. */
+    workers?: { configured: number; answering: number; ready: number };
   };
   /** Why not ready (or degraded), one line each. */
   reasons: string[];
@@ -58,5 +60,32 @@ export async function checkReadiness(engine: Engine, store: StoreHealth, shuttin
   if (memory !== null) result.checks.storeMemory = memory.high ? 'high' : 'ok';
   if (shuttingDown) result.checks.shuttingDown = true;
   if (degraded) result.degraded = true;
+  return result;
+}
+
+/**
+ * The primary's readiness with worker processes: ready when every configured worker answered ready
+ * and no shutdown began. A worker that died or did not answer in time makes the host not ready (its
+ * replacement is on the way); the checks shown are the first answering worker's, each reason is
+ * prefixed with the worker's number.
+ */
+export function combineReadiness(configured: number, answers: { worker: number; readiness: Readiness | null }[], shuttingDown: boolean): Readiness {
+  const answered = answers.filter((a): a is { worker: number; readiness: Readiness } => a.readiness !== null);
+  const ready = answered.filter((a) => a.readiness.ready).length;
+  const reasons: string[] = [];
+  for (const a of answers) {
+    if (a.readiness === null) reasons.push(`worker ${a.worker}: no answer`);
+    else for (const reason of a.readiness.reasons) reasons.push(`worker ${a.worker}: ${reason}`);
+  }
+  if (answers.length < configured) reasons.push(`${configured - answers.length} of ${configured} workers not running (being restarted)`);
+  if (shuttingDown) reasons.push('shutting down');
+  const base = answered[0]?.readiness.checks ?? { config: 'ok' as const, jwks: 'ok' as const, store: 'unreachable' as const, failurePolicy: 'closed' as const };
+  const result: Readiness = {
+    ready: !shuttingDown && ready === configured,
+    checks: { ...base, workers: { configured, answering: answered.length, ready } },
+    reasons,
+  };
+  if (shuttingDown) result.checks.shuttingDown = true;
+  if (answered.some((a) => a.readiness.degraded)) result.degraded = true;
   return result;
 }

@@ -5,10 +5,17 @@ import { pino, type Logger, type DestinationStream } from 'pino';
 
 export type { Logger };
 
-export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
+export function createLogger(options: { level?: string; destination?: DestinationStream; worker?: number } = {}): Logger {
   const level = options.level ?? process.env.PLANGATE_LOG_LEVEL ?? 'info';
-  return pino({ level, base: { service: 'plangate' }, timestamp: pino.stdTimeFunctions.isoTime }, options.destination ?? bufferedStdout());
+  // A worker's lines carry its number, and go out in writes small enough that the kernel never
+  // interleaves them with another worker's on a shared pipe (PIPE_BUF is 4096 bytes on Linux).
+  const base = options.worker === undefined ? { service: 'plangate' } : { service: 'plangate', worker: options.worker };
+  const destination = options.destination ?? bufferedStdout(options.worker === undefined ? 16_000 : WORKER_BATCH_CHARS);
+  return pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime }, destination);
 }
+
+/** A worker's batch: a few hundred characters plus the line that crossed them stays under 4096 bytes for lines of ordinary length. */
+const WORKER_BATCH_CHARS = 1_000;
 
 let stdout: BatchedLines | undefined;
 
@@ -20,9 +27,9 @@ let stdout: BatchedLines | undefined;
  * than the line itself. Lines keep their order. A quiet process still flushes every second, and on
  * exit.
  */
-function bufferedStdout(): BatchedLines {
+function bufferedStdout(batchChars: number): BatchedLines {
   if (stdout !== undefined) return stdout;
-  const batched = new BatchedLines(pino.destination({ dest: 1, sync: false }));
+  const batched = new BatchedLines(pino.destination({ dest: 1, sync: false }), batchChars);
   stdout = batched;
   setInterval(() => batched.flush(), 1000).unref();
   process.on('exit', () => {

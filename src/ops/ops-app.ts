@@ -1,19 +1,18 @@
 // The ops port's express app: /healthz (the process is up), /readyz (ready to take traffic, see
 // health.ts) and /metrics (Prometheus text). Bound to 127.0.0.1 by default (server.ops).
 import express, { type Express } from 'express';
-import type { Engine } from '../engine/engine.js';
 import type { ErrorCode } from '../errors.js';
-import type { StoreHealth } from '../engine/meters/redis.js';
-import { checkReadiness } from './health.js';
-import type { Metrics } from './metrics.js';
+import type { Readiness } from './health.js';
 
 export interface OpsAppOptions {
-  /** The engine serving now (it changes on reload). */
-  engine: () => Engine;
-  store: StoreHealth;
-  metrics: Metrics;
-  /** True once a shutdown began: /readyz answers 503 so load balancers stop sending traffic. */
-  shuttingDown?: () => boolean;
+  /**
+   * Readiness now (health.ts `checkReadiness` for one process; the primary's combination of its
+   * workers' answers with `--workers`). Not ready once a shutdown began, so load balancers stop
+   * sending traffic.
+   */
+  readiness: () => Promise<Readiness>;
+  /** The Prometheus exposition: one process's registry, or the workers' aggregated. */
+  metrics: { text(): Promise<string>; contentType(): string };
 }
 
 export function createOpsApp(options: OpsAppOptions): Express {
@@ -29,7 +28,7 @@ export function createOpsApp(options: OpsAppOptions): Express {
   });
   app.get('/readyz', async (_req, res, next) => {
     try {
-      const readiness = await checkReadiness(options.engine(), options.store, options.shuttingDown?.() ?? false);
+      const readiness = await options.readiness();
       res.status(readiness.ready ? 200 : 503).json({ status: readiness.ready ? 'ready' : 'not-ready', ...readiness });
     } catch (error) {
       next(error);

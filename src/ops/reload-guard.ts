@@ -14,6 +14,13 @@ export function unreloadableChanges(running: LoadedConfig, next: LoadedConfig): 
   };
   changed('server.api', running.server.api, next.server.api, 'listener addresses are not reloadable');
   changed('server.ops', running.server.ops, next.server.ops, 'listener addresses are not reloadable');
+  changed(
+    'api.adminOnGatewayMount',
+    running.api.adminOnGatewayMount,
+    next.api.adminOnGatewayMount,
+    'whether the gateway mount has the admin endpoints is set when the gateway starts',
+  );
+  changed('server.workers', running.server.workers, next.server.workers, 'the worker processes are started once; restart to change their number');
   changed('server.maxBodyBytes', running.server.maxBodyBytes, next.server.maxBodyBytes, 'the API body limit is set when the API starts');
   changed(
     'apiKeys',
@@ -21,13 +28,13 @@ export function unreloadableChanges(running: LoadedConfig, next: LoadedConfig): 
     next.apiKeys.length > 0,
     'the decision API listener starts only when the config at start declares apiKeys (adding or removing all of them needs a restart; changing them reloads)',
   );
-  // failurePolicy is read per decision: it reloads. Everything else in `store` shapes the connection.
+  // failurePolicy and grants are read per decision: they reload. Everything else in `store` shapes the connection.
   const connection = (m: Model) => ({
     redis: m.store.redis,
     anonymousRetentionDays: m.store.anonymousRetentionDays,
     memoryMaxVisitors: m.store.memoryMaxVisitors,
   });
-  changed('store', connection(running), connection(next), 'the store connection is not reloadable (only store.failurePolicy is)');
+  changed('store', connection(running), connection(next), 'the store connection is not reloadable (only store.failurePolicy and store.grants are)');
   return problems;
 }
 

@@ -97,6 +97,20 @@ const table: { file: string; line: number; column: number; path: string; message
     path: 'surfaces.hello-world.consume[0]',
     message: /'widget\.premium' is a boolean property; expected a meterable property/,
   },
+  {
+    file: 'unstreamable-selector.yaml',
+    line: 13,
+    column: 19,
+    path: 'surfaces.article.components.cut.selector',
+    message: /^the selector "article p:last-child" cannot be applied to a streaming page: ':last-child' depends on what comes after the element/,
+  },
+  {
+    file: 'soft-without-components.yaml',
+    line: 13,
+    column: 38,
+    path: 'gateway.routes[0].deny.mode',
+    message: /^a soft denial cuts the page with the components of its surface, and surface 'article' declares none/,
+  },
 ];
 
 describe('loadConfig refuses broken configs', () => {
@@ -297,13 +311,14 @@ describe('loadConfig compiles good configs', () => {
     ]);
     expect(model.planBySlug.get('basic')).toMatchObject({ name: 'basic', assign: 'none' });
     expect(model.autoPlans).toEqual({ anonymous: [], authenticated: [] });
-    expect(model.store).toEqual({ failurePolicy: 'open', anonymousRetentionDays: 400, memoryMaxVisitors: 100_000 });
+    expect(model.store).toEqual({ failurePolicy: 'open', anonymousRetentionDays: 400, memoryMaxVisitors: 100_000, grants: false });
     expect(model.workflowTimeoutMs).toBe(50);
     expect(model.server).toEqual({
       api: { host: '127.0.0.1', port: 3100 },
       ops: { host: '127.0.0.1', port: 9090 },
       maxBodyBytes: 102_400,
       maxPendingDecisions: 5_000,
+      workers: 1,
     });
     expect(model.gateway).toBeUndefined();
     expect(model.surfaces.get('home')).toEqual({ slug: 'home', workflow: undefined, consume: [], components: [] });

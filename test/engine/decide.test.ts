@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecisionRequest, IdentityInput } from '../../src/engine/engine.js';
 import { StoreUnavailableError, type MeterStore } from '../../src/engine/meters/store.js';
+import { MemoryMeterStore } from '../../src/engine/meters/memory.js';
 import type { DeclaredConsumption } from '../../src/engine/model.js';
 import type { SurfaceDecision } from '../../src/engine/types.js';
 import type { Runtime } from '../../src/ops/runtime.js';
@@ -212,6 +213,7 @@ class UnavailableStore implements MeterStore {
   async allowNewId(): Promise<never> {
     throw new StoreUnavailableError('store-unreachable', 'Redis is unreachable (test)');
   }
+  readonly admin = new MemoryMeterStore().admin;
   async close(): Promise<void> {}
 }
 

@@ -2,6 +2,8 @@
 // upstream that echoes what plangate told it, meters in the test Redis under a per-run prefix, the
 // whole `plangate gateway` stack (gateway, ops port, API) from runGateway, and the log captured as
 // text from pino's destination stream.
+import { request } from 'node:http';
+import { afterEach } from 'vitest';
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -234,7 +236,7 @@ export async function spawnGateway(args: string[], options: SpawnOptions): Promi
   proc.stdout!.on('data', (c) => (output += c));
   proc.stderr!.on('data', (c) => (output += c));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000;
   while (!/ops .* on (http:\S+)/.test(output)) {
     if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`the gateway did not start:\n${output}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -242,4 +244,39 @@ export async function spawnGateway(args: string[], options: SpawnOptions): Promi
   const gatewayUrl = /gateway listening on (http:\S+)/.exec(output)![1];
   const opsUrl = /ops .* on (http:\S+)/.exec(output)![1];
   return { process: proc, gatewayUrl, opsUrl, output: () => output, exited };
+}
+
+/** A GET on a connection of its own (no keep-alive): the status and the whole body, or the error that ended it. */
+export function getOnce(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string } | { error: string }> {
+  return new Promise((resolve) => {
+    const req = request(url, { agent: false, headers }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', (e) => resolve({ error: e.message }));
+    });
+    req.on('error', (e) => resolve({ error: e.message }));
+    req.end();
+  });
+}
+
+/** Polls `check` every 50 ms until it holds; throws naming `what` after `ms`. */
+export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The test's child gateway and upstream, killed and closed after each test. */
+export function childCleanup(): { child?: GatewayChild; upstream?: EchoUpstream } {
+  const state: { child?: GatewayChild; upstream?: EchoUpstream } = {};
+  afterEach(async () => {
+    if (state.child && state.child.process.exitCode === null) state.child.process.kill('SIGKILL');
+    await state.upstream?.close();
+    state.child = undefined;
+    state.upstream = undefined;
+  });
+  return state;
 }

@@ -2,54 +2,25 @@
 // request in flight finish (an upstream that answers slowly), closes the store and exits 0; past
 // the shutdown deadline the remaining connections are closed and it still exits 0.
 import { writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { prepareOps, spawnGateway, workflowSource, type EchoUpstream, type GatewayChild } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { childCleanup, getOnce, prepareOps, spawnGateway, until, workflowSource, type GatewayChild } from './harness.js';
 
-let upstream: EchoUpstream | undefined;
-let child: GatewayChild | undefined;
-afterEach(async () => {
-  if (child && child.process.exitCode === null) child.process.kill('SIGKILL');
-  await upstream?.close();
-  child = undefined;
-  upstream = undefined;
-});
+const state = childCleanup();
+const get = getOnce;
 
 async function startCli(scope: string, extraArgs: string[] = []): Promise<{ child: GatewayChild; dir: string }> {
   const setup = await prepareOps(scope);
-  upstream = setup.upstream;
+  state.upstream = setup.upstream;
   const args = ['--import', 'tsx', 'src/cli/main.ts', 'gateway', '--config', setup.file, '--no-watch', ...extraArgs];
   return { child: await spawnGateway(args, { env: { ...setup.env, PLANGATE_LOG_LEVEL: 'warn' } }), dir: setup.dir };
-}
-
-/** A GET that reports the status and the whole body, or the error that ended it. */
-function get(url: string): Promise<{ status: number; body: string } | { error: string }> {
-  return new Promise((resolve) => {
-    const req = request(url, { agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', (e) => resolve({ error: e.message }));
-    });
-    req.on('error', (e) => resolve({ error: e.message }));
-    req.end();
-  });
-}
-
-async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('plangate gateway (child process)', () => {
   it('reloads on SIGHUP, and on SIGTERM finishes the request in flight and exits 0', async () => {
     const started = await startCli('shutdown-drain');
-    child = started.child;
-    const c = child;
+    state.child = started.child;
+    const c = state.child!;
     expect(await get(`${c.gatewayUrl}/articles/one`)).toMatchObject({ status: 200, body: expect.stringContaining('"version":"v1"') });
 
     writeFileSync(join(started.dir, 'article.ts'), workflowSource('v2'));
@@ -59,10 +30,10 @@ describe('plangate gateway (child process)', () => {
     while (!('body' in answer && answer.body.includes('"v2"')) && Date.now() < reloadDeadline) answer = await get(`${c.gatewayUrl}/articles/one`);
     expect(answer).toMatchObject({ status: 200, body: expect.stringContaining('"version":"v2"') });
 
-    upstream!.slowMs = 1_500;
-    const seenBefore = upstream!.seen.length;
+    state.upstream!.slowMs = 1_500;
+    const seenBefore = state.upstream!.seen.length;
     const inFlight = get(`${c.gatewayUrl}/slow`);
-    await until(() => upstream!.seen.length > seenBefore, 'the slow request to reach the upstream');
+    await until(() => state.upstream!.seen.length > seenBefore, 'the slow request to reach the upstream');
     c.process.kill('SIGTERM');
     // Stops accepting: the ops port says not ready (or is already gone), new connections are refused.
     await new Promise((r) => setTimeout(r, 200));
@@ -73,12 +44,12 @@ describe('plangate gateway (child process)', () => {
   });
 
   it('closes what is still open at the shutdown deadline and exits 0', async () => {
-    child = (await startCli('shutdown-deadline', ['--shutdown-timeout', '200'])).child;
-    const c = child;
-    upstream!.slowMs = 20_000;
-    const seenBefore = upstream!.seen.length;
+    state.child = (await startCli('shutdown-deadline', ['--shutdown-timeout', '200'])).child;
+    const c = state.child!;
+    state.upstream!.slowMs = 20_000;
+    const seenBefore = state.upstream!.seen.length;
     const inFlight = get(`${c.gatewayUrl}/slow`);
-    await until(() => upstream!.seen.length > seenBefore, 'the slow request to reach the upstream');
+    await until(() => state.upstream!.seen.length > seenBefore, 'the slow request to reach the upstream');
     const signalled = Date.now();
     c.process.kill('SIGTERM');
     expect(await c.exited).toBe(0);

@@ -1,11 +1,16 @@
 // In-memory meter store: per process, bounded by an LRU over visitors. The embedded default when no
 // Redis is configured; consistent within one process only.
 import { LRUCache } from 'lru-cache';
-import { evaluateCall } from './semantics.js';
+import { checkGrants, evaluateCall } from './semantics.js';
 import { periodStart } from './periods.js';
 import {
   MAX_COUNTER_VALUE,
   newIdWindow,
+  type Grant,
+  type IdempotencyClaim,
+  type StoreAdmin,
+  type Visitor,
+  type VisitorGrant,
   type CounterReading,
   type MeterCall,
   type MeterCallResult,
@@ -27,6 +32,10 @@ export class MemoryMeterStore implements MeterStore {
   /** New ids per network in the current window (bounded like the visitors), and the window's total. */
   private readonly newIds: LRUCache<string, number>;
   private newIdTotal = { window: 0, count: 0 };
+  /** Grants are paid entitlements: kept outside the LRU, so no number of visitors evicts them. */
+  private readonly grantsByVisitor = new Map<string, { visitor: Visitor; grants: Map<string, Grant> }>();
+  private readonly idempotency = new Map<string, { answer: string | null; until: number }>();
+  readonly admin: StoreAdmin = this.adminOperations();
 
   constructor(options: { maxVisitors?: number } = {}) {
     this.visitors = new LRUCache({ max: options.maxVisitors ?? 100_000 });
@@ -45,7 +54,15 @@ export class MemoryMeterStore implements MeterStore {
   }
 
   async run(call: MeterCall): Promise<MeterCallResult> {
-    const visitorKey = `${call.visitor.userType}:${call.visitor.identifier}`;
+    const visitorKey = keyOf(call.visitor);
+    let grantResult: Pick<MeterCallResult, 'grants' | 'grantsChanged'> = {};
+    if (call.grants !== undefined) {
+      const held = this.grantsByVisitor.get(visitorKey);
+      const check = checkGrants(call.grants, held === undefined ? [] : [...held.grants.values()], call.now);
+      if (!call.dryRun && held !== undefined) for (const plan of check.expired) held.grants.delete(plan);
+      if (held !== undefined && held.grants.size === 0) this.grantsByVisitor.delete(visitorKey);
+      grantResult = { grants: check.valid, grantsChanged: check.changed };
+    }
     let counters = this.visitors.get(visitorKey);
     const readings: Record<string, CounterReading> = {};
     for (const spec of call.counters) {
@@ -59,7 +76,11 @@ export class MemoryMeterStore implements MeterStore {
       }
       readings[spec.counterId] = reading;
     }
-    const outcome = evaluateCall(call, readings);
+    let outcome = evaluateCall(call, readings);
+    if (grantResult.grantsChanged === true) {
+      // Judged under plans that are not the visitor's: refuse everything, record nothing (as the script does).
+      outcome = { requirementMet: false, consumed: call.consume.map((c) => ({ granted: false, units: 0, excess: Math.max(c.units, 0), free: false })), record: false };
+    }
     if (outcome.record) {
       if (counters === undefined) {
         counters = new Map();
@@ -81,10 +102,64 @@ export class MemoryMeterStore implements MeterStore {
         }
       });
     }
-    return { readings, requirementMet: outcome.requirementMet, consumed: outcome.consumed };
+    return { readings, requirementMet: outcome.requirementMet, consumed: outcome.consumed, ...grantResult };
+  }
+
+  private adminOperations(): StoreAdmin {
+    return {
+      grants: async (visitor) => [...(this.grantsByVisitor.get(keyOf(visitor))?.grants.values() ?? [])].map((g) => ({ ...g })),
+      putGrant: async (visitor, grant) => {
+        const key = keyOf(visitor);
+        let held = this.grantsByVisitor.get(key);
+        if (held === undefined) this.grantsByVisitor.set(key, (held = { visitor: { ...visitor }, grants: new Map() }));
+        held.grants.set(grant.plan, { ...grant });
+      },
+      removeGrant: async (visitor, plan) => {
+        const key = keyOf(visitor);
+        const held = this.grantsByVisitor.get(key);
+        const removed = held?.grants.delete(plan) ?? false;
+        if (held !== undefined && held.grants.size === 0) this.grantsByVisitor.delete(key);
+        return removed;
+      },
+      allGrants: () => this.everyGrant(),
+      resetCounter: async (visitor, counterId, periods) => {
+        const buckets = this.visitors.get(keyOf(visitor))?.get(counterId);
+        for (const period of periods) buckets?.delete(period);
+      },
+      forget: async (visitor) => {
+        const key = keyOf(visitor);
+        let removed = 0;
+        const counters = this.visitors.get(key);
+        for (const buckets of counters?.values() ?? []) removed += buckets.size;
+        this.visitors.delete(key);
+        removed += this.grantsByVisitor.get(key)?.grants.size ?? 0;
+        this.grantsByVisitor.delete(key);
+        return removed;
+      },
+      claimIdempotency: async (key, ttlMs): Promise<IdempotencyClaim> => {
+        const now = Date.now();
+        const held = this.idempotency.get(key);
+        if (held !== undefined && held.until > now) return held.answer === null ? { state: 'pending' } : { state: 'done', answer: held.answer };
+        if (this.idempotency.size >= 100_000) for (const [k, v] of this.idempotency) if (v.until <= now) this.idempotency.delete(k);
+        this.idempotency.set(key, { answer: null, until: now + ttlMs });
+        return { state: 'claimed' };
+      },
+      settleIdempotency: async (key, answer, ttlMs) => {
+        if (answer === null) this.idempotency.delete(key);
+        else this.idempotency.set(key, { answer, until: Date.now() + ttlMs });
+      },
+    };
+  }
+
+  private async *everyGrant(): AsyncIterable<VisitorGrant> {
+    for (const { visitor, grants } of this.grantsByVisitor.values()) for (const grant of grants.values()) yield { ...grant, visitor: { ...visitor } };
   }
 
   async close(): Promise<void> {
     this.visitors.clear();
   }
+}
+
+function keyOf(visitor: Visitor): string {
+  return `${visitor.userType}:${visitor.identifier}`;
 }

@@ -2,6 +2,7 @@
 // store call touches a single Cluster slot:
 //   <prefix>{a:<visitor hash>}:<counterId>:<period>:<bucket start, YYYY-MM-DD>     usage count
 //   <prefix>{a:<visitor hash>}:<counterId>:<period>:<bucket start, YYYY-MM-DD>:r   resource hashes (set)
+//   <prefix>{u:<visitor hash>}:grants                                               plan grants (hash, no TTL)
 // `a` is an anonymous visitor, `u` an authenticated one (whatever the identity source).
 import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
@@ -60,6 +61,30 @@ function bucketDate(start: number): string {
  */
 export function newIdKeys(prefix: string, networkId: string, window: number): [network: string, total: string] {
   return [`${prefix}{new-ids}:${hash('sha256', networkId, 'base64url').slice(0, 22)}:${window}`, `${prefix}{new-ids}:all:${window}`];
+}
+
+/** The visitor's plan grants: a hash of plan → grant JSON, without a TTL (the expiry lives in the value). */
+export function grantsKey(prefix: string, tag: string): string {
+  return `${prefix}${tag}:grants`;
+}
+
+/** Every key of one visitor, for SCAN MATCH (the braces of the tag are escaped: they are not glob characters, but `[` would be). */
+export function visitorPattern(prefix: string, tag: string): string {
+  return `${escapeGlob(prefix)}${escapeGlob(tag)}:*`;
+}
+
+/** Every visitor's grants hash, for SCAN MATCH. */
+export function grantsPattern(prefix: string): string {
+  return `${escapeGlob(prefix)}{*}:grants`;
+}
+
+/** An idempotency key's record: its own hash tag (spread over a Cluster), the key hashed. */
+export function idempotencyKey(prefix: string, key: string): string {
+  return `${prefix}{idem:${hash('sha256', key, 'base64url').slice(0, 22)}}`;
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
 
 export function resourceSetKey(countKey: string): string {

@@ -9,11 +9,15 @@
 //   q: requirements: { c: counter index or 0, p: period index or 0, l: limit, u: uniqueResources }
 //   k: consumptions: { c: counter index, n: units, m?: { p, l, u, a: allowPartial } }
 //   d: dryRun
+//   gk, g, t (with grants): the grants hash's key index, the plans assumed granted (sorted), now (ms)
 // (indexes are 1-based; 0 means "not read", which reads as 0 usage and not seen, as in semantics.ts)
 // A count is written with SET from the value read above plus n, kept within 0..MAX_COUNTER_VALUE (as
 // memory.ts does): INCRBY would fail on a 64-bit overflow, and Lua formats a large n as 1e+15, which no
 // command takes.
-// Returns { requirementMet 0/1, { usage, seen 0/1 } per counter and period, { granted, units, excess, free } per consumption }.
+// Returns { requirementMet 0/1, { usage, seen 0/1 } per counter and period, { granted, units, excess, free } per consumption,
+//   { plan, grant JSON } per unexpired grant, grantsChanged 0/1 }.
+// Grants (semantics.ts `checkGrants`): a grant whose expiresAt is a number <= t has expired: it is ignored,
+// and deleted unless the call is dry. When the unexpired plans are not `g`, nothing is judged nor recorded.
 import { MAX_COUNTER_VALUE } from './store.js';
 
 /**
@@ -34,6 +38,26 @@ return 1
 export const METER_SCRIPT = `
 local MAX_COUNT = ${MAX_COUNTER_VALUE}
 local input = cjson.decode(ARGV[1])
+local grants, grantsChanged = {}, 0
+if input.gk ~= nil then
+  local raw = redis.call('HGETALL', KEYS[input.gk])
+  local plans = {}
+  for i = 1, #raw, 2 do
+    local e = cjson.decode(raw[i + 1]).expiresAt
+    if type(e) == 'number' and e <= input.t then
+      if not input.d then redis.call('HDEL', KEYS[input.gk], raw[i]) end
+    else
+      plans[#plans + 1] = raw[i]
+      grants[#grants + 1] = raw[i]
+      grants[#grants + 1] = raw[i + 1]
+    end
+  end
+  table.sort(plans)
+  if #plans ~= #input.g then grantsChanged = 1 end
+  for i, p in ipairs(plans) do
+    if input.g[i] ~= p then grantsChanged = 1 end
+  end
+end
 local usage, seen = {}, {}
 local readings = {}
 for ci, c in ipairs(input.c) do
@@ -56,7 +80,7 @@ local function seenIn(ci, pi)
   return ci ~= 0 and pi ~= 0 and seen[ci][pi] == 1
 end
 
-local met = true
+local met = grantsChanged == 0
 for _, r in ipairs(input.q) do
   if not (usedOf(r.c, r.p) < r.l or (r.u and seenIn(r.c, r.p))) then met = false end
 end
@@ -114,5 +138,5 @@ local flat = {}
 for _, r in ipairs(results) do
   for _, x in ipairs(r) do flat[#flat + 1] = x end
 end
-return { met and 1 or 0, readings, flat }
+return { met and 1 or 0, readings, flat, grants, grantsChanged }
 `;

@@ -6,7 +6,8 @@ import { Cluster, type Redis } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import type { EventLogger } from '../../events.js';
 import { createRedisClient, DEFAULT_COMMAND_TIMEOUT_MS, type RedisClient, type RedisSettings } from './redis-connection.js';
-import { bucketKey, bucketTtlMs, checkKeyPrefix, newIdKeys, resourceSetKey, visitorTag } from './redis-keys.js';
+import { bucketKey, bucketTtlMs, checkKeyPrefix, grantsKey, newIdKeys, resourceSetKey, visitorTag } from './redis-keys.js';
+import { decodeGrant, redisAdmin } from './redis-admin.js';
 import { ProgressWatch, type Waiter } from './redis-progress.js';
 import { METER_SCRIPT, NEW_ID_SCRIPT } from './redis-script.js';
 import {
@@ -16,9 +17,11 @@ import {
   type CounterReading,
   type MeterCall,
   type MeterCallResult,
+  type Grant,
   type MeterStore,
   type NewIdRequest,
   type Period,
+  type StoreAdmin,
 } from './store.js';
 
 export type { StoreFailureCode } from './store.js';
@@ -69,8 +72,9 @@ interface ScriptInput {
   shape: { counterId: string; periods: MeterCall['counters'][number]['periods'] }[];
 }
 
+type ScriptReply = [number, number[], number[], string[], number];
 type MeterScriptClient = RedisClient & {
-  plangateMeter(numKeys: number, ...args: string[]): Promise<[number, number[], number[]]>;
+  plangateMeter(numKeys: number, ...args: string[]): Promise<ScriptReply>;
   plangateNewId(numKeys: number, ...args: string[]): Promise<number>;
 };
 
@@ -91,6 +95,7 @@ export function failureCode(err: unknown): StoreFailureCode {
 export class RedisMeterStore implements MeterStore {
   readonly kind = 'redis' as const;
   readonly health: StoreHealth;
+  readonly admin: StoreAdmin;
   private readonly client: MeterScriptClient;
   private readonly prefix: string;
   private readonly retentionDays: number;
@@ -114,6 +119,7 @@ export class RedisMeterStore implements MeterStore {
     this.client = client as MeterScriptClient;
     this.watches = new ConnectionWatches(this.client, this.timeoutMs, this.logger);
     this.watchConnection();
+    this.admin = redisAdmin(this.client, this.prefix, (work) => this.adminCall(work));
     const store = this;
     this.health = {
       isReady: () => this.client.status === 'ready',
@@ -147,6 +153,15 @@ export class RedisMeterStore implements MeterStore {
     }
   }
 
+  /** An admin operation (admin.ts): bounded like a call when not connected; failures become StoreUnavailableError. */
+  private async adminCall<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return this.client.status === 'ready' ? await work() : await this.bounded(async () => (await this.readyOrFail(), work()));
+    } catch (err) {
+      throw this.failed(err);
+    }
+  }
+
   async allowNewId(request: NewIdRequest): Promise<boolean> {
     const window = newIdWindow(request.now, request.windowMs);
     const keys = newIdKeys(this.prefix, request.networkId, window);
@@ -172,7 +187,7 @@ export class RedisMeterStore implements MeterStore {
   }
 
   /** One script call: the only place a meter command is sent (and counted). */
-  private send(input: ScriptInput): Promise<[number, number[], number[]]> {
+  private send(input: ScriptInput): Promise<ScriptReply> {
     this.commands++;
     const watch = this.watches.forKey(input.keys[0]);
     this.corkUntilNextTurn();
@@ -556,6 +571,11 @@ export function scriptInput(call: MeterCall, prefix: string, anonymousRetentionD
     }
     c += `${i === 0 ? '' : ','}{"b":[${b}]${spec.resourceHash === undefined ? '' : `,"r":${JSON.stringify(spec.resourceHash)}`}}`;
   }
+  let g = '';
+  if (call.grants !== undefined) {
+    keys.push(grantsKey(prefix, tag));
+    g = `,"gk":${keys.length},"g":${JSON.stringify(call.grants)},"t":${json(call.now)}`;
+  }
   /** 1-based counter index and period index within it; 0 when the counter is not read. */
   const counterAt = (counterId: string): number => {
     for (let i = 0; i < counters.length; i++) if (counters[i].counterId === counterId) return i + 1;
@@ -576,7 +596,8 @@ export function scriptInput(call: MeterCall, prefix: string, anonymousRetentionD
     const meter = m === null ? '' : `,"m":{"p":${periodAt(ci, m.period)},"l":${json(m.limit)}${flag('u', m.uniqueResources)}${flag('a', m.allowPartial)}}`;
     k += `${k === '' ? '' : ','}{"c":${ci},"n":${item.units}${meter}}`;
   }
-  return { keys, argv: `{"c":[${c}],"q":[${q}],"k":[${k}]${flag('d', call.dryRun)}}`, shape };
+  // cjson decodes [] as an empty table, which is what an empty assumption must be.
+  return { keys, argv: `{"c":[${c}],"q":[${q}],"k":[${k}]${flag('d', call.dryRun)}${g}}`, shape };
 }
 
 /** A number as JSON writes it (non-finite numbers become null). */
@@ -589,8 +610,8 @@ function flag(name: string, value: boolean | undefined): string {
   return value === undefined ? '' : `,"${name}":${value}`;
 }
 
-function decodeResult(raw: [number, number[], number[]], input: ScriptInput, call: MeterCall): MeterCallResult {
-  const [met, flatReadings, flatResults] = raw;
+function decodeResult(raw: ScriptReply, input: ScriptInput, call: MeterCall): MeterCallResult {
+  const [met, flatReadings, flatResults, flatGrants, grantsChanged] = raw;
   const readings: Record<string, CounterReading> = {};
   let at = 0;
   for (const { counterId, periods } of input.shape) {
@@ -608,5 +629,8 @@ function decodeResult(raw: [number, number[], number[]], input: ScriptInput, cal
     excess: Number(flatResults[i * 4 + 2]),
     free: Number(flatResults[i * 4 + 3]) === 1,
   }));
-  return { readings, requirementMet: met === 1, consumed };
+  if (call.grants === undefined) return { readings, requirementMet: met === 1, consumed };
+  const grants: Grant[] = [];
+  for (let i = 0; i < flatGrants.length; i += 2) grants.push(decodeGrant(flatGrants[i + 1]));
+  return { readings, requirementMet: met === 1, consumed, grants, grantsChanged: Number(grantsChanged) === 1 };
 }

@@ -1,7 +1,7 @@
 // The meter rules of one store call, as a pure function over the state read before the call.
 // The in-memory store applies it directly; the Redis Lua script implements the same rules
 // (test/engine/meters/*.test.ts runs one table against both).
-import type { ConsumeResult, CounterReading, MeterCall, MeterLimit } from './store.js';
+import type { ConsumeResult, CounterReading, Grant, MeterCall, MeterLimit } from './store.js';
 
 export interface CallOutcome {
   requirementMet: boolean;
@@ -42,4 +42,25 @@ export function evaluateCall(call: MeterCall, readings: Record<string, CounterRe
     return { requirementMet, consumed: call.consume.map((c) => refused(c.units)), record: false };
   }
   return { requirementMet, consumed, record: !call.dryRun && consumed.some((r) => r.units !== 0) };
+}
+
+/** What a call with `grants` finds: the grants in effect at `now`, the expired ones, and whether the assumption holds. */
+export interface GrantCheck {
+  valid: Grant[];
+  expired: string[];
+  changed: boolean;
+}
+
+/** A grant is in effect until its expiry (exclusive): at `expiresAt` it has expired. */
+export function grantActive(grant: Pick<Grant, 'expiresAt'>, now: number): boolean {
+  return grant.expiresAt === null || grant.expiresAt > now;
+}
+
+export function checkGrants(assumed: readonly string[], stored: readonly Grant[], now: number): GrantCheck {
+  const valid: Grant[] = [];
+  const expired: string[] = [];
+  for (const grant of stored) (grantActive(grant, now) ? valid.push(grant) : expired.push(grant.plan));
+  const plans = valid.map((g) => g.plan).sort();
+  const changed = plans.length !== assumed.length || plans.some((plan, i) => plan !== assumed[i]);
+  return { valid, expired, changed };
 }

@@ -59,6 +59,12 @@ export interface MeterCall {
   consume: readonly ConsumeSpec[];
   /** Compute everything, record nothing. */
   dryRun: boolean;
+  /**
+   * Read the visitor's plan grants in the same call: the plans the caller assumed granted (unexpired
+   * at `now`, sorted). When the store's differ, the call records nothing and refuses every consumption
+   * (`grantsChanged`): the caller resolves plans again from `grants` and calls once more.
+   */
+  grants?: readonly string[];
 }
 
 export interface CounterReading {
@@ -84,6 +90,52 @@ export interface MeterCallResult {
   requirementMet: boolean;
   /** Same order as `call.consume`. */
   consumed: ConsumeResult[];
+  /** With `call.grants`: the visitor's unexpired grants at `now` (expired ones are ignored, and removed unless dry). */
+  grants?: Grant[];
+  /** With `call.grants`: the unexpired granted plans are not the ones assumed; nothing was recorded. */
+  grantsChanged?: boolean;
+}
+
+/** A plan granted to one visitor (docs/admin.md): paid entitlements, kept until revoked or expired. */
+export interface Grant {
+  plan: string;
+  /** Epoch milliseconds; null: until revoked. */
+  expiresAt: number | null;
+  grantedAt: number;
+  /** Who granted it (an API key's name, or `cli:<user>`). */
+  by: string;
+  note?: string;
+}
+
+/** A grant with its visitor (export, import, listing). */
+export interface VisitorGrant extends Grant {
+  visitor: Visitor;
+}
+
+/** What an Idempotency-Key found: nothing (the caller now holds it), a request in progress, or the stored answer. */
+export type IdempotencyClaim = { state: 'claimed' } | { state: 'pending' } | { state: 'done'; answer: string };
+
+/**
+ * The operations of the admin API and CLI (docs/admin.md): grants, a visitor's keys, idempotency.
+ * Never on the request path.
+ */
+export interface StoreAdmin {
+  /** Every grant of the visitor, expired ones included (listing shows them as expired). */
+  grants(visitor: Visitor): Promise<Grant[]>;
+  /** Sets (replaces) the visitor's grant of `grant.plan`. */
+  putGrant(visitor: Visitor, grant: Grant): Promise<void>;
+  /** Removes the visitor's grant of `plan`; false when there was none. */
+  removeGrant(visitor: Visitor, plan: string): Promise<boolean>;
+  /** Every grant of every visitor (export). */
+  allGrants(): AsyncIterable<VisitorGrant>;
+  /** Deletes the buckets of one counter in the periods given, as of `now` (its usage and remembered resources). */
+  resetCounter(visitor: Visitor, counterId: string, periods: readonly Period[], now: number): Promise<void>;
+  /** Deletes every key of the visitor: counters of every period, resource sets, grants. Returns how many. */
+  forget(visitor: Visitor): Promise<number>;
+  /** Claims an idempotency key for `ttlMs`, or reports what holds it. */
+  claimIdempotency(key: string, ttlMs: number): Promise<IdempotencyClaim>;
+  /** Stores the answer of a claimed key (kept `ttlMs`); `answer` null releases the claim (the action failed). */
+  settleIdempotency(key: string, answer: string | null, ttlMs: number): Promise<void>;
 }
 
 /**
@@ -106,6 +158,7 @@ export interface MeterStore {
   run(call: MeterCall): Promise<MeterCallResult>;
   /** Counts one new id against both budgets; false, counting nothing, when either is spent. */
   allowNewId(request: NewIdRequest): Promise<boolean>;
+  readonly admin: StoreAdmin;
   close(): Promise<void>;
 }
 
