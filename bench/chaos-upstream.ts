@@ -75,11 +75,16 @@ export async function flappingUpstreamRow(runs: number, dir: string): Promise<Ch
       rows.push({
         during,
         beyond: grants.reduce((n, g) => n + Math.max(0, g - LIMIT), 0) + replies.filter((r) => ![200, 402, 502, 504].includes(r.status)).length,
-        recoveryMs: recovered === undefined ? Number.NaN : Math.round(recovered.end - backAt),
+        // No 200 at all after the upstream came back counts as never recovered.
+        recoveryMs: recovered === undefined ? Number.POSITIVE_INFINITY : Math.round(recovered.end - backAt),
         p99Ms: Math.round(times[Math.min(times.length - 1, Math.floor(times.length * 0.99))] ?? 0),
         grantsBefore: replies.filter((r) => r.status === 200 && r.end <= flapFrom && r.end > flapFrom - 200).length,
       });
-      console.error(`chaos: upstream flapping ${run + 1}/${runs}: ${during.length} requests during, beyond policy ${rows.at(-1)!.beyond}`);
+      const after: Record<number, number> = {};
+      for (const r of replies) if (r.start >= backAt) after[r.status] = (after[r.status] ?? 0) + 1;
+      console.error(
+        `chaos: upstream flapping ${run + 1}/${runs}: ${during.length} requests during, beyond policy ${rows.at(-1)!.beyond}, after: ${JSON.stringify(after)}`,
+      );
     }
   } finally {
     await gateway.stop();

@@ -198,7 +198,7 @@ export function visitorsInSlots(count: number, accepts: (slot: number) => boolea
 
 export interface FaultScenario extends Omit<MeterLoadOptions, 'now'> {
   now?: number;
-  /** Load before the fault (ms). */
+  /** Load before the fault (ms): at most this, less once a quarter of the visitors' limits is used. */
   warmupMs: number;
   /** Breaks Redis (kill a primary, cut the network...). */
   fault(): Promise<void>;
@@ -231,7 +231,13 @@ export async function loadThroughFault(scenario: FaultScenario): Promise<FaultOu
   const now = scenario.now ?? Date.now();
   const load = startMeterLoad({ ...scenario, now });
   try {
-    await new Promise((r) => setTimeout(r, scenario.warmupMs));
+    // The fault strikes after warmupMs, or sooner once a quarter of every visitor's limit is used
+    // (a fast machine): either way while grants are still being written.
+    const warmupEnds = performance.now() + scenario.warmupMs;
+    const quarter = (scenario.visitors.length * scenario.limit) / 4;
+    while (performance.now() < warmupEnds && load.calls.filter((c) => c.outcome === 'granted').length < quarter) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const faultAt = performance.now();
     await scenario.fault();
     let from = faultAt;
