@@ -289,6 +289,11 @@ async function sentinelRow(runs: number): Promise<ChaosRow> {
   );
 }
 
+/** A time for the table; a fault never recovered from reads so. */
+function ms(value: number): string {
+  return Number.isFinite(value) ? `${value} ms` : 'not recovered';
+}
+
 function range(values: number[]): string {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted.length === 0 ? '?' : sorted[0] === sorted.at(-1) ? String(sorted[0]) : `${sorted[0]}–${sorted.at(-1)}`;
@@ -317,7 +322,7 @@ function table(rows: ChaosRow[], runs: number, failovers: number): string {
     '|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.fault} | ${r.runs} | ${r.grantsBefore} | ${r.duringFault} | ${r.byPolicy} | ${r.beyondPolicy} | ${r.p99Ms} ms | ${r.recoveryMs.median} / ${r.recoveryMs.max} ms | ${r.lost.total} / ${r.lost.max} | ${r.note} |`,
+        `| ${r.fault} | ${r.runs} | ${r.grantsBefore} | ${r.duringFault} | ${r.byPolicy} | ${r.beyondPolicy} | ${r.p99Ms} ms | ${ms(r.recoveryMs.median)} / ${ms(r.recoveryMs.max)} | ${r.lost.total} / ${r.lost.max} | ${r.note} |`,
     ),
     '',
     END,
