@@ -4,10 +4,8 @@
 // the unit consumed) before the upstream failed, so a visitor's grants are their 200s and 502s
 // together, and those must never pass the limit.
 import { createServer, type Server } from 'node:http';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { anonymousIdsYaml, gatewayConfig } from '../test/support/burst-scenarios.js';
+import { jwtVisitors, startGatewayLoad, type GatewayReply } from '../test/support/gateway-load.js';
 import { startPlangate } from '../test/support/plangate-process.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 import type { ChaosRow } from './chaos.js';
@@ -18,45 +16,19 @@ const IN_FLIGHT = 16;
 const FLAP_MS = 250;
 const FLAPPING_MS = 3_000;
 
-interface Reply {
-  visitor: number;
-  status: number;
-  start: number;
-  end: number;
-}
 
 export async function flappingUpstreamRow(runs: number, dir: string): Promise<ChaosRow> {
   const redis = await startRedisServer();
   const upstream = await startFlappingUpstream();
-  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
-  const keyFile = join(dir, 'jwt.pub.pem');
-  writeFileSync(keyFile, await exportSPKI(publicKey));
+  const jwt = await jwtVisitors(dir);
   const config = gatewayConfig(dir, { store: { redisYaml: `url: "${redis.url}"` }, keyPrefix: 'plangate-chaos:' }, upstream.url, anonymousIdsYaml(process.cwd()), LIMIT);
-  const gateway = await startPlangate({ command: 'gateway', config, env: { PLANGATE_LOG_LEVEL: 'error', BURST_JWT_PUBLIC_KEY: keyFile } });
-  const rows: { during: Reply[]; beyond: number; recoveryMs: number; p99Ms: number; grantsBefore: number }[] = [];
+  const gateway = await startPlangate({ command: 'gateway', config, env: { PLANGATE_LOG_LEVEL: 'error', BURST_JWT_PUBLIC_KEY: jwt.publicKeyFile } });
+  const rows: { during: GatewayReply[]; beyond: number; recoveryMs: number; p99Ms: number; grantsBefore: number }[] = [];
   try {
     for (let run = 0; run < runs; run++) {
-      const tokens = await Promise.all(
-        Array.from({ length: VISITORS }, (_, i) =>
-          new SignJWT({}).setProtectedHeader({ alg: 'RS256' }).setSubject(`chaos-${Date.now()}-${run}-${i}`).setExpirationTime('1h').sign(privateKey),
-        ),
-      );
-      const replies: Reply[] = [];
-      let running = true;
-      let sequence = 0;
-      const worker = async () => {
-        while (running) {
-          const visitor = sequence++ % VISITORS;
-          const start = performance.now();
-          const status = await fetch(`${gateway.url}/articles/${sequence}`, { headers: { authorization: `Bearer ${tokens[visitor]}` } }).then(
-            async (res) => (await res.arrayBuffer(), res.status),
-            () => 0,
-          );
-          replies.push({ visitor, status, start, end: performance.now() });
-          await new Promise((r) => setTimeout(r, 2));
-        }
-      };
-      const workers = Array.from({ length: IN_FLIGHT }, worker);
+      const tokens = await jwt.tokens(Array.from({ length: VISITORS }, (_, i) => `chaos-${Date.now()}-${run}-${i}`));
+      const load = startGatewayLoad({ url: gateway.url, tokens, inFlight: IN_FLIGHT });
+      const replies = load.replies;
       // The gateway's first requests verify tokens and open connections: let it settle first.
       await new Promise((r) => setTimeout(r, 1_000));
       const flapFrom = performance.now();
@@ -65,8 +37,7 @@ export async function flappingUpstreamRow(runs: number, dir: string): Promise<Ch
       const deadline = Date.now() + 20_000;
       const refusedAll = () => new Set(replies.filter((r) => r.status === 402 && r.start > backAt).map((r) => r.visitor)).size === VISITORS;
       while (Date.now() < deadline && !refusedAll()) await new Promise((r) => setTimeout(r, 100));
-      running = false;
-      await Promise.all(workers);
+      await load.stop();
       const recovered = replies.filter((r) => r.status === 200 && r.start >= backAt).sort((a, b) => a.end - b.end)[0];
       const grants = new Array<number>(VISITORS).fill(0);
       for (const r of replies) if (r.status === 200 || r.status === 502 || r.status === 504) grants[r.visitor]++;

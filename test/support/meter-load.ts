@@ -5,7 +5,7 @@
 // present was applied although its caller saw a failure (a timed-out call Redis ran anyway).
 import type { Cluster, Redis } from 'ioredis';
 import { bucketKey, resourceSetKey, visitorTag } from '../../src/engine/meters/redis-keys.js';
-import { StoreUnavailableError, type MeterCall, type MeterStore } from '../../src/engine/meters/store.js';
+import { StoreUnavailableError, type MeterCall, type MeterStore, type Visitor } from '../../src/engine/meters/store.js';
 
 export const LOAD_COUNTER = 'ha';
 
@@ -186,12 +186,18 @@ export async function auditLoad(
   return audit;
 }
 
-/** `count` anonymous visitor identifiers whose keys live in one of `slots` (generated until they fall there). */
-export function visitorsInSlots(count: number, accepts: (slot: number) => boolean, slotOf: (key: string) => number, label: string): string[] {
+/** `count` visitor identifiers whose keys live in a slot `accepts` (generated until they fall there). */
+export function visitorsInSlots(
+  count: number,
+  accepts: (slot: number) => boolean,
+  slotOf: (key: string) => number,
+  label: string,
+  userType: Visitor['userType'] = 'anonymous',
+): string[] {
   const found: string[] = [];
   for (let i = 0; found.length < count; i++) {
     const identifier = `${label}-${i}`;
-    if (accepts(slotOf(visitorTag({ userType: 'anonymous', identifier })))) found.push(identifier);
+    if (accepts(slotOf(visitorTag({ userType, identifier })))) found.push(identifier);
   }
   return found;
 }
@@ -235,9 +241,12 @@ export async function loadThroughFault(scenario: FaultScenario): Promise<FaultOu
     // (a fast machine): either way while grants are still being written.
     const warmupEnds = performance.now() + scenario.warmupMs;
     const quarter = (scenario.visitors.length * scenario.limit) / 4;
-    while (performance.now() < warmupEnds && load.calls.filter((c) => c.outcome === 'granted').length < quarter) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    const granted = () => load.calls.filter((c) => c.outcome === 'granted').length;
+    while (performance.now() < warmupEnds && granted() < quarter) await new Promise((r) => setTimeout(r, 10));
+    // ... and right after a grant lands (a loaded machine can stall the load for a moment).
+    const grantsSoFar = granted();
+    const stalledUntil = performance.now() + 10_000;
+    while (granted() === grantsSoFar && performance.now() < stalledUntil) await new Promise((r) => setTimeout(r, 2));
     const faultAt = performance.now();
     await scenario.fault();
     let from = faultAt;
