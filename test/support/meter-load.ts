@@ -122,6 +122,8 @@ export interface LoadAudit {
   denied: number;
   /** Failed calls by code: the failure policy answers them. */
   failed: Record<string, number>;
+  /** A few distinct failure messages, to say what went wrong. */
+  errorSamples: string[];
   /** Granted calls whose increment is not in Redis: lost by a failover. */
   lost: number;
   /** Failed calls whose increment is in Redis: applied although the caller saw a failure. */
@@ -148,6 +150,7 @@ export async function auditLoad(
     granted: 0,
     denied: 0,
     failed: {},
+    errorSamples: [],
     lost: 0,
     appliedAfterFailure: 0,
     beyondPolicy: 0,
@@ -161,7 +164,10 @@ export async function auditLoad(
     byVisitor[call.visitor].push(call);
     if (call.outcome === 'granted') audit.granted++;
     else if (call.outcome === 'denied') audit.denied++;
-    else audit.failed[call.outcome] = (audit.failed[call.outcome] ?? 0) + 1;
+    else {
+      audit.failed[call.outcome] = (audit.failed[call.outcome] ?? 0) + 1;
+      if (call.error !== undefined && audit.errorSamples.length < 3 && !audit.errorSamples.includes(call.error)) audit.errorSamples.push(call.error);
+    }
   }
   for (let v = 0; v < options.visitors.length; v++) {
     const countKey = bucketKey(options.prefix, visitorTag({ userType: 'anonymous', identifier: options.visitors[v] }), LOAD_COUNTER, 'month', options.now);

@@ -86,8 +86,15 @@ describe('a slot migrated mid-load', () => {
       expect(moved.keys, text).toBe(visitors.length * 2);
       expect((after.ASK ?? 0) - (before.ASK ?? 0), text).toBeGreaterThan(0);
       expect((after.TRYAGAIN ?? 0) - (before.TRYAGAIN ?? 0), text).toBeGreaterThan(0);
-      // Every call answered, none lost, every visitor granted exactly the limit.
-      expect(outcome.audit, text).toMatchObject({ failed: {}, lost: 0, beyondPolicy: 0, inconsistent: 0, overLimit: 0, granted: visitors.length * 40 });
+      // Nothing was lost and every visitor's count is exactly the limit. On a loaded host a few calls
+      // may fail (by policy, with a store-* code: docs/redis.md, "Slot migration"); the ones Redis
+      // ran anyway are counted.
+      const { audit } = outcome;
+      const failed = Object.values(audit.failed).reduce((a, b) => a + b, 0);
+      expect(audit.failed.other ?? 0, text).toBe(0);
+      expect(failed, text).toBeLessThan(audit.calls * 0.05);
+      expect(audit, text).toMatchObject({ lost: 0, beyondPolicy: 0, inconsistent: 0, overLimit: 0 });
+      expect(audit.granted + audit.appliedAfterFailure, text).toBe(visitors.length * 40);
       expect(outcome.audit.maxMs, text).toBeLessThan(CALL_BOUND_MS);
       expect(outcome.refusedAfter, text).toBe(true);
       expect((await cluster.ownerOf(slot)).port).toBe(primaries[1].port);
