@@ -97,6 +97,10 @@ export const EVENTS = {
     level: 'warn',
     description: "a workflow's `surfaceBehavior.http` had a value that cannot be sent (a bad header, status or cookie); it was left out",
   },
+  'would-deny': {
+    level: 'info',
+    description: 'on a report-only route (`enforce: false`), a request the decision would have denied was forwarded (`route`, `feature`, `reason`; counted in `plangate_would_deny_total`)',
+  },
   'decision-header-too-large': { level: 'warn', description: 'the whole-decision header would pass 8 KB and was left out' },
   'header-encoding-failed': { level: 'warn', description: 'a value could not be encoded into its upstream header; the header was left out' },
   'upstream-unreachable': { level: 'error', description: 'the upstream refused or dropped the connection (502)' },

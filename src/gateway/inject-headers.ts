@@ -14,6 +14,8 @@
 //   <p>degraded            true | false (the meter store could not answer; the failure policy applied)
 //   <p>denied              only on `deny.action: forward` or a soft denial, when the request was denied: requirement | consumption
 //   <p>dry-run             only on a dry run (HEAD, a CORS preflight, a prefetch): 1; nothing was recorded
+//   <p>report-only         only on a report-only route (`enforce: false`): 1; nothing was recorded
+//   <p>would-deny          only there, when the decision would have denied: requirement | consumption
 //   <p>decision            only with injectDecision: the whole decision, base64url JSON; left out (with
 //                          a `decision-header-too-large` warning) when over 8 KB
 import type { EventLogger } from '../events.js';
@@ -33,10 +35,12 @@ export type InjectedHeaders = Record<string, string>;
 
 /** What the enforcement step adds to the decision's headers. */
 export interface InjectFlags {
-  /** The request was denied and forwarded anyway (`deny.action: forward`). */
+  /** The request was denied and forwarded anyway (`deny.action: forward`, or a soft denial). */
   forwardedDenial: boolean;
   /** Decided as a dry run: nothing was recorded. */
   dryRun: boolean;
+  /** A report-only route: decided dry, forwarded whatever the decision. */
+  reportOnly?: boolean;
 }
 
 /** Builds the injector once (header names are cached per feature property). It writes into `into` (a fresh record by default) and returns it. */
@@ -64,6 +68,8 @@ export function createHeaderInjector(options: InjectOptions): (outcome: Decision
   const DEGRADED = `${prefix}degraded`;
   const DENIED = `${prefix}denied`;
   const DRY_RUN = `${prefix}dry-run`;
+  const REPORT_ONLY = `${prefix}report-only`;
+  const WOULD_DENY = `${prefix}would-deny`;
   const DECISION = `${prefix}decision`;
 
   return (outcome, flags, headers = {}) => {
@@ -83,6 +89,10 @@ export function createHeaderInjector(options: InjectOptions): (outcome: Decision
     headers[DEGRADED] = decision.degraded === true ? 'true' : 'false';
     if (flags.forwardedDenial && outcome.denied) headers[DENIED] = outcome.denialReason ?? 'requirement';
     if (flags.dryRun) headers[DRY_RUN] = '1';
+    if (flags.reportOnly === true) {
+      headers[REPORT_ONLY] = '1';
+      if (outcome.denied) headers[WOULD_DENY] = outcome.denialReason ?? 'requirement';
+    }
     if (options.injectDecision) {
       const encoded = base64urlJson(decision, options.logger, 'decision');
       if (encoded !== undefined && encoded.length > MAX_DECISION_HEADER_BYTES) {

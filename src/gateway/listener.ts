@@ -368,6 +368,7 @@ class Exchange implements RequestSummary, UpstreamTiming {
   plans: readonly string[] | undefined = undefined;
   degraded: boolean | undefined = undefined;
   decisionMs: number | undefined = undefined;
+  wouldDeny: RequestSummary['wouldDeny'] = undefined;
   deniedFeature: string | undefined = undefined;
   outcome: RequestOutcome = 'error';
   status = 0;

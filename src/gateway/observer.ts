@@ -17,6 +17,8 @@ export interface RequestTrace {
   plans?: readonly string[];
   degraded?: boolean;
   decisionMs?: number;
+  /** Report-only: the decision would have denied the request (`feature` is the feature slug, `-` when unknown). */
+  wouldDeny?: { reason: 'requirement' | 'consumption'; feature: string };
   /** For a denial: the feature whose requirement or consumption was refused (from the config, so a bounded label). */
   deniedFeature?: string;
 }

@@ -13,7 +13,7 @@ import { EngineError } from '../engine/errors.js';
 import { RETRY_AFTER_SECONDS } from '../engine/load.js';
 import { canonicalizeTarget, type CanonicalPathOptions } from './canonical-path.js';
 import { cameOverHttps, clientAddress, compileTrust, meteringNetwork } from './client-ip.js';
-import { askForWholePage, componentPlan, type ComponentPlan } from './component-plan.js';
+import { askForWholePage, componentPlan, type ComponentPlan, type PlanResult } from './component-plan.js';
 import { readCookies, withoutCookie } from './cookies.js';
 import { enforce } from './enforce.js';
 import { dryRunOf, type DryRun } from './dry-run.js';
@@ -23,7 +23,8 @@ import { createHeaderInjector } from './inject-headers.js';
 import type { GatewayModel, GatewayRoute } from './model.js';
 import type { RequestOutcome, RequestTrace } from './observer.js';
 import type { ProxyTimeouts } from './proxy.js';
-import { addGatewayHeaders, applyHttpBehavior, statusAllowsBody, type GatewayAdditions, type ResponseHead } from './response-merge.js';
+import { addGatewayHeaders, applyHttpBehavior, statusAllowsBody, type BehaviorProblem, type GatewayAdditions, type ResponseHead } from './response-merge.js';
+import type { HttpBehavior } from '../engine/types.js';
 import { matchRoute } from './routes.js';
 import { createHeaderSigner } from './sign-headers.js';
 import { setForwardedHeaders, stripClientHeaders } from './strip-headers.js';
@@ -136,9 +137,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     trace.surface = route.surface;
 
-    // 4. dry run: a prefetch of a guarded route is refused before anything is decided
+    // 4. dry run: a prefetch of a guarded route is refused before anything is decided (a
+    // report-only route consumes nothing, so its prefetches need no refusal)
     const dryRun = dryRunOf(method, req.headers);
-    if (dryRun === 'prefetch' && route.guarded) return prefetchRefused(req.headers.accept);
+    if (dryRun === 'prefetch' && route.guarded && route.enforce) return prefetchRefused(req.headers.accept);
     const clientIp = trace.client ?? clientAddress(req, trust);
     const https = cameOverHttps(req, trust);
     return decideAndEnforce(req, trace, { accept: req.headers.accept, method, canonical, target, route, headers, clientIp, https, dryRun });
@@ -177,8 +179,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         trusted: false,
         resource: route.resourceId === 'none' ? undefined : { id: canonical.matchPath },
         context: { http: { url: target, method: req.method, userAgent: req.headers['user-agent'], clientIP: clientIp, referer: req.headers.referer } },
-        dryRun: dryRun !== undefined,
-        route: { require: route.requireRef, consume: route.consumeRefs },
+        // Report-only: decided as a dry run, so nothing is ever consumed.
+        dryRun: dryRun !== undefined || !route.enforce,
+        route: { require: route.requireRef, consume: route.consumeRefs, components: route.components },
       });
     } catch (error) {
       // Load shed (engine/load.ts): nothing was read or recorded; the visitor is told to come back.
@@ -191,9 +194,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     trace.plans = outcome.plans;
     trace.degraded = outcome.decision.degraded === true;
     // A surface workflow's own consume() is known only now: its prefetch is refused like a guarded route's.
-    if (dryRun === 'prefetch' && outcome.recordsUsage) return prefetchRefused(accept);
+    if (dryRun === 'prefetch' && outcome.recordsUsage && route.enforce) return prefetchRefused(accept);
+    if (!route.enforce) return reportOnly(trace, at, outcome, additions);
 
-    if (outcome.denied) trace.deniedFeature = deniedFeature(route, outcome);
+    if (outcome.denied) trace.deniedFeature = outcome.deniedBy?.feature ?? '-';
 
     // 7. enforce
     const problem = (what: string) => logger.event('warn', 'invalid-http-behavior', { problem: what, route: route.index });
@@ -215,10 +219,23 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     inject(outcome, { forwardedDenial: enforcement.forwardedDenial, dryRun: dryRun !== undefined }, headers as Record<string, string>);
     sign?.({ method, target, requestId: trace.requestId, headers, defaultHost: deps.upstreamHost });
     const http = enforcement.http;
+    return forwardDecided(at, headers, enforcement.forwardedDenial ? 'denied' : 'forwarded', additions, { http, problem, components });
+  }
+
+  /** The forward of a decided request: its head shaped by the workflow's `http` (if any) and the gateway's additions. */
+  function forwardDecided(
+    at: RoutedRequest,
+    headers: IncomingHttpHeaders,
+    outcome: 'forwarded' | 'denied',
+    additions: GatewayAdditions,
+    shaping: { http?: HttpBehavior; problem: BehaviorProblem; components: PlanResult },
+  ): Verdict {
+    const { dryRun } = at;
+    const { http, problem, components } = shaping;
     return {
       kind: 'forward',
-      outcome: enforcement.forwardedDenial ? 'denied' : 'forwarded',
-      target,
+      outcome,
+      target: at.target,
       headers,
       shapeHead: (head) => {
         const shaped = addGatewayHeaders(http ? applyHttpBehavior(head, http, problem) : head, additions);
@@ -228,6 +245,24 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       additions,
       components: components.kind === 'apply' ? components.plan : undefined,
     };
+  }
+
+  /**
+   * Report-only (`enforce: false`): the decision was dry; a denial is counted and logged as "would
+   * deny" and told to the upstream, and the request is forwarded whatever the decision or the
+   * workflow's `http` says. Nothing blocks, cuts or consumes.
+   */
+  function reportOnly(trace: RequestTrace, at: RoutedRequest, outcome: DecisionOutcome, additions: GatewayAdditions): Verdict {
+    const { route, headers, method, target, dryRun } = at;
+    if (outcome.denied) {
+      const reason = outcome.denialReason ?? 'requirement';
+      const feature = outcome.deniedBy?.feature ?? '-';
+      trace.wouldDeny = { reason, feature };
+      logger.event('info', 'would-deny', { requestId: trace.requestId, route: route.path, feature, reason });
+    }
+    inject(outcome, { forwardedDenial: false, dryRun: dryRun !== undefined, reportOnly: true }, headers as Record<string, string>);
+    sign?.({ method, target, requestId: trace.requestId, headers, defaultHost: deps.upstreamHost });
+    return forwardDecided(at, headers, 'forwarded', additions, { problem: NO_PROBLEM, components: NO_COMPONENTS });
   }
 
   return {
@@ -244,20 +279,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   };
 }
 
-/**
- * The feature a denial is about: the route's requirement, or the first declared consumption the
- * decision shows without access (the route's own first one when the surface declared it).
- */
-function deniedFeature(route: GatewayRoute, outcome: DecisionOutcome): string {
-  if (outcome.denialReason === 'requirement') return route.requireRef?.feature ?? '-';
-  for (const c of route.consumeRefs) {
-    const property = outcome.decision.features[c.feature]?.properties[c.property];
-    if (property === undefined || (property.type === 'meterable' ? !property.hasAccess : property.value !== true)) return c.feature;
-  }
-  return route.consumeRefs[0]?.feature ?? '-';
-}
-
 const unchanged = (head: ResponseHead): ResponseHead => head;
+const NO_PROBLEM: BehaviorProblem = () => {};
+/** Report-only pages are never cut (nor decorated). */
+const NO_COMPONENTS: PlanResult = { kind: 'none' };
 
 /** A bypass route's answers: passed through as the upstream sent them. */
 const UNDECIDED: GatewayAdditions = Object.freeze({ setCookies: Object.freeze([]) as readonly string[], privateCache: false });
