@@ -59,7 +59,7 @@ describe('a Cluster primary killed mid-load', () => {
 });
 
 describe('a slot migrated mid-load', () => {
-  it('answers every call through ASK, TRYAGAIN and MOVED while the slot moves key by key, exactly', async () => {
+  it('follows ASK, TRYAGAIN and MOVED while the slot moves key by key: nothing lost, every count exact', async () => {
     await withStore('cluster-migrate', async (store, prefix) => {
       const primaries = (await cluster.nodes()).filter((n) => n.role === 'primary' && n.running);
       const slot = primaries[0].slots[0][0] + 7;
