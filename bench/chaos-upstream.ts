@@ -4,6 +4,7 @@
 // the unit consumed) before the upstream failed, so a visitor's grants are their 200s and 502s
 // together, and those must never pass the limit.
 import { createServer, type Server } from 'node:http';
+import { rmSync } from 'node:fs';
 import { anonymousIdsYaml, gatewayConfig } from '../test/support/burst-scenarios.js';
 import { jwtVisitors, startGatewayLoad, type GatewayReply } from '../test/support/gateway-load.js';
 import { startPlangate } from '../test/support/plangate-process.js';
@@ -61,6 +62,7 @@ export async function flappingUpstreamRow(runs: number, dir: string): Promise<Ch
     await gateway.stop();
     await upstream.close();
     await redis.stop();
+    rmSync(redis.dir, { recursive: true, force: true });
   }
   const recoveries = rows.map((r) => r.recoveryMs).sort((a, b) => a - b);
   return {
