@@ -15,6 +15,7 @@ import type { IdentityInput } from '../engine/engine.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, runGateway, type RunGatewayOptions, type RunningServers } from './run-gateway.js';
 import { forgetCommand, grantCommand, grantsCommand, metersCommand, quietRuntime, revokeCommand, type CliIo } from './admin.js';
 import { HELP, USAGE, version } from './help.js';
+import { createExplainer, explainText } from './explain.js';
 import { runPrimary, runWorker, workersProblem } from './workers.js';
 
 const HELLO_WORLD = 'config/examples/hello-world.yaml';
@@ -151,6 +152,43 @@ async function decide(args: string[]): Promise<void> {
     }
   } catch (err) {
     if (err instanceof EngineError) fail(`error ${err.status}: ${err.message}`, 1);
+    throw err;
+  } finally {
+    await runtime.close();
+  }
+}
+
+/** `plangate explain`: the gateway's pipeline on one request, dry, with the engine's trace (cli/explain.ts). */
+async function explain(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string', short: 'c' },
+      path: { type: 'string' },
+      method: { type: 'string' },
+      user: { type: 'string' },
+      anonymous: { type: 'string' },
+      jwt: { type: 'string' },
+      json: { type: 'boolean' },
+      dev: { type: 'boolean' },
+    },
+  });
+  if (!values.config || !values.path) fail(`explain needs --config and --path\n\n${HELP.explain}`);
+  if ([values.user, values.anonymous, values.jwt].filter((v) => v !== undefined).length > 1) fail('explain takes at most one of --user, --anonymous, --jwt');
+  const model = await loadOrExit(values.config, await devOptions(values.dev));
+  if (model.gateway === undefined) fail(`explain: ${resolve(values.config)} has no gateway section: explain follows a request through the gateway's routes`, 1);
+  if (model.anonymousIds === undefined) fail(missingAnonymousIdSecret(resolve(values.config)), 1);
+  const runtime = await quietRuntime(model);
+  try {
+    const explainer = createExplainer({ gateway: model.gateway, engine: runtime.engine, logger: runtime.events });
+    const report = await explainer({
+      path: values.path,
+      method: values.method,
+      identity: { userIdentifier: values.user, anonymousIdentifier: values.anonymous, userJwt: values.jwt },
+    });
+    process.stdout.write(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : explainText(report));
+  } catch (err) {
+    if (err instanceof EngineError) fail(`plangate explain: ${err.code}: ${err.message}`, 1);
     throw err;
   } finally {
     await runtime.close();
@@ -397,6 +435,8 @@ async function main(argv: string[]): Promise<void> {
       return validate(rest);
     case 'decide':
       return decide(rest);
+    case 'explain':
+      return explain(rest);
     case 'token':
       return token(rest);
     case 'serve':
