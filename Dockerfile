@@ -1,11 +1,15 @@
 # plangate: the gateway, its ops port and (when configured) the decision API, in one process.
 #
 #   docker build -t plangate .
-#   docker run --rm -p 8080:8080 -p 9090:9090 -v "$PWD/config:/etc/plangate:ro" \
-#     -e REDIS_URL=redis://redis:6379 -e PLANGATE_UPSTREAM=http://site:3000 plangate
+#   docker run --rm -p 8080:8080 -p 9090:9090 -v "$PWD/examples/docker-config:/etc/plangate:ro" \
+#     -e REDIS_URL=redis://redis:6379 -e PLANGATE_UPSTREAM=http://site:3001 \
+#     -e PLANGATE_ANONYMOUS_ID_SECRET plangate
 #
-# The config directory is mounted at /etc/plangate (the YAML at /etc/plangate/plangate.yaml, its
-# workflow and key files beside it: their paths are relative to the YAML). See docs/operations.md.
+# One directory is mounted at /etc/plangate: the YAML at /etc/plangate/plangate.yaml, its workflow,
+# template and key files beside it (their paths are relative to the YAML). Secrets, Redis and the
+# upstream come from the environment (`${VAR}` in the YAML). examples/docker-compose.yml runs it with
+# Redis and the demo site; test/production-install.test.ts runs this file's CMD with that file's
+# environment. See docs/operations.md.
 
 # The current Node LTS line; override with --build-arg NODE_VERSION=... to move with it.
 ARG NODE_VERSION=24
@@ -21,9 +25,11 @@ RUN npm run build
 
 # ---- runtime: production dependencies and the built output only ------------------------------
 FROM node:${NODE_VERSION}-slim AS runtime
-# The ops port must be reachable from outside the container (probes, Prometheus): bind it to all
-# interfaces here rather than in every config file.
+# Inside a container, loopback is reachable from nowhere else: the gateway and the ops port (probes,
+# Prometheus) listen on all interfaces, whatever the mounted config says; only published ports are
+# reachable. PLANGATE_PORT (default: gateway.listen.port, 8080) moves the gateway.
 ENV NODE_ENV=production \
+    PLANGATE_HOST=0.0.0.0 \
     PLANGATE_OPS_HOST=0.0.0.0 \
     PLANGATE_OPS_PORT=9090
 WORKDIR /app

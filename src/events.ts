@@ -16,6 +16,7 @@ interface EventInfo {
 
 export const EVENTS = {
   request: { level: 'info', description: 'one gateway request or websocket upgrade finished (the fields are in "Logs" above)' },
+  'api-request': { level: 'info', description: 'one request to the decision API on its own listener finished (the fields are in "Logs" above)' },
 
   'config-reloaded': { level: 'info', description: 'a config reload was applied (`trigger`: sighup, file-change, manual)' },
   'config-reload-refused': {
@@ -76,6 +77,12 @@ export const EVENTS = {
     description: 'a surface workflow returned something other than `{ properties?, http? }`',
     metric: 'workflow-errors',
   },
+  'workflow-output-malformed': {
+    level: 'error',
+    description:
+      "a workflow's `surfaceBehavior.http` or a component's `content`/`properties` is not what the wire format allows (`problems`, each with its key path); it was dropped and the decision marked degraded",
+    metric: 'workflow-errors',
+  },
   'provisioning-bad-result': {
     level: 'error',
     description: 'a provisioning workflow returned something other than a list of plan slugs',
@@ -95,6 +102,16 @@ export const EVENTS = {
   'upstream-unreachable': { level: 'error', description: 'the upstream refused or dropped the connection (502)' },
   'upstream-timeout': { level: 'warn', description: 'the upstream sent no response head within `headerTimeoutMs` (504)' },
   'upstream-idle-timeout': { level: 'warn', description: 'a streaming response was silent for `idleTimeoutMs` and was cut' },
+  'soft-denial-replaced': {
+    level: 'warn',
+    description:
+      'a soft-denied page could not be cut (`reason`: status, not-html, encoding, no-cut, marker-missing, no-match, hold-limit, ...; `component`, `detail`) and got the hard denial instead',
+  },
+  'component-problems': { level: 'info', description: 'a page went out with some components not applied (`problems`: component and reason each)' },
+  'component-stream-failed': {
+    level: 'warn',
+    description: 'a transformed page failed after its head went out (a later element without its fromMarker, a corrupt body) and its connection was cut',
+  },
   'websocket-limit': { level: 'warn', description: 'a client network reached `websockets.maxPerClient` open websockets (429)' },
 
   'admin-action': {

@@ -1,7 +1,8 @@
 // The plangate demo site: a tiny news site on node:http that knows nothing about plans or meters.
 // It only reads the `x-plangate-*` headers the gateway injects and shows them, decoded, on every
 // page, so you can watch the decision change as you read. Run it alone with
-// `npx tsx examples/demo-site/server.ts` (port 3001, or PORT), or let `npm start` run it.
+// `npx tsx examples/demo-site/server.ts` (127.0.0.1:3001, or HOST and PORT; Node 24 runs it without
+// tsx, as examples/docker-compose.yml does), or let `npm start` run it.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -109,6 +110,6 @@ export function startDemoSite(options: { host?: string; port?: number } = {}): P
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const site = await startDemoSite({ port: Number(process.env.PORT ?? 3001) });
+  const site = await startDemoSite({ host: process.env.HOST || undefined, port: Number(process.env.PORT ?? 3001) });
   process.stdout.write(`demo site on ${site.url}\n`);
 }

@@ -90,7 +90,7 @@ gateway port under server.api.mountPath, where the admin endpoints are off unles
 api.adminOnGatewayMount) and the ops port (server.ops: /healthz, /readyz, /metrics). Reloads the
 config on SIGHUP and when its files change; drains requests on SIGTERM.
 
-  --host, --port              override gateway.listen
+  --host, --port              override gateway.listen (also PLANGATE_HOST, PLANGATE_PORT)
   --ops-host, --ops-port      override server.ops (also PLANGATE_OPS_HOST, PLANGATE_OPS_PORT)
   --shutdown-timeout <ms>     how long SIGTERM waits for requests (default 10000; PLANGATE_SHUTDOWN_TIMEOUT_MS)
   --no-watch                  reload on SIGHUP only

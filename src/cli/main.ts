@@ -289,7 +289,7 @@ function portOf(value: string | undefined, what: string): number | undefined {
   return port;
 }
 
-/** Command-line flags first, then PLANGATE_* variables (the Docker image binds the ops port with them), then the config. */
+/** Command-line flags first, then PLANGATE_* variables (the Docker image binds both listeners to 0.0.0.0 with them), then the config. */
 function serveOptions(values: { [K in keyof typeof SERVE_OPTIONS]?: string | boolean }): Omit<RunGatewayOptions, 'model' | 'load'> {
   const env = process.env;
   const timeout = (values['shutdown-timeout'] as string | undefined) ?? env.PLANGATE_SHUTDOWN_TIMEOUT_MS;
@@ -297,7 +297,10 @@ function serveOptions(values: { [K in keyof typeof SERVE_OPTIONS]?: string | boo
   if (!Number.isInteger(shutdownTimeoutMs) || shutdownTimeoutMs < 0)
     fail(`--shutdown-timeout (PLANGATE_SHUTDOWN_TIMEOUT_MS) must be a whole number of milliseconds, got '${timeout}'`);
   return {
-    listen: { host: values.host as string | undefined, port: portOf(values.port as string | undefined, '--port') },
+    listen: {
+      host: (values.host as string | undefined) ?? (env.PLANGATE_HOST || undefined),
+      port: portOf((values.port as string | undefined) ?? env.PLANGATE_PORT, '--port (PLANGATE_PORT)'),
+    },
     ops: {
       host: (values['ops-host'] as string | undefined) ?? (env.PLANGATE_OPS_HOST || undefined),
       port: portOf((values['ops-port'] as string | undefined) ?? env.PLANGATE_OPS_PORT, '--ops-port (PLANGATE_OPS_PORT)'),

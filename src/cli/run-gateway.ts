@@ -8,6 +8,7 @@ import { createExplainer, type Explainer } from './explain.js';
 import { listen, close } from '../api/server.js';
 import type { LoadedConfig, LoadOptions } from '../config/load.js';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../gateway/listener.js';
+import { apiAccessLog } from '../ops/api-access-log.js';
 import { checkReadiness, type Readiness } from '../ops/health.js';
 import { InFlight } from '../ops/in-flight.js';
 import { createLogger, eventLogger, type Logger } from '../ops/logger.js';
@@ -143,7 +144,7 @@ export async function startServing(options: RunGatewayOptions): Promise<ServingP
 
   let api: RunningServers['api'];
   if (apiApp && mountPath === undefined) {
-    api = await listen(apiApp, first.model.server.api.host, first.model.server.api.port);
+    api = await listen(apiAccessLog(apiApp, { logger, metrics }), first.model.server.api.host, first.model.server.api.port);
     inFlight.track(api.server);
   }
 

@@ -64,9 +64,10 @@ export async function readTemplates(config: ConfigFile, baseDir: string, issues:
 function compileDenial(route: RouteConfig, defaultTemplate: Template, templates: ReadonlyMap<string, Template>, baseDir: string): Denial {
   const deny = route.deny;
   if (deny?.action === 'forward') return { action: 'forward' };
-  if (deny?.action === 'redirect') return { action: 'redirect', status: deny.status ?? 302, url: deny.url ?? '/', returnParam: deny.returnParam ?? 'return' };
+  const soft = deny?.mode === 'soft';
+  if (deny?.action === 'redirect') return { action: 'redirect', status: deny.status ?? 302, url: deny.url ?? '/', returnParam: deny.returnParam ?? 'return', soft };
   const template = deny?.template === undefined ? defaultTemplate : templates.get(templatePath(baseDir, deny.template))!;
-  return { action: 'paywall', status: deny?.status ?? 402, template };
+  return { action: 'paywall', status: deny?.status ?? 402, template, soft };
 }
 
 export function compileGateway(config: ConfigFile, file: string, templates: ReadonlyMap<string, Template>): GatewayModel | undefined {

@@ -1,11 +1,12 @@
 // Checks the schema cannot express: slugs as map keys, references between sections (plans →
 // features and properties, rules → plans, consume lists and routes → meterable properties, routes
-// → surfaces), plan values against their property's type, and the shape of JWT key sources.
+// → surfaces), component selectors the gateway can stream, plan values against their property's type, and the shape of JWT key sources.
 // Every problem is reported at the exact key; nothing stops at the first.
 import type { ConfigFile, ConsumeItemConfig, FeatureConfig, JwtIntegrationConfig, PlanValueConfig, PropertyConfig } from './schema.js';
 import type { IssueCollector, KeyPath } from './locate.js';
 import { routeIssues } from './route-rules.js';
 import { checkDeeperPaths } from './route-guards.js';
+import { checkComponentSelector } from '../engine/components/selectors.js';
 
 const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const SLUG_HINT = 'use lowercase letters, digits and single hyphens, like my-feature';
@@ -200,6 +201,12 @@ function checkSurfaces(config: ConfigFile, types: Map<string, Map<string, Proper
   for (const [slug, surface] of Object.entries(config.surfaces)) {
     checkConsumeList(surface.consume, ['surfaces', slug, 'consume'], types, issues);
     checkSlugKeys(surface.components, ['surfaces', slug, 'components'], 'component', issues);
+    for (const [c, component] of Object.entries(surface.components ?? {})) {
+      // The edge proxies skip such a component on every page; plangate refuses it here, once.
+      const problem = checkComponentSelector(component.selector);
+      if (problem !== undefined)
+        issues.add(['surfaces', slug, 'components', c, 'selector'], problem, { expected: 'a selector lol-html can stream (docs/components.md "Selectors")' });
+    }
   }
 }
 
@@ -214,6 +221,11 @@ function checkGateway(config: ConfigFile, types: Map<string, Map<string, Propert
       issues.add([...at, 'surface'], `unknown surface '${route.surface}'; declared surfaces: ${surfaces.join(', ')}`, { expected: surfaces.join(', ') });
     }
     if (route.require !== undefined) checkRef(route.require, [...at, 'require'], ['meterable', 'boolean'], types, issues);
+    const surface = route.surface === undefined ? undefined : config.surfaces[route.surface];
+    if (route.deny?.mode === 'soft' && surface !== undefined && Object.keys(surface.components ?? {}).length === 0)
+      issues.add([...at, 'deny', 'mode'], `a soft denial cuts the page with the components of its surface, and surface '${route.surface}' declares none: every soft-denied page would get the hard denial`, {
+        expected: 'components on the surface, or mode: hard',
+      });
     checkConsumeList(route.consume, [...at, 'consume'], types, issues);
   });
   checkKeyIds(config.gateway?.signing?.keys, ['gateway', 'signing', 'keys'], 'signing', issues);

@@ -250,6 +250,12 @@ export const RouteSchema = Type.Object(
           template: Type.Optional(FilePath),
           url: Type.Optional(Type.String({ minLength: 1 })),
           returnParam: Type.Optional(Type.String({ minLength: 1 })),
+          mode: Type.Optional(
+            Type.Union([Type.Literal('hard'), Type.Literal('soft')], {
+              description:
+                'hard (the default: the paywall or redirect is the answer) or soft (forwarded without consuming; the components cut the page, else this paywall or redirect)',
+            }),
+          ),
         },
         strict,
       ),

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventLogger } from '../events.js';
 import type { DecisionOutcome, DecisionRequest } from './engine.js';
+import { checkComponentBehaviors, checkHttpBehavior, type OutputProblem } from './components/check-output.js';
 import { EngineError } from './errors.js';
 import { buildFeatures, workflowFeatures, type MeterOperations } from './features.js';
 import { resolved, resolveIdentity, testGroup100, type IdentityDeps } from './identity/resolve.js';
@@ -359,6 +360,7 @@ export class DecisionRun {
     const { ctx } = this;
     const timeoutMs = ctx.model.workflowTimeoutMs;
     let failed = false;
+    const malformed: OutputProblem[] = [];
     const inputFor = (revocation: Revocation): SurfaceInput => ({
       identity: this.workflowIdentity(),
       features: workflowFeatures(ctx.model, this.values, this.meters, this.meterOperations(dryRun, revocation)),
@@ -382,11 +384,17 @@ export class DecisionRun {
         });
       } else if (outcome.value !== undefined) {
         if (isPlainObject(outcome.value.properties)) behavior.properties = outcome.value.properties;
-        if (isPlainObject(outcome.value.http)) behavior.http = outcome.value.http;
+        const http: unknown = outcome.value.http;
+        // Checked before anything uses it: a malformed one is dropped (and so cannot skip the components).
+        if (http !== undefined && http !== null) {
+          const checked = checkHttpBehavior(http);
+          if (checked.ok) behavior.http = checked.value;
+          else malformed.push(...checked.problems);
+        }
       }
     }
     const components: Record<string, ComponentBehavior> = {};
-    if (behavior.http !== undefined && 'body' in behavior.http) return { behavior, componentsSkipped: true, components, failed };
+    if (behavior.http !== undefined && 'body' in behavior.http) return { behavior, componentsSkipped: true, components, failed, malformed };
     await Promise.all(
       surface.components.map(async (component) => {
         const result = componentMetadata(component);
@@ -408,7 +416,10 @@ export class DecisionRun {
     );
     const ordered: Record<string, ComponentBehavior> = {};
     for (const component of surface.components) ordered[component.slug] = components[component.slug];
-    return { behavior, componentsSkipped: false, components: ordered, failed };
+    // A workflow's content (and properties) are checked before they reach a client or the gateway's rewriter.
+    const checked = checkComponentBehaviors(ordered);
+    malformed.push(...checked.problems);
+    return { behavior, componentsSkipped: false, components: checked.componentBehaviors, failed, malformed };
   }
 }
 
@@ -447,9 +458,12 @@ interface SurfaceRun {
   componentsSkipped: boolean;
   components: Record<string, ComponentBehavior>;
   failed: boolean;
+  /** What the workflows returned that the wire format does not allow: dropped, the decision degraded. */
+  malformed: readonly OutputProblem[];
 }
 
 const NO_CONSUMPTION: readonly DeclaredConsumption[] = [];
+const NO_PROBLEMS: readonly OutputProblem[] = [];
 
 /** What every component's behavior carries, workflow or not. */
 function componentMetadata(component: CompiledSurface['components'][number]): ComponentBehavior {
@@ -464,7 +478,7 @@ function runsWorkflows(surface: CompiledSurface): boolean {
 function withoutWorkflows(surface: CompiledSurface): SurfaceRun {
   const components: Record<string, ComponentBehavior> = {};
   for (const component of surface.components) components[component.slug] = componentMetadata(component);
-  return { behavior: {}, componentsSkipped: false, components, failed: false };
+  return { behavior: {}, componentsSkipped: false, components, failed: false, malformed: NO_PROBLEMS };
 }
 
 export async function decide(ctx: EngineContext, request: DecisionRequest): Promise<DecisionOutcome> {
@@ -481,7 +495,13 @@ export async function decide(ctx: EngineContext, request: DecisionRequest): Prom
   decision.surfaceBehavior = surfaceRun.behavior;
   decision.componentsSkipped = surfaceRun.componentsSkipped;
   decision.componentBehaviors = surfaceRun.components;
-  run.extras(decision, surfaceRun.failed);
+  if (surfaceRun.malformed.length > 0) {
+    ctx.logger?.event('error', 'workflow-output-malformed', {
+      surface: surface.slug,
+      problems: surfaceRun.malformed.map(({ path, message }) => `${path}: ${message}`),
+    });
+  }
+  run.extras(decision, surfaceRun.failed || surfaceRun.malformed.length > 0);
   return { decision, denied: !gate.allowed, denialReason: gate.reason, recordsUsage: run.meters.recordsUsage, plans: run.plans };
 }
 

@@ -65,7 +65,7 @@ export interface SurfaceBehavior {
 
 export interface ComponentBehavior {
   properties?: Record<string, unknown>;
-  /** A workflow's output, unchecked: `ComponentContent` once validated (src/gateway/components/validate.ts). */
+  /** A workflow's output, unchecked: `ComponentContent` once validated (src/engine/components/check-output.ts). */
   content?: unknown;
   metadata: { cssSelector: string };
 }

@@ -12,7 +12,7 @@
 //                          meter with units applies (not for on, off or a degraded meter)
 //   <p>surface-properties  base64url JSON of surfaceBehavior.properties ({} when none)
 //   <p>degraded            true | false (the meter store could not answer; the failure policy applied)
-//   <p>denied              only on `deny.action: forward` when the request was denied: requirement | consumption
+//   <p>denied              only on `deny.action: forward` or a soft denial, when the request was denied: requirement | consumption
 //   <p>dry-run             only on a dry run (HEAD, a CORS preflight, a prefetch): 1; nothing was recorded
 //   <p>decision            only with injectDecision: the whole decision, base64url JSON; left out (with
 //                          a `decision-header-too-large` warning) when over 8 KB

@@ -4,7 +4,6 @@
 // HTTP (answer or proxy) or on the upgrade's socket. The pipeline can be swapped on a config reload:
 // each request holds the pipeline it started on, so in-flight requests finish on the old one.
 import type { EventLogger } from '../events.js';
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -16,7 +15,7 @@ import type { GatewayModel, GatewaySource } from './model.js';
 import { createPipeline, type Pipeline, type Verdict } from './pipeline.js';
 import { createUpstreamProxy, type UpstreamTiming } from './proxy.js';
 import { gatewayChanges } from './reloadable.js';
-import { sendAnswer } from './send.js';
+import { REQUEST_ID_HEADER, sendAnswer } from './send.js';
 import { writeSocketStatus } from './websocket-proxy.js';
 
 export interface GatewayOptions {
@@ -83,6 +82,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       additions: verdict.additions,
       timeouts: current.timeouts,
       timing: exchange,
+      components: verdict.components,
     });
   };
   /** A bug, never the visitor's fault: logged once, the same way for HTTP and websockets; the caller answers 500. */
@@ -111,12 +111,23 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // earlier one is too (a malformed pipelined request's 400 waits for it).
   const lastResponse = new WeakMap<Duplex, ServerResponse>();
 
+  // Per connection, the socket's byte count when its last response finished: a response's bytes are
+  // the difference (responses on one connection are written one after the other).
+  const bytesBefore = new WeakMap<Duplex, number>();
+
   const server = createServer((req, res) => {
-    const exchange = new Exchange(randomUUID(), req.method ?? '', performance.now());
+    const current = pipeline;
+    const exchange = new Exchange(current.requestId(req), req, performance.now());
+    exchange.client = current.clientAddress(req);
+    res.setHeader(REQUEST_ID_HEADER, exchange.requestId);
     inFlight?.begin(res);
     lastResponse.set(req.socket, res);
+    const socket = req.socket;
     res.once('close', () => {
       inFlight?.end(res);
+      const written = socket.bytesWritten;
+      exchange.bytes = written - (bytesBefore.get(socket) ?? 0);
+      bytesBefore.set(socket, written);
       report(exchange.finish(res));
     });
     if (forTheApi(req, exchange)) {
@@ -125,7 +136,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       return;
     }
     // The request finishes on the pipeline it started on.
-    whenDecided({ req, res, exchange, current: pipeline }, decide, carryOut, failed);
+    whenDecided({ req, res, exchange, current }, decide, carryOut, failed);
   });
 
   // Open websockets (handshakes included) per client network, against `gateway.websockets.maxPerClient`.
@@ -133,7 +144,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   // Websockets: decided and gated exactly like a request, then relayed (websocket-proxy.ts).
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const exchange = new Exchange(randomUUID(), req.method ?? '', performance.now());
+    const current = pipeline;
+    const exchange = new Exchange(current.requestId(req), req, performance.now());
+    exchange.client = current.clientAddress(req);
     exchange.websocket = true;
     let reported = false;
     if (inFlight !== undefined) {
@@ -159,7 +172,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       done('rejected', 404);
       return;
     }
-    const current = pipeline;
     // Counted from the handshake on, before any decision is spent on it; released when the socket closes.
     const network = current.clientNetwork(req);
     const open = openWebsockets.get(network) ?? 0;
@@ -178,7 +190,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     whenDecided(
       undefined,
       () => current.run(req, exchange),
-      (verdict) => {
+      (decided) => {
+        // A soft denial cuts a page; a websocket cannot be cut: it gets the hard denial.
+        const hard = decided.kind === 'forward' ? decided.components?.hardDenial : undefined;
+        const verdict: Verdict = hard === undefined ? decided : { kind: 'answer', outcome: 'denied', ...hard };
         if (verdict.kind === 'answer') {
           const { headers } = verdict.head;
           const extra = {
@@ -343,15 +358,21 @@ function whenDecided<C>(
  * one shape (the summary is this object; observers only read it).
  */
 class Exchange implements RequestSummary, UpstreamTiming {
+  readonly method: string;
+  readonly path: string;
+  readonly userAgent: string | undefined;
+  client: string | undefined = undefined;
   route = '-';
   surface: string | undefined = undefined;
   identityType: 'anonymous' | 'jwt' | undefined = undefined;
   plans: readonly string[] | undefined = undefined;
   degraded: boolean | undefined = undefined;
   decisionMs: number | undefined = undefined;
+  deniedFeature: string | undefined = undefined;
   outcome: RequestOutcome = 'error';
   status = 0;
   completed = false;
+  bytes: number | undefined = undefined;
   forwardedAt = 0;
   upstreamMs: number | undefined = undefined;
   totalMs = 0;
@@ -359,9 +380,17 @@ class Exchange implements RequestSummary, UpstreamTiming {
 
   constructor(
     readonly requestId: string,
-    readonly method: string,
+    req: IncomingMessage,
     private readonly started: number,
-  ) {}
+  ) {
+    this.method = req.method ?? '';
+    const url = req.url ?? '';
+    const query = url.indexOf('?');
+    const path = query < 0 ? url : url.slice(0, query);
+    this.path = path.length > MAX_LOGGED_PATH ? path.slice(0, MAX_LOGGED_PATH) : path;
+    const agent = req.headers['user-agent'];
+    this.userAgent = agent !== undefined && agent.length > MAX_LOGGED_USER_AGENT ? agent.slice(0, MAX_LOGGED_USER_AGENT) : agent;
+  }
 
   /** Called once, when the response closes. */
   finish(res: ServerResponse): this {
@@ -381,6 +410,10 @@ class Exchange implements RequestSummary, UpstreamTiming {
     return this;
   }
 }
+
+/** Longer paths and user agents are cut in the summary (and so in the log line). */
+const MAX_LOGGED_PATH = 2048;
+const MAX_LOGGED_USER_AGENT = 512;
 
 const stderrLogger: EventLogger = {
   event(level, code, fields) {

@@ -13,8 +13,15 @@ export interface Template {
   parts: readonly string[];
 }
 
+/**
+ * What a denied request gets. `soft` (paywall and redirect only): the request is forwarded without
+ * consuming and the page goes out cut by the surface's components; any response that cannot be cut
+ * gets this paywall or redirect instead (docs/components.md "Soft paywalls").
+ */
 export type Denial =
-  { action: 'paywall'; status: number; template: Template } | { action: 'redirect'; status: number; url: string; returnParam: string } | { action: 'forward' };
+  | { action: 'paywall'; status: number; template: Template; soft: boolean }
+  | { action: 'redirect'; status: number; url: string; returnParam: string; soft: boolean }
+  | { action: 'forward' };
 
 export interface GatewayRoute {
   /** Position in `gateway.routes` (logs name routes by it). */

@@ -8,8 +8,10 @@ export type RequestOutcome = 'forwarded' | 'bypassed' | 'denied' | 'answered' | 
 
 /** What the pipeline's stages learn about a request, filled in as it goes. */
 export interface RequestTrace {
-  /** The request id (also sent upstream and used by header signing). */
+  /** The request id: a trusted proxy's `X-Request-Id`, or minted (sent upstream, used by header signing, returned to the client). */
   requestId: string;
+  /** The visitor's address as `trustProxy` allows (the peer, or the first untrusted `X-Forwarded-For` hop). */
+  client?: string;
   /** The matched route's path pattern (`/articles/*`), or `-` when no route was matched (a rejected path). */
   route: string;
   surface?: string;
@@ -23,16 +25,23 @@ export interface RequestTrace {
    * new anonymous visitor without minting an id).
    */
   explain?: { decision: DecisionTrace; identity?: ResolvedIdentity };
+  /** For a denial: the feature whose requirement or consumption was refused (from the config, so a bounded label). */
+  deniedFeature?: string;
 }
 
 /** The trace, plus how the request ended: one per HTTP request and per websocket upgrade. */
 export interface RequestSummary extends RequestTrace {
   method: string;
+  /** The request target's path as the client sent it, without the query (which may carry tokens), at most 2,048 characters. */
+  path: string;
+  userAgent?: string;
   outcome: RequestOutcome;
   /** The status the client got (0 when the connection closed before a head was written). */
   status: number;
   /** Whether the response completed (false: the client or upstream went away mid-stream). */
   completed: boolean;
+  /** Bytes written to the client for this response, head included (absent for websockets). */
+  bytes?: number;
   /** From forwarding to the upstream's response head. */
   upstreamMs?: number;
   totalMs: number;

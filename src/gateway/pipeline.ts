@@ -1,9 +1,11 @@
 // One request through the gateway, top to bottom (docs/gateway.md):
-// canonical path → route → strip headers → dry run? → identity → decision → enforce → inject → sign.
+// canonical path → route → strip headers → dry run? → identity → decision → enforce → components →
+// inject → sign.
 // Each stage lives in its own module; this file only calls them in order and returns the verdict:
 // an answer the gateway gives itself, or what to forward. The listener carries the verdict out over
 // HTTP (send or proxy) or over a websocket upgrade (the same verdict, written to the socket).
 import type { EventLogger } from '../events.js';
+import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { DecisionOutcome, Engine } from '../engine/engine.js';
 import { missingAnonymousIdSecret } from '../engine/identity/anonymous-ids.js';
@@ -11,6 +13,7 @@ import { EngineError } from '../engine/errors.js';
 import { RETRY_AFTER_SECONDS } from '../engine/load.js';
 import { canonicalizeTarget, type CanonicalPathOptions } from './canonical-path.js';
 import { cameOverHttps, clientAddress, compileTrust, meteringNetwork } from './client-ip.js';
+import { askForWholePage, componentPlan, type ComponentPlan } from './component-plan.js';
 import { readCookies, withoutCookie } from './cookies.js';
 import { enforce } from './enforce.js';
 import { dryRunOf, type DryRun } from './dry-run.js';
@@ -60,6 +63,8 @@ export type Verdict =
       bodyless: boolean;
       /** What the gateway adds to this request's answers (the anonymous cookie, private caching): applied by `shapeHead`, and by the proxy to its error pages and to a websocket's 101. */
       additions: GatewayAdditions;
+      /** The decision's components, applied to an HTML response as it streams; a soft denial's page must be cut. */
+      components?: ComponentPlan;
     };
 
 export interface Pipeline {
@@ -74,7 +79,14 @@ export interface Pipeline {
   websockets: { maxPerClient: number; idleTimeoutMs: number };
   /** The network a client's websockets are counted under: its trustProxy-aware address, IPv6 by /56. */
   clientNetwork(req: IncomingMessage): string;
+  /** The visitor's address as `trustProxy` allows (the access log's `client`; the decision's `clientIP`). */
+  clientAddress(req: IncomingMessage): string;
+  /** The request's id: its `X-Request-Id` when a trusted proxy sent a usable one, else a new UUID. */
+  requestId(req: IncomingMessage): string;
 }
+
+/** What a request id taken from a trusted proxy may look like: it goes into headers, logs and the signature. */
+const USABLE_REQUEST_ID = /^[A-Za-z0-9._:+/=@-]{1,128}$/;
 
 /** Builds the injector and signer once (routes, denials and templates come compiled); returns the per-request stages. */
 export function createPipeline(deps: PipelineDeps): Pipeline {
@@ -116,6 +128,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const headers = stripClientHeaders({ rawHeaders: req.rawHeaders, headers: req.headers, prefix, dropForwarding: !trustedPeer });
     setForwardedHeaders(headers, req.headers, { peerAddress, encrypted: (req.socket as { encrypted?: boolean }).encrypted === true, trusted: trustedPeer });
     headers[requestIdHeader] = trace.requestId;
+    headers['x-request-id'] = trace.requestId;
 
     if (route.bypass === true) {
       sign?.({ method, target, requestId: trace.requestId, headers, defaultHost: deps.upstreamHost });
@@ -126,7 +139,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     // 4. dry run: a prefetch of a guarded route is refused before anything is decided
     const dryRun = dryRunOf(method, req.headers);
     if (dryRun === 'prefetch' && route.guarded) return prefetchRefused(req.headers.accept);
-    const clientIp = clientAddress(req, trust);
+    const clientIp = trace.client ?? clientAddress(req, trust);
     const https = cameOverHttps(req, trust);
     return decideAndEnforce(req, trace, { accept: req.headers.accept, method, canonical, target, route, headers, clientIp, https, dryRun });
   }
@@ -185,6 +198,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     // A surface workflow's own consume() is known only now: its prefetch is refused like a guarded route's.
     if (dryRun === 'prefetch' && outcome.recordsUsage) return prefetchRefused(accept);
 
+    if (outcome.denied) trace.deniedFeature = deniedFeature(route, outcome);
+
     // 7. enforce
     const problem = (what: string) => logger.event('warn', 'invalid-http-behavior', { problem: what, route: route.index });
     const enforcement = enforce(route.denial, outcome, { target, accept }, problem);
@@ -192,7 +207,16 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       return { kind: 'answer', outcome: enforcement.outcome, head: addGatewayHeaders(enforcement.head, additions), body: enforcement.body };
     }
 
-    // 8. inject, 9. sign (the head is merged as the upstream's response passes)
+    // 8. components: what the response gets cut and decorated with (a soft denial must cut, or gets its hard denial)
+    const hardDenial = enforcement.hardDenial && { head: addGatewayHeaders(enforcement.hardDenial.head, additions), body: enforcement.hardDenial.body };
+    const components = componentPlan(outcome.decision, hardDenial);
+    if (components.kind === 'refuse') {
+      logger.event('warn', 'soft-denial-replaced', { reason: 'no-cut', detail: 'no component of the decision removes an element or cuts a range', route: route.index });
+      return { kind: 'answer', outcome: 'denied', head: hardDenial!.head, body: hardDenial!.body };
+    }
+    if (components.kind === 'apply') askForWholePage(headers);
+
+    // 9. inject, 10. sign (the head is merged as the upstream's response passes)
     inject(outcome, { forwardedDenial: enforcement.forwardedDenial, dryRun: dryRun !== undefined }, headers as Record<string, string>);
     sign?.({ method, target, requestId: trace.requestId, headers, defaultHost: deps.upstreamHost });
     const http = enforcement.http;
@@ -207,6 +231,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       },
       bodyless: dryRun === 'head' || dryRun === 'preflight',
       additions,
+      components: components.kind === 'apply' ? components.plan : undefined,
     };
   }
 
@@ -215,7 +240,26 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     timeouts: { headerTimeoutMs: gateway.headerTimeoutMs, idleTimeoutMs: gateway.idleTimeoutMs },
     websockets: gateway.websockets,
     clientNetwork: (req) => meteringNetwork(clientAddress(req, trust)),
+    clientAddress: (req) => clientAddress(req, trust),
+    requestId(req) {
+      const given = req.headers['x-request-id'];
+      if (typeof given === 'string' && USABLE_REQUEST_ID.test(given) && trust(req.socket.remoteAddress ?? '', 0)) return given;
+      return randomUUID();
+    },
   };
+}
+
+/**
+ * The feature a denial is about: the route's requirement, or the first declared consumption the
+ * decision shows without access (the route's own first one when the surface declared it).
+ */
+function deniedFeature(route: GatewayRoute, outcome: DecisionOutcome): string {
+  if (outcome.denialReason === 'requirement') return route.requireRef?.feature ?? '-';
+  for (const c of route.consumeRefs) {
+    const property = outcome.decision.features[c.feature]?.properties[c.property];
+    if (property === undefined || (property.type === 'meterable' ? !property.hasAccess : property.value !== true)) return c.feature;
+  }
+  return route.consumeRefs[0]?.feature ?? '-';
 }
 
 const unchanged = (head: ResponseHead): ResponseHead => head;

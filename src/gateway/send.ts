@@ -2,9 +2,16 @@
 import type { ServerResponse } from 'node:http';
 import type { ResponseHead } from './response-merge.js';
 
-/** Writes the head; false when it could not be sent (client gone, or a value Node refuses). */
+/** The response header carrying the request id; the listener sets it on every response before any head is written. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/**
+ * Writes the head; false when it could not be sent (client gone, or a value Node refuses). The
+ * request id the listener set wins over one in the head (an upstream minting its own).
+ */
 export function writeHead(res: ServerResponse, head: ResponseHead): boolean {
   if (res.headersSent || res.destroyed) return false;
+  if (head.headers[REQUEST_ID_HEADER] !== undefined && res.hasHeader(REQUEST_ID_HEADER)) delete head.headers[REQUEST_ID_HEADER];
   try {
     if (head.statusText === undefined) res.writeHead(head.status, head.headers);
     else res.writeHead(head.status, head.statusText, head.headers);

@@ -16,7 +16,9 @@ export type ReloadResult = 'applied' | 'refused';
 
 export class Metrics implements GatewayObserver {
   readonly registry = new Registry();
-  private readonly requests: Counter<'route' | 'outcome'>;
+  private readonly requests: Counter<'route' | 'outcome' | 'status_class'>;
+  private readonly denials: Counter<'route' | 'feature'>;
+  private readonly apiRequests: Counter<'endpoint' | 'status_class'>;
   private readonly decisionSeconds: LatencyHistogram;
   private readonly upstreamSeconds: LatencyHistogram;
   private readonly storeErrors: Counter<'code'>;
@@ -25,6 +27,7 @@ export class Metrics implements GatewayObserver {
   private readonly reloads: Counter<'result'>;
   private readonly lastReload: Gauge<'result'>;
   private readonly requestCounters = new Map<string, { inc(): void }>();
+  private readonly denialCounters = new Map<string, { inc(): void }>();
 
   constructor(
     options: {
@@ -42,8 +45,20 @@ export class Metrics implements GatewayObserver {
     const registers = [this.registry];
     this.requests = new Counter({
       name: 'plangate_requests_total',
-      help: 'Gateway requests by matched route pattern and outcome',
-      labelNames: ['route', 'outcome'],
+      help: 'Gateway requests by matched route pattern, outcome and the status class the client got (2xx ... 5xx; none: no response head)',
+      labelNames: ['route', 'outcome', 'status_class'],
+      registers,
+    });
+    this.denials = new Counter({
+      name: 'plangate_denials_total',
+      help: 'Gateway denials (paywall, redirect or forwarded denial) by route pattern and the feature refused',
+      labelNames: ['route', 'feature'],
+      registers,
+    });
+    this.apiRequests = new Counter({
+      name: 'plangate_api_requests_total',
+      help: "Decision API requests on its own listener by endpoint (- for no such endpoint) and status class",
+      labelNames: ['endpoint', 'status_class'],
       registers,
     });
     this.decisionSeconds = new LatencyHistogram(
@@ -87,6 +102,7 @@ export class Metrics implements GatewayObserver {
     });
     // Known label values start at 0, so a rate() over them exists before the first failure.
     for (const code of codesOf('store-errors')) this.storeErrors.inc({ code }, 0);
+    for (const code of codesOf('workflow-errors')) this.workflowErrors.inc({ code }, 0);
     for (const result of ['applied', 'refused'] as const) this.reloads.inc({ result }, 0);
     const storeReady = options.storeReady;
     if (storeReady) {
@@ -102,15 +118,13 @@ export class Metrics implements GatewayObserver {
     }
     const storeCalls = options.storeCalls;
     if (storeCalls) {
-      // A gauge read from the store's own count, so it survives nothing and double-counts nothing.
-      new Gauge({
-        name: 'plangate_store_calls_total',
-        help: 'Meter-store round trips sent since start (one Redis script call each; 0 for the in-memory store)',
+      // Read from the store's own count at each scrape (it survives reloads, and nothing counts twice).
+      countedFrom(
+        'plangate_store_calls_total',
+        'Meter-store round trips sent since start (one Redis script call each; 0 for the in-memory store)',
+        storeCalls,
         registers,
-        collect() {
-          this.set(storeCalls());
-        },
-      });
+      );
     }
     const load = options.load;
     if (load) {
@@ -122,14 +136,12 @@ export class Metrics implements GatewayObserver {
           this.set(load().pending);
         },
       });
-      new Gauge({
-        name: 'plangate_decisions_shed_total',
-        help: 'Decisions refused with 503 since start because server.maxPendingDecisions were in progress',
+      countedFrom(
+        'plangate_decisions_shed_total',
+        'Decisions refused with 503 since start because server.maxPendingDecisions were in progress',
+        () => load().shed,
         registers,
-        collect() {
-          this.set(load().shed);
-        },
-      });
+      );
     }
     const storeMemory = options.storeMemory;
     if (storeMemory) {
@@ -159,30 +171,44 @@ export class Metrics implements GatewayObserver {
     }
     const newIds = options.newIds;
     if (newIds) {
-      new Gauge({
-        name: 'plangate_anonymous_ids_refused_total',
-        help: 'Cookie-less visitors metered by network because the new-id budget (gateway.newAnonymousIds) was spent',
+      countedFrom(
+        'plangate_anonymous_ids_refused_total',
+        'Cookie-less visitors metered by network because the new-id budget (gateway.newAnonymousIds) was spent',
+        () => newIds().refused,
         registers,
-        collect() {
-          this.set(newIds().refused);
-        },
-      });
+      );
     }
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
   /** GatewayObserver: one summary per finished request. */
   requestDone(summary: RequestSummary): void {
-    const key = `${summary.route}\u0000${summary.outcome}`;
+    const statusClass = statusClassOf(summary.status);
+    const key = `${summary.route}\u0000${summary.outcome}\u0000${statusClass}`;
     let counter = this.requestCounters.get(key);
     if (counter === undefined) {
-      // One labelled child per route and outcome (a handful), so a request skips label hashing.
-      counter = this.requests.labels({ route: summary.route, outcome: summary.outcome });
+      // One labelled child per route, outcome and status class (a handful), so a request skips label hashing.
+      counter = this.requests.labels({ route: summary.route, outcome: summary.outcome, status_class: statusClass });
       this.requestCounters.set(key, counter);
     }
     counter.inc();
+    if (summary.outcome === 'denied') {
+      const feature = summary.deniedFeature ?? '-';
+      const denialKey = `${summary.route}\u0000${feature}`;
+      let denials = this.denialCounters.get(denialKey);
+      if (denials === undefined) {
+        denials = this.denials.labels({ route: summary.route, feature });
+        this.denialCounters.set(denialKey, denials);
+      }
+      denials.inc();
+    }
     if (summary.decisionMs !== undefined) this.decisionSeconds.observe(summary.decisionMs / 1000);
     if (summary.upstreamMs !== undefined) this.upstreamSeconds.observe(summary.upstreamMs / 1000);
+  }
+
+  /** One decision API request on its own listener (ops/api-access-log.ts). */
+  apiRequestDone(endpoint: string, status: number): void {
+    this.apiRequests.inc({ endpoint, status_class: statusClassOf(status) });
   }
 
   reloaded(result: ReloadResult): void {
@@ -210,4 +236,30 @@ export class Metrics implements GatewayObserver {
   text(): Promise<string> {
     return this.registry.metrics();
   }
+}
+
+/** `2xx` … `5xx` for a status, `none` when no response head was written (status 0). */
+export function statusClassOf(status: number): string {
+  return status >= 100 && status < 600 ? STATUS_CLASSES[Math.floor(status / 100)] : 'none';
+}
+const STATUS_CLASSES = ['none', '1xx', '2xx', '3xx', '4xx', '5xx'];
+
+/**
+ * A counter whose value is a count kept elsewhere (the store's calls, the shed decisions): at each
+ * scrape it is advanced to that count, so it is exposed with the counter type and never goes down.
+ */
+function countedFrom(name: string, help: string, read: () => number, registers: Registry[]): void {
+  let seen = 0;
+  new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      const now = read();
+      if (now > seen) {
+        this.inc(now - seen);
+        seen = now;
+      }
+    },
+  });
 }

@@ -25,11 +25,18 @@ export function requestLog(logger: Logger): GatewayObserver {
   return {
     requestDone(s: RequestSummary) {
       if (logger.levelVal > INFO) return;
-      let line = prefix + clock() + fixed + JSON.stringify(s.requestId) + ',"method":' + quoted(s.method) + ',"route":' + quoted(s.route);
+      let line = prefix + clock() + fixed + JSON.stringify(s.requestId) + ',"method":' + quoted(s.method) + ',"path":' + JSON.stringify(s.path);
+      line += ',"route":' + quoted(s.route);
       if (s.surface !== undefined) line += ',"surface":' + quoted(s.surface);
+      if (s.client !== undefined) line += ',"client":' + JSON.stringify(s.client);
+      if (s.userAgent !== undefined) line += ',"userAgent":' + JSON.stringify(s.userAgent);
       if (s.identityType !== undefined) line += ',"identityType":"' + s.identityType + '"';
       if (s.plans !== undefined) line += ',"plans":' + JSON.stringify(s.plans);
-      line += ',"outcome":"' + s.outcome + '","status":' + s.status + ',"completed":' + s.completed;
+      line += ',"outcome":"' + s.outcome + '"';
+      if (s.deniedFeature !== undefined) line += ',"deniedFeature":' + quoted(s.deniedFeature);
+      line += ',"status":' + s.status;
+      if (s.bytes !== undefined) line += ',"bytes":' + s.bytes;
+      line += ',"completed":' + s.completed;
       if (s.degraded !== undefined) line += ',"degraded":' + s.degraded;
       if (s.websocket !== undefined) line += ',"websocket":' + s.websocket;
       if (s.decisionMs !== undefined) line += ',"decisionMs":' + round(s.decisionMs);
@@ -48,7 +55,7 @@ export function observers(...list: GatewayObserver[]): GatewayObserver {
   };
 }
 
-/** Method names, route patterns and surface slugs repeat: each is JSON-quoted once. */
+/** Method names, route patterns, surface slugs and feature slugs repeat: each is JSON-quoted once. */
 const quotedCache = new Map<string, string>();
 const QUOTED_CACHE_MAX = 1024;
 function quoted(value: string): string {
