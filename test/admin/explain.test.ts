@@ -86,7 +86,7 @@ describe('plangate explain', () => {
     const anonymous = randomUUID();
     await running.runtime.engine.admin.adjustMeter({ userType: 'anonymous', identifier: anonymous }, ARTICLES, 3, 'test');
     const args = ['--import', 'tsx', 'src/cli/main.ts', 'explain', '--config', ADMIN_CONFIG, '--path', '/articles/another', '--anonymous', anonymous];
-    const [text, json] = await Promise.all([run(process.execPath, args, { env, timeout: 60_000 }), run(process.execPath, [...args, '--json'], { env, timeout: 60_000 })]);
+    const [text, json] = await Promise.all([run(process.execPath, args, { env, timeout: 120_000 }), run(process.execPath, [...args, '--json'], { env, timeout: 120_000 })]);
     expect(text.stdout).toContain("route 0 '/articles/**' matches /articles/another for GET: the first that does");
     expect(text.stdout).toContain('articles.enabled (plan anonymous): 3 of 3 used this month; + 1 would make 4 of 3: refused');
     expect(text.stdout).toContain('denied: the client gets 402');
@@ -94,5 +94,5 @@ describe('plangate explain', () => {
     expect(report.result).toMatchObject({ kind: 'answer', outcome: 'denied', status: 402 });
     expect(json.stderr).not.toContain('"code":"request"');
     expect(await usage(anonymous)).toBe(3);
-  }, 60_000);
+  }, 180_000);
 });
