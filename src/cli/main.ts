@@ -1,6 +1,8 @@
 // The plangate command line (bin/plangate.js runs it): validate, explain, decide, token, serve,
 // gateway, start, and the admin commands (cli/admin.ts). Help texts live in cli/help.ts.
 import cluster from 'node:cluster';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { ConfigError, formatIssue, type ConfigIssue } from '../config/errors.js';
@@ -383,12 +385,29 @@ interface DemoSiteModule {
   startDemoSite(options: { port?: number }): Promise<{ url: string; close(): Promise<void> }>;
 }
 
+/**
+ * The demo site's TypeScript module: tsx runs it from the sources; the built CLI (dist/) registers tsx
+ * first, since node alone cannot load .ts ("Unknown file extension .ts"). Only a checkout has it.
+ */
+async function importDemoSite(): Promise<DemoSiteModule> {
+  const demo = new URL('../../examples/demo-site/server.ts', import.meta.url);
+  if (!existsSync(fileURLToPath(demo))) fail('plangate start runs the demo site of a checkout (examples/demo-site); in an installed package run plangate gateway', 1);
+  if (!import.meta.url.endsWith('.ts')) {
+    try {
+      const { register } = await import('tsx/esm/api');
+      register();
+    } catch {
+      fail('plangate start: the demo site is TypeScript and needs tsx (npm install in the checkout)', 1);
+    }
+  }
+  return (await import(demo.href)) as DemoSiteModule;
+}
+
 async function start(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: SERVE_OPTIONS });
   const keys = await ensureTestKeys();
   const { model, options } = await loadForServing(values.config ?? DEMO_CONFIG, values.dev);
-  const demo = new URL('../../examples/demo-site/server.ts', import.meta.url).href;
-  const { startDemoSite } = (await import(demo)) as DemoSiteModule;
+  const { startDemoSite } = await importDemoSite();
   const demoPort = Number.parseInt(process.env.PLANGATE_DEMO_PORT ?? '3001', 10);
   const site = await startDemoSite({ port: demoPort }).catch((err: unknown) =>
     failOnPortInUse(err, `the demo site's port ${demoPort} is in use: stop what listens there, or move the demo with PLANGATE_DEMO_PORT=<port>`),
