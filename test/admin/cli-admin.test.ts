@@ -55,7 +55,7 @@ describe('plangate grant, revoke, grants, meters, forget', () => {
     const user = `cli-export-${randomUUID()}`;
     await stack.runtime.engine.admin.grant({ userType: 'authenticated', identifier: user }, { plan: 'gift' }, 'test');
     const exported = await cli(['grants', '--config', ADMIN_CONFIG, '--export']);
-    expect(exported.code).toBe(0);
+    expect(exported.code, exported.stderr).toBe(0);
     const mine = exported.stdout.split('\n').filter((line) => line.includes(user));
     expect(mine.map((line) => JSON.parse(line))).toEqual([expect.objectContaining({ userType: 'authenticated', identifier: user, plan: 'gift', by: 'test' })]);
     const file = join(mkdtempSync(join(tmpdir(), 'plangate-grants-')), 'grants.jsonl');
@@ -120,7 +120,7 @@ describe('help and version', () => {
     expect(result.stdout).toContain(`plangate ${command}`);
   });
 
-  it('--version prints the package version', async () => {
+  it('--version prints the package version', { timeout: 120_000 }, async () => {
     const result = await cli(['--version']);
     expect(result.stdout.trim()).toMatch(/^plangate \d+\.\d+\.\d+/);
   });
