@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
+import { relative } from 'node:path';
 import type { Engine, IdentityInput } from '../engine/engine.js';
 import { EngineError } from '../engine/errors.js';
 import { anonymousIdentity } from '../engine/identity/resolve.js';
@@ -253,7 +254,7 @@ export function explainText(r: ExplainReport): string {
   }
   if (r.workflows.length > 0) {
     lines.push('', 'Workflows');
-    for (const w of r.workflows) lines.push(`  ${w.kind} ${w.file}: ${w.ms} ms${w.ok ? '' : ' (failed: see the log)'}`);
+    for (const w of r.workflows) lines.push(`  ${w.kind} ${relative(process.cwd(), w.file)}: ${w.ms} ms${w.ok ? '' : ' (failed: see the log)'}`);
   }
   lines.push('', 'Result');
   if (r.result.kind === 'forward') {
