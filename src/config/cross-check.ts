@@ -5,8 +5,9 @@
 import type { ConfigFile, ConsumeItemConfig, FeatureConfig, JwtIntegrationConfig, PlanValueConfig, PropertyConfig } from './schema.js';
 import type { IssueCollector, KeyPath } from './locate.js';
 import { routeIssues } from './route-rules.js';
+import { checkComponents } from './components.js';
 import { checkDeeperPaths } from './route-guards.js';
-import { checkComponentSelector } from '../engine/components/selectors.js';
+import { checkForwardAuth } from './forward-auth-rules.js';
 
 const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const SLUG_HINT = 'use lowercase letters, digits and single hyphens, like my-feature';
@@ -31,6 +32,7 @@ export function crossCheck(config: ConfigFile, issues: IssueCollector): void {
   checkProvisioning(config, issues);
   checkSurfaces(config, types, issues);
   checkGateway(config, types, issues);
+  checkComponents(config, issues);
   config.jwt?.integrations.forEach((integration, i) => checkJwtIntegration(integration, ['jwt', 'integrations', i], issues));
   warnSharedIdentifiers(config, issues);
   checkUniqueNames(config, issues);
@@ -201,12 +203,6 @@ function checkSurfaces(config: ConfigFile, types: Map<string, Map<string, Proper
   for (const [slug, surface] of Object.entries(config.surfaces)) {
     checkConsumeList(surface.consume, ['surfaces', slug, 'consume'], types, issues);
     checkSlugKeys(surface.components, ['surfaces', slug, 'components'], 'component', issues);
-    for (const [c, component] of Object.entries(surface.components ?? {})) {
-      // The edge proxies skip such a component on every page; plangate refuses it here, once.
-      const problem = checkComponentSelector(component.selector);
-      if (problem !== undefined)
-        issues.add(['surfaces', slug, 'components', c, 'selector'], problem, { expected: 'a selector lol-html can stream (docs/components.md "Selectors")' });
-    }
   }
 }
 
@@ -222,7 +218,7 @@ function checkGateway(config: ConfigFile, types: Map<string, Map<string, Propert
     }
     if (route.require !== undefined) checkRef(route.require, [...at, 'require'], ['meterable', 'boolean'], types, issues);
     const surface = route.surface === undefined ? undefined : config.surfaces[route.surface];
-    if (route.deny?.mode === 'soft' && surface !== undefined && Object.keys(surface.components ?? {}).length === 0)
+    if (route.deny?.mode === 'soft' && surface !== undefined && Object.keys(surface.components ?? {}).length === 0 && Object.keys(route.components ?? {}).length === 0)
       issues.add([...at, 'deny', 'mode'], `a soft denial cuts the page with the components of its surface, and surface '${route.surface}' declares none: every soft-denied page would get the hard denial`, {
         expected: 'components on the surface, or mode: hard',
       });
@@ -230,6 +226,7 @@ function checkGateway(config: ConfigFile, types: Map<string, Map<string, Propert
   });
   checkKeyIds(config.gateway?.signing?.keys, ['gateway', 'signing', 'keys'], 'signing', issues);
   checkDeeperPaths(routes, config.surfaces, config.gateway?.caseSensitive === true, issues);
+  checkForwardAuth(config, issues);
 }
 
 const HMAC_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };

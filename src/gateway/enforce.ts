@@ -17,9 +17,10 @@ export type Enforcement =
    */
   | { kind: 'forward'; http?: HttpBehavior; forwardedDenial: boolean; hardDenial?: { head: ResponseHead; body: string } };
 
-export function enforce(denial: Denial, outcome: DecisionOutcome, request: Omit<DeniedRequest, 'reason'>, problem: BehaviorProblem): Enforcement {
+export function enforce(denial: Denial, outcome: DecisionOutcome, request: Pick<DeniedRequest, 'target' | 'accept'>, problem: BehaviorProblem): Enforcement {
   if (outcome.denied) {
-    const denied: DeniedRequest = { ...request, reason: outcome.denialReason ?? 'requirement' };
+    // The engine builds the template values for every denied decision.
+    const denied: DeniedRequest = { ...request, reason: outcome.denialReason ?? 'requirement', values: outcome.templateValues! };
     if (denial.action === 'forward') return { kind: 'forward', forwardedDenial: true };
     const answer = denial.action === 'redirect' ? redirectResponse(denial, denied) : paywallResponse(denial, denied);
     if (denial.soft) return { kind: 'forward', forwardedDenial: true, hardDenial: answer };

@@ -321,7 +321,8 @@ describe('loadConfig compiles good configs', () => {
       workers: 1,
     });
     expect(model.gateway).toBeUndefined();
-    expect(model.surfaces.get('home')).toEqual({ slug: 'home', workflow: undefined, consume: [], components: [] });
+    expect(model.surfaces.get('home')).toEqual({ slug: 'home', workflow: undefined, consume: [], components: [], declaresComponents: false });
+    expect(model.paywall).toEqual({ returnParam: 'return' });
     expect(model.jwtIntegrations).toEqual([]);
     expect(model.file).toBe(good('minimal.yaml'));
   });
