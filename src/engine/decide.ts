@@ -56,6 +56,8 @@ const GRANT_ATTEMPTS = 3;
 const NOT_A_CUSTOMER: Customer = Object.freeze({ isCustomer: false, hasProducts: false, customerIdentifiers: [] as string[] }) as Customer;
 const NONE: readonly string[] = [];
 const NONE_GRANTED: readonly Grant[] = [];
+/** Replaced in `start` before any use: a shared placeholder, so no decision allocates one. */
+const NO_VALUES: ResolvedPlanValues = new Map();
 
 /** What the declared consumption of a request decided (step 4): whether it may proceed, and if not why. */
 export interface Gate {
@@ -87,10 +89,10 @@ export class DecisionRun {
 
   plans: readonly string[] = NONE;
   customer: Customer = NOT_A_CUSTOMER;
-  values: ResolvedPlanValues = new Map();
+  values: ResolvedPlanValues = NO_VALUES;
   meters!: RequestMeters;
   /** The grants the plans were resolved with (assumed until the store call confirms them). */
-  grants: readonly Grant[] = [];
+  grants: readonly Grant[] = NONE_GRANTED;
   /** Explain's record of this decision, when asked for. */
   trace: DecisionTrace | undefined;
   /** Whether the next store call still has to read the grants (the first call of a decision, when `store.grants` is on). */
