@@ -32,7 +32,7 @@ surfaces:
   counted: { workflow: counted.ts }
   site: {}
 store:
-  redis: { url: "\${REDIS_URL}" }
+  redis: { url: "\${REDIS_URL}", commandTimeoutMs: 2000 }   # generous: a starved test machine must not turn the meter probes into degraded answers
 gateway:
   upstream: \${PLANGATE_UPSTREAM}
   routes:
