@@ -137,7 +137,9 @@ end
 
 async function runWrkChunk(wrk: string, script: string, url: string, durationS: number) {
   const out = await new Promise<string>((resolvePromise, reject) => {
-    const child = spawn(wrk, ['-t1', `-c${CONNECTIONS}`, `-d${durationS}s`, '-s', script, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // wrk's default 2 s timeout counts a slow answer as a socket error; on a loaded machine the first
+    // requests (a JWT verified once per token, cold code) can take longer: 10 s.
+    const child = spawn(wrk, ['-t1', `-c${CONNECTIONS}`, `-d${durationS}s`, '--timeout', '10s', '-s', script, url], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.once('exit', (code) => (code === 0 ? resolvePromise(stdout) : reject(new Error(`wrk exited ${code}: ${stdout}`))));
