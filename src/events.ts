@@ -77,6 +77,12 @@ export const EVENTS = {
     description: 'a surface workflow returned something other than `{ properties?, http? }`',
     metric: 'workflow-errors',
   },
+  'workflow-output-malformed': {
+    level: 'error',
+    description:
+      "a workflow's `surfaceBehavior.http` or a component's `content`/`properties` is not what the wire format allows (`problems`, each with its key path); it was dropped and the decision marked degraded",
+    metric: 'workflow-errors',
+  },
   'provisioning-bad-result': {
     level: 'error',
     description: 'a provisioning workflow returned something other than a list of plan slugs',
@@ -91,12 +97,34 @@ export const EVENTS = {
     level: 'warn',
     description: "a workflow's `surfaceBehavior.http` had a value that cannot be sent (a bad header, status or cookie); it was left out",
   },
+  'would-deny': {
+    level: 'info',
+    description: 'on a report-only route (`enforce: false`), a request the decision would have denied was forwarded (`route`, `feature`, `reason`; counted in `plangate_would_deny_total`)',
+  },
   'decision-header-too-large': { level: 'warn', description: 'the whole-decision header would pass 8 KB and was left out' },
   'header-encoding-failed': { level: 'warn', description: 'a value could not be encoded into its upstream header; the header was left out' },
   'upstream-unreachable': { level: 'error', description: 'the upstream refused or dropped the connection (502)' },
   'upstream-timeout': { level: 'warn', description: 'the upstream sent no response head within `headerTimeoutMs` (504)' },
   'upstream-idle-timeout': { level: 'warn', description: 'a streaming response was silent for `idleTimeoutMs` and was cut' },
+  'soft-denial-replaced': {
+    level: 'warn',
+    description:
+      'a soft-denied page could not be cut (`reason`: status, not-html, encoding, no-cut, marker-missing, no-match, hold-limit, ...; `component`, `detail`) and got the hard denial instead',
+  },
+  'component-problems': { level: 'info', description: 'a page went out with some components not applied (`problems`: component and reason each)' },
+  'component-stream-failed': {
+    level: 'warn',
+    description: 'a transformed page failed after its head went out (a later element without its fromMarker, a corrupt body) and its connection was cut',
+  },
   'websocket-limit': { level: 'warn', description: 'a client network reached `websockets.maxPerClient` open websockets (429)' },
+
+  'forward-auth-bad-request': { level: 'warn', description: "a decision request lacked the original method or target (400, `proxy`, `missing`)" },
+  'forward-auth-untrusted-peer': { level: 'warn', description: 'a decision request came from an address not in `forwardAuth.proxies` (403, `peer`)' },
+  'forward-auth-unsupported': {
+    level: 'error',
+    description: 'a verdict the proxy cannot carry out was refused (500, `proxy`, `reason`: http-modify, components, answer-2xx, denial-too-large)',
+  },
+  'denial-token-invalid': { level: 'warn', description: "nginx's denial location got a missing, altered or expired denial token (500)" },
 
   'admin-action': {
     level: 'info',

@@ -90,8 +90,11 @@ export function startDemoSite(options: { host?: string; port?: number } = {}): P
       return send(200, 'text/html; charset=utf-8', page(article.title, `<h1>${escape(article.title)}</h1><p>${escape(article.body)}</p>`, req.headers));
     return send(404, 'text/html; charset=utf-8', page('Not found', '<h1>Not found</h1>', req.headers));
   });
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    // A port in use (EADDRINUSE) rejects instead of crashing the process: the CLI says it in one line.
+    server.once('error', reject);
     server.listen(options.port ?? 3001, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
       const { port } = server.address() as AddressInfo;
       resolve({
         server,

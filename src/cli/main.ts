@@ -1,4 +1,5 @@
-// The plangate command line (bin/plangate.js runs it): validate, decide, token, serve, gateway, start.
+// The plangate command line (bin/plangate.js runs it): validate, explain, decide, token, serve,
+// gateway, start, and the admin commands (cli/admin.ts). Help texts live in cli/help.ts.
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
@@ -11,40 +12,34 @@ import { createApiApp } from '../api/app.js';
 import { listen } from '../api/server.js';
 import { EngineError } from '../engine/errors.js';
 import type { IdentityInput } from '../engine/engine.js';
+import { configInput, PROXY_KINDS, proxyConfig, type HostPort } from '../forward-auth/proxy-config/index.js';
+import type { ProxyKind } from '../forward-auth/adapters.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, runGateway, type RunGatewayOptions, type RunningServers } from './run-gateway.js';
+import { forgetCommand, grantCommand, grantsCommand, metersCommand, quietRuntime, revokeCommand, type CliIo } from './admin.js';
+import { HELP, USAGE, version } from './help.js';
 import { runPrimary, runWorker, workersProblem } from './workers.js';
 
 const HELLO_WORLD = 'config/examples/hello-world.yaml';
 const DEMO_CONFIG = 'config/plangate.yaml';
 
-const USAGE = `plangate — a self-hosted monetization gateway
-
-Usage:
-  plangate validate <config.yaml>... [--dev]
-  plangate decide --config <file> --surface <slug> (--anonymous <id> | --user <id> | --jwt <token> | --new-anonymous)
-                  [--resource <id>] [--dry-run] [--repeat <n>] [--dev]
-  plangate token [--email <address>] [--premium | --no-premium] [--claim key=value ...] [--exp 1h] [--key-dir <dir>]
-  plangate serve [config.yaml] [--host <host>] [--port <port>] [--dev]      the decision API only
-  plangate gateway [config.yaml] [--config <file>] [--host <host>] [--port <port>]
-                  [--ops-host <host>] [--ops-port <port>] [--shutdown-timeout <ms>] [--no-watch] [--dev]
-                  [--workers <n>]   n worker processes sharing the ports (server.workers; needs Redis meters)
-  plangate start [same options]  the demo site behind the gateway (\`npm start\` runs \`start --dev\`)
-
-  serve, gateway and start refuse a config without an anonymous-id secret (anonymousIds.keys).
-  --dev: for local development, when the config declares none, use (and create) the secret in
-  .plangate/anonymous-id.secret, with a warning. Never in production: instances must share one secret.
-
-  gateway and start also serve the ops port (server.ops, 127.0.0.1:9090: /healthz, /readyz, /metrics),
-  reload the config on SIGHUP and when its files change, and drain requests on SIGTERM.
-  Environment: PLANGATE_HOST, PLANGATE_PORT (the gateway listener), PLANGATE_OPS_HOST, PLANGATE_OPS_PORT,
-  PLANGATE_SHUTDOWN_TIMEOUT_MS (default 10000), PLANGATE_LOG_LEVEL, PLANGATE_WORKERS. With workers, send
-  signals to the primary (the pid printed at start); it passes them on.
-`;
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`${message}\n`);
   process.exit(code);
 }
+
+/** A listen that failed because the port is taken becomes one line (exit 1); anything else is thrown on. */
+function failOnPortInUse(err: unknown, message: string): never {
+  if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(`plangate: ${message}`, 1);
+  throw err;
+}
+
+function addressOf(err: unknown): string {
+  const { address, port } = err as { address?: string; port?: number };
+  return address === undefined ? 'unknown address' : `${address}:${port}`;
+}
+
+const io: CliIo = { load: (file) => loadOrExit(file), fail };
 
 /** Warnings never stop a command: each goes to stderr as one `warning: file:line:col  key.path: message` line. */
 function printWarning(warning: ConfigIssue): void {
@@ -86,7 +81,7 @@ async function loadForServing(file: string, dev: boolean | undefined, quiet = fa
 /** Validates each file given; every problem of every file is printed, and the exit code is 1 when any file failed. */
 async function validate(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { dev: { type: 'boolean' } } });
-  if (positionals.length === 0) fail(`validate needs a config file\n\n${USAGE}`);
+  if (positionals.length === 0) fail(`validate needs a config file\n\n${HELP.validate}`);
   const options = await devOptions(values.dev);
   let failed = 0;
   for (const file of positionals) {
@@ -132,15 +127,18 @@ async function decide(args: string[]): Promise<void> {
       'new-anonymous': { type: 'boolean' },
       'jwt-fallback': { type: 'boolean' },
       resource: { type: 'string' },
+      consume: { type: 'boolean' },
+      // Kept for scripts written before decide became dry by default: it changes nothing.
       'dry-run': { type: 'boolean' },
       repeat: { type: 'string', default: '1' },
       dev: { type: 'boolean' },
     },
   });
-  if (!values.config || !values.surface) fail(`decide needs --config and --surface\n\n${USAGE}`);
+  if (!values.config || !values.surface) fail(`decide needs --config and --surface\n\n${HELP.decide}`);
+  if (values.consume === true && values['dry-run'] === true) fail('decide takes --consume or --dry-run, not both');
   const model = await loadOrExit(values.config, await devOptions(values.dev));
-  // Offline: meters live in this process only, unless the config names Redis.
-  const runtime = await createRuntime(model);
+  // On the config's store (Redis when it names one); logs go to stderr, the decision to stdout.
+  const runtime = await quietRuntime(model);
   try {
     const repeat = Math.max(1, Number.parseInt(values.repeat ?? '1', 10) || 1);
     for (let i = 0; i < repeat; i++) {
@@ -149,7 +147,7 @@ async function decide(args: string[]): Promise<void> {
         identity: identityFromFlags(values),
         trusted: true,
         resource: values.resource === undefined ? undefined : { id: values.resource },
-        dryRun: values['dry-run'] === true,
+        dryRun: values.consume !== true,
       });
       process.stdout.write(`${JSON.stringify(outcome.decision, null, 2)}\n`);
     }
@@ -177,16 +175,7 @@ async function token(args: string[]): Promise<void> {
     },
   });
   if (values.help) {
-    process.stdout.write(`plangate token: mint a test JWT signed with the local RS256 key (.plangate/keys/test-jwt.pem, created when missing)
-
-  --email <address>     the email claim (the example configs' claim key); default test@example.com
-  --premium             add "premium": true (the demo and tutorial provision the premium plan from it)
-  --no-premium          add "premium": false
-  --claim key=value     any other claim; the value is parsed as JSON when it can be (repeatable)
-  --exp <duration>      an expiry such as 1h, 30d (default: none)
-  --issuer, --audience  iss and aud claims
-  --key-dir <dir>       where the key pair lives (default .plangate/keys)
-`);
+    process.stdout.write(HELP.token);
     return;
   }
   const keys = await ensureTestKeys(values['key-dir']);
@@ -222,8 +211,14 @@ async function serve(args: string[], banner: (url: string) => string): Promise<v
   const app = createApiApp({ engine: () => runtime.engine, events: runtime.events });
   const host = values.host ?? model.server.api.host;
   const port = values.port !== undefined ? Number.parseInt(values.port, 10) : model.server.api.port;
-  const { server, url } = await listen(app, host, port);
+  const { server, url } = await listen(app, host, port).catch((err: unknown) =>
+    failOnPortInUse(err, `the API's port is in use (${addressOf(err)}): stop what listens there, or pass --port`),
+  );
   process.stdout.write(banner(url));
+  if (model.apiKeys.length === 0)
+    process.stderr.write(
+      `plangate serve: warning: ${file} declares no apiKeys: every request will be refused with 401 (add apiKeys with sk_/pk_ keys, see docs/api.md)\n`,
+    );
   const stop = () => {
     server.close();
     void runtime.close().then(() => process.exit(0));
@@ -338,8 +333,15 @@ async function gateway(args: string[]): Promise<void> {
     });
     return;
   }
-  const running = await runGateway({ model, load: options, ...serveOptions(values) });
-  process.stdout.write(`plangate gateway listening on ${running.gateway.url} (config: ${file}, ${running.runtime.store.kind} meters)\n`);
+  const running = await runGateway({ model, load: options, ...serveOptions(values) }).catch((err: unknown) =>
+    failOnPortInUse(err, `a port the gateway needs is in use (${addressOf(err)}): stop what listens there, or pass --port / --ops-port`),
+  );
+  const beside = model.gateway?.forwardAuth;
+  const what =
+    beside === undefined
+      ? `plangate gateway listening on ${running.gateway.url}`
+      : `plangate decides for your proxy at ${running.gateway.url}${beside.pathPrefix}/nginx (or /caddy, /traefik, /envoy)`;
+  process.stdout.write(`${what} (config: ${file}, ${running.runtime.store.kind} meters)\n`);
   printListeners(running);
   installSignals(running);
 }
@@ -356,9 +358,15 @@ async function start(args: string[]): Promise<void> {
   const { model, options } = await loadForServing(values.config ?? DEMO_CONFIG, values.dev);
   const demo = new URL('../../examples/demo-site/server.ts', import.meta.url).href;
   const { startDemoSite } = (await import(demo)) as DemoSiteModule;
-  const site = await startDemoSite({ port: Number.parseInt(process.env.PLANGATE_DEMO_PORT ?? '3001', 10) });
+  const demoPort = Number.parseInt(process.env.PLANGATE_DEMO_PORT ?? '3001', 10);
+  const site = await startDemoSite({ port: demoPort }).catch((err: unknown) =>
+    failOnPortInUse(err, `the demo site's port ${demoPort} is in use: stop what listens there, or move the demo with PLANGATE_DEMO_PORT=<port>`),
+  );
   // The gateway forwards to the demo site wherever it listens (PLANGATE_DEMO_PORT may move it).
-  const running = await runGateway({ model, load: options, upstream: site.url, ...serveOptions(values) });
+  const running = await runGateway({ model, load: options, upstream: site.url, ...serveOptions(values) }).catch(async (err: unknown) => {
+    await site.close();
+    return failOnPortInUse(err, `a port the gateway needs is in use (${addressOf(err)}): stop what listens there, or pass --port / --ops-port`);
+  });
   const premium = await mintTestToken({ privateKeyFile: keys.privateKeyFile, email: 'reader@example.com', premium: true, expiresIn: '30d' });
   const url = running.gateway.url;
   process.stdout.write(`
@@ -384,8 +392,54 @@ Press Ctrl-C to stop.
   installSignals(running, () => site.close());
 }
 
+/** `host:port` (`[v6]:port`) from a flag. */
+function hostPortOf(value: string | undefined, what: string): HostPort | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) fail(`${what} takes host:port (e.g. 0.0.0.0:80 or [::]:443), got '${value}'`);
+  return { host: match[1] ?? match[2], port };
+}
+
+async function proxyConfigCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      listen: { type: 'string' },
+      decisions: { type: 'string' },
+      standalone: { type: 'string' },
+      dev: { type: 'boolean' },
+    },
+  });
+  const [kind, file = values.config ?? DEMO_CONFIG] = positionals;
+  if (!PROXY_KINDS.includes(kind as ProxyKind)) fail(`proxy-config needs one of ${PROXY_KINDS.join(', ')}, got '${kind ?? ''}'\n\n${HELP['proxy-config']}`);
+  const model = await loadOrExit(values.config ?? file, await devOptions(values.dev));
+  let input;
+  try {
+    input = configInput(model, {
+      listen: hostPortOf(values.listen, '--listen'),
+      decisions: hostPortOf(values.decisions, '--decisions'),
+      standalone: values.standalone === undefined ? undefined : { prefix: resolve(values.standalone) },
+    });
+  } catch (err) {
+    fail((err as Error).message, 1);
+  }
+  // The file as the operator named it, not the resolved absolute path, in the generated header.
+  process.stdout.write(proxyConfig(kind as ProxyKind, { ...input, file: values.config ?? file }));
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  if (command === '--version' || command === '-v' || command === 'version') {
+    process.stdout.write(`plangate ${version()}\n`);
+    return;
+  }
+  if (command !== undefined && HELP[command] !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(HELP[command]);
+    return;
+  }
   switch (command) {
     case 'validate':
       return validate(rest);
@@ -399,6 +453,18 @@ async function main(argv: string[]): Promise<void> {
       return gateway(rest);
     case 'start':
       return start(rest);
+    case 'proxy-config':
+      return proxyConfigCommand(rest);
+    case 'grant':
+      return grantCommand(rest, io);
+    case 'revoke':
+      return revokeCommand(rest, io);
+    case 'grants':
+      return grantsCommand(rest, io);
+    case 'meters':
+      return metersCommand(rest, io);
+    case 'forget':
+      return forgetCommand(rest, io);
     case undefined:
     case 'help':
     case '--help':

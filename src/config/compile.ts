@@ -17,7 +17,10 @@ import type {
   StoreSettings,
 } from '../engine/model.js';
 import type { ComponentWorkflow, ProvisioningWorkflow, SurfaceWorkflow } from '../engine/workflows/types.js';
-import type { ConfigFile, ConsumeItemConfig, FeatureConfig, JwtIntegrationConfig, MeterConfig, PlanValueConfig, StoreConfig } from './schema.js';
+import { compileComponent, hasOperations } from './components.js';
+import type { Templates } from './templates.js';
+import type { PaywallLinks } from '../engine/model.js';
+import type { PaywallConfig, ConfigFile, ConsumeItemConfig, FeatureConfig, JwtIntegrationConfig, MeterConfig, PlanValueConfig, StoreConfig } from './schema.js';
 
 export interface LoadedResources {
   /** Directory of the YAML file: workflow paths are relative to it. */
@@ -28,6 +31,8 @@ export interface LoadedResources {
   pemKeys: readonly (readonly PemKey[])[];
   /** `anonymousIds` was filled in with the `--dev` key, not read from the file. */
   devAnonymousIdKey: boolean;
+  /** Every template the config names, compiled (config/templates.ts). */
+  templates: Templates;
 }
 
 /** Freezes plain objects and arrays all the way down (Maps and functions are left as they are). */
@@ -114,6 +119,13 @@ function storeSettings(store: StoreConfig): StoreSettings {
   return settings;
 }
 
+function paywallLinks(paywall: PaywallConfig): PaywallLinks {
+  const links: PaywallLinks = { returnParam: paywall.returnParam };
+  if (paywall.loginUrl !== undefined) links.loginUrl = paywall.loginUrl;
+  if (paywall.plansUrl !== undefined) links.plansUrl = paywall.plansUrl;
+  return links;
+}
+
 export function compile(config: ConfigFile, file: string, resources: LoadedResources): Model {
   const workflow = <F>(path: string | undefined): LoadedWorkflow<F> | undefined => {
     if (path === undefined) return undefined;
@@ -142,11 +154,10 @@ export function compile(config: ConfigFile, file: string, resources: LoadedResou
       slug,
       workflow: workflow<SurfaceWorkflow>(surface.workflow),
       consume: (surface.consume ?? []).map(toConsumption),
-      components: Object.entries(surface.components ?? {}).map(([c, comp]) => ({
-        slug: c,
-        selector: comp.selector,
-        workflow: workflow<ComponentWorkflow>(comp.workflow),
-      })),
+      components: Object.entries(surface.components ?? {}).map(([c, comp]) =>
+        compileComponent(c, comp, ['surfaces', slug, 'components', c], resources.templates, workflow<ComponentWorkflow>(comp.workflow)),
+      ),
+      declaresComponents: Object.values(surface.components ?? {}).some((comp) => comp.workflow === undefined && hasOperations(comp)),
     });
   }
 
@@ -166,6 +177,7 @@ export function compile(config: ConfigFile, file: string, resources: LoadedResou
       rules: config.provisioning?.rules ?? [],
     },
     surfaces,
+    paywall: paywallLinks(config.paywall!),
     jwtIntegrations,
     apiKeys: config.apiKeys ?? [],
     api: config.api!,

@@ -1,11 +1,13 @@
 // Checks the schema cannot express: slugs as map keys, references between sections (plans →
 // features and properties, rules → plans, consume lists and routes → meterable properties, routes
-// → surfaces), plan values against their property's type, and the shape of JWT key sources.
+// → surfaces), component selectors the gateway can stream, plan values against their property's type, and the shape of JWT key sources.
 // Every problem is reported at the exact key; nothing stops at the first.
 import type { ConfigFile, ConsumeItemConfig, FeatureConfig, JwtIntegrationConfig, PlanValueConfig, PropertyConfig } from './schema.js';
 import type { IssueCollector, KeyPath } from './locate.js';
 import { routeIssues } from './route-rules.js';
+import { checkComponents } from './components.js';
 import { checkDeeperPaths } from './route-guards.js';
+import { checkForwardAuth } from './forward-auth-rules.js';
 
 const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const SLUG_HINT = 'use lowercase letters, digits and single hyphens, like my-feature';
@@ -30,6 +32,7 @@ export function crossCheck(config: ConfigFile, issues: IssueCollector): void {
   checkProvisioning(config, issues);
   checkSurfaces(config, types, issues);
   checkGateway(config, types, issues);
+  checkComponents(config, issues);
   config.jwt?.integrations.forEach((integration, i) => checkJwtIntegration(integration, ['jwt', 'integrations', i], issues));
   warnSharedIdentifiers(config, issues);
   checkUniqueNames(config, issues);
@@ -214,10 +217,16 @@ function checkGateway(config: ConfigFile, types: Map<string, Map<string, Propert
       issues.add([...at, 'surface'], `unknown surface '${route.surface}'; declared surfaces: ${surfaces.join(', ')}`, { expected: surfaces.join(', ') });
     }
     if (route.require !== undefined) checkRef(route.require, [...at, 'require'], ['meterable', 'boolean'], types, issues);
+    const surface = route.surface === undefined ? undefined : config.surfaces[route.surface];
+    if (route.deny?.mode === 'soft' && surface !== undefined && Object.keys(surface.components ?? {}).length === 0 && Object.keys(route.components ?? {}).length === 0)
+      issues.add([...at, 'deny', 'mode'], `a soft denial cuts the page with the components of its surface, and surface '${route.surface}' declares none: every soft-denied page would get the hard denial`, {
+        expected: 'components on the surface, or mode: hard',
+      });
     checkConsumeList(route.consume, [...at, 'consume'], types, issues);
   });
   checkKeyIds(config.gateway?.signing?.keys, ['gateway', 'signing', 'keys'], 'signing', issues);
   checkDeeperPaths(routes, config.surfaces, config.gateway?.caseSensitive === true, issues);
+  checkForwardAuth(config, issues);
 }
 
 const HMAC_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };

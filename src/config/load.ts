@@ -10,7 +10,8 @@ import type { LoadedWorkflow, Model } from '../engine/model.js';
 import { loadWorkflow } from '../engine/workflows/load.js';
 import type { GatewayModel } from '../gateway/model.js';
 import { compile, deepFreeze } from './compile.js';
-import { compileGateway, readTemplates } from './compile-gateway.js';
+import { compileGateway } from './compile-gateway.js';
+import { compileTemplates } from './templates.js';
 import { crossCheck } from './cross-check.js';
 import { substituteEnv, type Env } from './env.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
@@ -35,7 +36,7 @@ export interface LoadedConfig extends Model {
 }
 
 /** Sections whose schema defaults apply even when the section is left out. */
-const DEFAULTED_SECTIONS = ['store', 'workflows', 'server', 'api'] as const;
+const DEFAULTED_SECTIONS = ['store', 'workflows', 'server', 'api', 'paywall'] as const;
 
 export async function loadConfig(file: string, options: LoadOptions = {}): Promise<LoadedConfig> {
   const path = resolve(file);
@@ -85,10 +86,10 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   const [workflows, pemKeys, templates] = await Promise.all([
     loadWorkflows(config, baseDir, issues),
     loadPemKeys(config, baseDir, issues),
-    readTemplates(config, baseDir, issues),
+    compileTemplates(config, baseDir, issues),
   ]);
   if (issues.issues.length > 0) throw fail();
-  const model = compile(config, path, { baseDir, workflows, pemKeys, devAnonymousIdKey });
+  const model = compile(config, path, { baseDir, workflows, pemKeys, devAnonymousIdKey, templates });
   const gateway = compileGateway(config, path, templates);
   for (const warning of issues.warnings) options.onWarning?.(warning);
   return gateway === undefined ? model : deepFreeze({ ...model, gateway });

@@ -48,6 +48,8 @@ export function routeIssues(gateway: { routes: readonly RouteConfig[]; caseSensi
     }
 
     const deny = route.deny;
+    if (deny?.mode === 'soft' && deny.action === 'forward')
+      add([...at, 'deny', 'mode'], 'a soft denial falls back to a paywall or a redirect when the page cannot be cut: use it with `action: paywall` or `action: redirect`', 'action: paywall or redirect');
     if (deny?.action === 'redirect') {
       if (deny.url === undefined) add([...at, 'deny', 'url'], 'required when the action is redirect', 'an absolute URL or a path, e.g. /subscribe');
       else if (!REDIRECT_URL.test(deny.url))

@@ -185,13 +185,53 @@ export const ConsumeItemSchema = Type.Union([
     strict,
   ),
 ]);
-export const ComponentSchema = Type.Object(
+// A component declared in YAML (docs/components.md "Components in YAML"): a condition on the
+// decision and operations whose insertions are templates (a file or inline HTML).
+export const InsertionSchema = Type.Object(
   {
-    selector: Type.String({ minLength: 1, description: 'a CSS selector' }),
-    workflow: Type.Optional(FilePath),
+    template: Type.Optional(FilePath),
+    html: Type.Optional(Type.String({ description: 'inline HTML with {{ placeholders }}' })),
+  },
+  { ...strict, description: 'an insertion: { template: file } or { html: "..." }' },
+);
+const Insertions = Type.Union([InsertionSchema, Type.Array(InsertionSchema, { minItems: 1 })], {
+  description: 'an insertion ({ template: file } or { html: "..." }) or a list of them',
+});
+export const ConditionSchema = Type.Object(
+  {
+    denied: Type.Optional(
+      Type.Union([Type.Boolean(), Type.Literal('consumption'), Type.Literal('requirement')], { description: 'true, false, consumption or requirement' }),
+    ),
+    property: Type.Optional(ConsumeRef),
+    equals: Type.Optional(Type.Union([Type.Boolean(), Type.Number(), Type.String(), Type.Null()])),
+    remainingBelow: Type.Optional(Type.Integer({ minimum: 1, description: 'a whole number, 1 or more' })),
+    plans: Type.Optional(Type.Array(Slug, { minItems: 1 })),
+    withoutPlans: Type.Optional(Type.Array(Slug, { minItems: 1 })),
   },
   strict,
 );
+const declaredComponentFields = {
+  selector: Type.String({ minLength: 1, description: 'a CSS selector' }),
+  when: Type.Optional(ConditionSchema),
+  before: Type.Optional(Insertions),
+  prepend: Type.Optional(Insertions),
+  append: Type.Optional(Insertions),
+  after: Type.Optional(Insertions),
+  remove: Type.Optional(Type.Boolean()),
+  replaceRange: Type.Optional(
+    Type.Object(
+      {
+        fromMarker: Type.Optional(Type.String({ minLength: 1, description: 'a CSS selector inside the component' })),
+        toMarker: Type.Optional(Type.String({ minLength: 1, description: 'a CSS selector inside the component' })),
+        replaceWith: Type.Optional(Insertions),
+      },
+      strict,
+    ),
+  ),
+};
+export const ComponentSchema = Type.Object({ ...declaredComponentFields, workflow: Type.Optional(FilePath) }, strict);
+/** A route's components are declared only (a workflow belongs to a surface's component). */
+export const RouteComponentSchema = Type.Object(declaredComponentFields, strict);
 export const SurfaceSchema = Type.Object(
   {
     workflow: Type.Optional(FilePath),
@@ -250,11 +290,19 @@ export const RouteSchema = Type.Object(
           template: Type.Optional(FilePath),
           url: Type.Optional(Type.String({ minLength: 1 })),
           returnParam: Type.Optional(Type.String({ minLength: 1 })),
+          mode: Type.Optional(
+            Type.Union([Type.Literal('hard'), Type.Literal('soft')], {
+              description:
+                'hard (the default: the paywall or redirect is the answer) or soft (forwarded without consuming; the components cut the page, else this paywall or redirect)',
+            }),
+          ),
         },
         strict,
       ),
     ),
     bearer: Type.Optional(Type.Boolean()),
+    components: Type.Optional(Type.Record(Type.String(), RouteComponentSchema)),
+    enforce: Type.Optional(Type.Boolean({ description: 'false: report-only, decide and count "would deny" but never block, cut or consume' })),
   },
   strict,
 );
@@ -266,6 +314,7 @@ export const GatewaySchema = Type.Object(
     ),
     upstream: Type.String({ pattern: '^https?://', description: 'the upstream origin, http(s)://host:port' }),
     routes: Type.Array(RouteSchema, { minItems: 1 }),
+    enforce: Type.Boolean({ default: true, description: 'false: report-only on every route that does not set its own' }),
     caseSensitive: Type.Boolean({ default: false }),
     allowPathParameters: Type.Boolean({ default: false }),
     trustProxy: Type.Union([Type.Boolean(), Type.Integer({ minimum: 0 })], { default: false }),
@@ -313,6 +362,29 @@ export const GatewaySchema = Type.Object(
         }),
       },
       { ...strict, default: {} },
+    ),
+    forwardAuth: Type.Optional(
+      Type.Object(
+        {
+          pathPrefix: Type.String({
+            pattern: '^(/[A-Za-z0-9._~-]+)+$',
+            default: '/auth',
+            description: 'a path such as /auth: the decision endpoints are <pathPrefix>/nginx, /caddy, /traefik and /envoy',
+          }),
+          proxies: Type.Array(Type.String({ minLength: 1 }), {
+            minItems: 1,
+            default: ['loopback'],
+            description: 'addresses or CIDR ranges (or loopback, linklocal, uniquelocal) of the proxies whose original-request headers are trusted',
+          }),
+          originalMethodHeader: Type.String({ pattern: '^[a-z0-9-]+$', default: 'x-original-method', description: 'a lowercase header name' }),
+          originalUriHeader: Type.String({ pattern: '^[a-z0-9-]+$', default: 'x-original-uri', description: 'a lowercase header name' }),
+          unsignedHeaders: Type.Boolean({
+            default: false,
+            description: 'true: run without gateway.signing (only when the proxy removes every client-sent header with the prefix itself)',
+          }),
+        },
+        strict,
+      ),
     ),
     signing: Type.Optional(
       Type.Object(
@@ -370,6 +442,16 @@ export const ServerSchema = Type.Object(
   strict,
 );
 
+/** Where paywall pages and components send readers (the return path is added as a query parameter). */
+export const PaywallSchema = Type.Object(
+  {
+    loginUrl: Type.Optional(Type.String({ minLength: 1, description: 'the sign-in page, a path or an http(s) URL' })),
+    plansUrl: Type.Optional(Type.String({ minLength: 1, description: 'the plans page, a path or an http(s) URL' })),
+    returnParam: Type.String({ minLength: 1, default: 'return', description: 'the query parameter that carries the return path' }),
+  },
+  strict,
+);
+
 // ---- The whole file ----------------------------------------------------------------------------
 export const ConfigSchema = Type.Object(
   {
@@ -383,6 +465,7 @@ export const ConfigSchema = Type.Object(
     plans: Type.Record(Type.String(), PlanSchema),
     provisioning: Type.Optional(ProvisioningSchema),
     surfaces: Type.Record(Type.String(), SurfaceSchema),
+    paywall: Type.Optional(PaywallSchema),
     store: Type.Optional(StoreSchema),
     workflows: Type.Optional(Type.Object({ timeoutMs: Millis(50, 60_000) }, strict)),
     server: Type.Optional(ServerSchema),
@@ -401,6 +484,11 @@ export type PlanConfig = Static<typeof PlanSchema>;
 export type PlanValueConfig = Static<typeof PlanValueSchema>;
 export type ProvisioningRuleConfig = Static<typeof ProvisioningRuleSchema>;
 export type SurfaceConfig = Static<typeof SurfaceSchema>;
+export type ComponentConfig = Static<typeof ComponentSchema>;
+export type RouteComponentConfig = Static<typeof RouteComponentSchema>;
+export type InsertionConfig = Static<typeof InsertionSchema>;
+export type ConditionConfig = Static<typeof ConditionSchema>;
+export type PaywallConfig = Static<typeof PaywallSchema>;
 export type ConsumeItemConfig = Static<typeof ConsumeItemSchema>;
 export type StoreConfig = Static<typeof StoreSchema>;
 export type RedisConfig = Static<typeof RedisSchema>;

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventLogger } from '../events.js';
 import type { DecisionOutcome, DecisionRequest } from './engine.js';
+import { checkComponentBehaviors, checkHttpBehavior, type OutputProblem } from './components/check-output.js';
 import { EngineError } from './errors.js';
 import { buildFeatures, workflowFeatures, type MeterOperations } from './features.js';
 import { resolved, resolveIdentity, testGroup100, type IdentityDeps } from './identity/resolve.js';
@@ -12,7 +13,7 @@ import { evaluateCall } from './meters/semantics.js';
 import type { ConsumeSpec, Grant, MeterCall, MeterStore, Visitor } from './meters/store.js';
 import { activeGrants, assumption, type GrantCache } from './grants.js';
 import { MAX_UNITS_PER_CALL, StoreUnavailableError } from './meters/store.js';
-import type { CompiledSurface, DeclaredConsumption, Model } from './model.js';
+import type { CompiledComponent, CompiledSurface, DeclaredConsumption, Model } from './model.js';
 import type { PlanResolver, ResolvedPlanValues } from './plans.js';
 import { plansFromRules, plansFromWorkflows } from './provisioning.js';
 import type {
@@ -27,6 +28,15 @@ import type {
 } from './types.js';
 import { Revocation, runWorkflow } from './workflows/run.js';
 import type { SurfaceInput, WorkflowIdentity } from './workflows/types.js';
+import { declaredBehavior } from './declared-components.js';
+import { localReturnPath, templateValues, type TemplateValues } from './template-values.js';
+
+/** One store call's verdict: whether the requirement held, the index of the first refused consumption, and whether the visitor's grants changed (call again). */
+interface StoreAnswer {
+  requirementMet: boolean;
+  refused: number | undefined;
+  grantsChanged?: boolean;
+}
 
 export interface EngineContext {
   model: Model;
@@ -50,6 +60,8 @@ const NONE_GRANTED: readonly Grant[] = [];
 export interface Gate {
   allowed: boolean;
   reason?: 'requirement' | 'consumption';
+  /** The declared property that refused the request. */
+  refusedBy?: DeclaredConsumption;
 }
 
 /** Step 4's input: what the route and surface declare, and whether it is a dry run. */
@@ -184,15 +196,17 @@ export class DecisionRun {
   private async applyDeclaredOnce({ declared, requirement, dryRun }: DeclaredStep, lastAttempt: boolean): Promise<Gate | 'grants-changed'> {
     const { model } = this.ctx;
     const counters = meteredCounters(model, this.values);
-    let preconditionFailed: 'requirement' | 'consumption' | undefined;
+    let preconditionFailed: Gate | undefined;
     let require: MeterCall['require'];
     if (requirement !== undefined) {
       const value = this.values.get(`${requirement.feature}.${requirement.property}`)?.value;
       if (value?.kind === 'metered')
         require = [{ counterId: counterOf(model, requirement), limit: value.limit, period: value.period, uniqueResources: value.uniqueResources }];
-      else if (!(value?.kind === 'on' || (value?.kind === 'scalar' && value.value === true))) preconditionFailed = 'requirement';
+      else if (!(value?.kind === 'on' || (value?.kind === 'scalar' && value.value === true)))
+        preconditionFailed = { allowed: false, reason: 'requirement', refusedBy: requirement };
     }
     const consume: ConsumeSpec[] = [];
+    const consumed: DeclaredConsumption[] = [];
     const seen = new Set<string>();
     for (const item of declared) {
       const counterId = counterOf(model, item);
@@ -202,10 +216,11 @@ export class DecisionRun {
       if (value?.kind === 'metered') {
         const { limit, period, uniqueResources, allowPartial } = value;
         consume.push({ counterId, units: item.units, meter: { limit, period, uniqueResources, allowPartial } });
+        consumed.push(item);
       } else if (value?.kind === 'on') {
         this.meters.noteConsumption(counterId, { granted: true, units: 0, excess: 0, free: false });
       } else {
-        preconditionFailed ??= 'consumption';
+        preconditionFailed ??= { allowed: false, reason: 'consumption', refusedBy: item };
       }
     }
     const grants = this.grantsUnread ? assumption(this.grants) : undefined;
@@ -214,13 +229,13 @@ export class DecisionRun {
         const read = await this.callStore({ counters: [...counters].map((id) => this.meters.spec(id)), consume: [], dryRun: true, grants }, lastAttempt);
         if (read.grantsChanged) return 'grants-changed';
       }
-      return { allowed: false, reason: preconditionFailed };
+      return preconditionFailed;
     }
     if (counters.size === 0 && grants === undefined) return { allowed: true };
     const result = await this.callStore({ counters: [...counters].map((id) => this.meters.spec(id)), require, consume, dryRun, grants }, lastAttempt);
     if (result.grantsChanged) return 'grants-changed';
-    if (!result.requirementMet) return { allowed: false, reason: 'requirement' };
-    return result.granted ? { allowed: true } : { allowed: false, reason: 'consumption' };
+    if (!result.requirementMet) return { allowed: false, reason: 'requirement', refusedBy: requirement };
+    return result.refused === undefined ? { allowed: true } : { allowed: false, reason: 'consumption', refusedBy: consumed[result.refused] };
   }
 
   /**
@@ -228,10 +243,7 @@ export class DecisionRun {
    * the store cannot answer. A call that reads grants and finds others than assumed re-resolves the
    * plans and answers `grantsChanged` (nothing was recorded): the caller makes its call again.
    */
-  private async callStore(
-    call: Omit<MeterCall, 'visitor' | 'now'>,
-    lastAttempt = false,
-  ): Promise<{ requirementMet: boolean; granted: boolean; grantsChanged?: boolean }> {
+  private async callStore(call: Omit<MeterCall, 'visitor' | 'now'>, lastAttempt = false): Promise<StoreAnswer> {
     const { ctx, meters } = this;
     const open = ctx.model.store.failurePolicy === 'open';
     if (meters.degraded) {
@@ -255,7 +267,7 @@ export class DecisionRun {
         if (result.grantsChanged === true) {
           if (lastAttempt) throw new StoreUnavailableError('store-error', `the grants of this visitor changed during ${GRANT_ATTEMPTS} store calls in a row`);
           this.resolvePlans(result.grants);
-          return { requirementMet: false, granted: false, grantsChanged: true };
+          return { requirementMet: false, refused: 0, grantsChanged: true };
         }
         this.grantsUnread = false;
       }
@@ -265,9 +277,9 @@ export class DecisionRun {
         result = { readings: result.readings, requirementMet, consumed };
       }
       meters.absorb(result, call.consume, call.dryRun);
-      let granted = true;
-      for (const c of result.consumed) if (!c.granted) granted = false;
-      return { requirementMet: result.requirementMet, granted };
+      let refused: number | undefined;
+      for (let i = 0; i < result.consumed.length; i++) if (!result.consumed[i].granted) refused ??= i;
+      return { requirementMet: result.requirementMet, refused };
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
       meters.degraded = true;
@@ -281,9 +293,25 @@ export class DecisionRun {
    * The policy judges only what the call asked for: a read with no requirement and no consumption is
    * not denied when the store is down (its metered properties carry the policy instead).
    */
-  private applyFailurePolicy(call: Omit<MeterCall, 'visitor' | 'now'>, open: boolean): { requirementMet: boolean; granted: boolean } {
+  private applyFailurePolicy(call: Omit<MeterCall, 'visitor' | 'now'>, open: boolean): StoreAnswer {
     for (const c of call.consume) this.meters.noteConsumption(c.counterId, { granted: open, units: 0, excess: open ? 0 : c.units, free: false });
-    return { requirementMet: open || (call.require ?? []).length === 0, granted: open || call.consume.length === 0 };
+    return { requirementMet: open || (call.require ?? []).length === 0, refused: open || call.consume.length === 0 ? undefined : 0 };
+  }
+
+  /** What templates and declared components see of this request (only built when something uses it). */
+  templateValues(gate: Gate, step: DeclaredStep, request: DecisionRequest, decision: SurfaceDecision): TemplateValues {
+    const http = (request.context as { http?: { url?: unknown } } | undefined)?.http;
+    return templateValues({
+      model: this.ctx.model,
+      values: this.values,
+      plans: this.plans,
+      features: decision.features,
+      focus: gate.refusedBy ?? step.declared[0] ?? step.requirement,
+      reason: gate.allowed ? undefined : gate.reason,
+      returnPath: localReturnPath(http?.url),
+      authenticated: this.identity.isAuthenticated,
+      properties: decision.surfaceBehavior.properties,
+    });
   }
 
   /** consume() and incrementCounter() of the handles one workflow run gets. */
@@ -319,6 +347,7 @@ export class DecisionRun {
     const { ctx } = this;
     const timeoutMs = ctx.model.workflowTimeoutMs;
     let failed = false;
+    const malformed: OutputProblem[] = [];
     const inputFor = (revocation: Revocation): SurfaceInput => ({
       identity: this.workflowIdentity(),
       features: workflowFeatures(ctx.model, this.values, this.meters, this.meterOperations(dryRun, revocation)),
@@ -345,11 +374,17 @@ export class DecisionRun {
         });
       } else if (outcome.value !== undefined) {
         if (isPlainObject(outcome.value.properties)) behavior.properties = outcome.value.properties;
-        if (isPlainObject(outcome.value.http)) behavior.http = outcome.value.http;
+        const http: unknown = outcome.value.http;
+        // Checked before anything uses it: a malformed one is dropped (and so cannot skip the components).
+        if (http !== undefined && http !== null) {
+          const checked = checkHttpBehavior(http);
+          if (checked.ok) behavior.http = checked.value;
+          else malformed.push(...checked.problems);
+        }
       }
     }
     const components: Record<string, ComponentBehavior> = {};
-    if (behavior.http !== undefined && 'body' in behavior.http) return { behavior, componentsSkipped: true, components, failed };
+    if (behavior.http !== undefined && 'body' in behavior.http) return { behavior, componentsSkipped: true, components, failed, malformed };
     await Promise.all(
       surface.components.map(async (component) => {
         const result = componentMetadata(component);
@@ -374,7 +409,10 @@ export class DecisionRun {
     );
     const ordered: Record<string, ComponentBehavior> = {};
     for (const component of surface.components) ordered[component.slug] = components[component.slug];
-    return { behavior, componentsSkipped: false, components: ordered, failed };
+    // A workflow's content (and properties) are checked before they reach a client or the gateway's rewriter.
+    const checked = checkComponentBehaviors(ordered);
+    malformed.push(...checked.problems);
+    return { behavior, componentsSkipped: false, components: checked.componentBehaviors, failed, malformed };
   }
 }
 
@@ -413,9 +451,19 @@ interface SurfaceRun {
   componentsSkipped: boolean;
   components: Record<string, ComponentBehavior>;
   failed: boolean;
+  /** What the workflows returned that the wire format does not allow: dropped, the decision degraded. */
+  malformed: readonly OutputProblem[];
 }
 
 const NO_CONSUMPTION: readonly DeclaredConsumption[] = [];
+const NO_PROBLEMS: readonly OutputProblem[] = [];
+const NO_COMPONENTS: readonly CompiledComponent[] = [];
+
+/** Declared components' content (the surface's, then the route's, which replace a surface component of the same slug). */
+function applyDeclared(decision: SurfaceDecision, surface: CompiledSurface, route: readonly CompiledComponent[], facts: Parameters<typeof declaredBehavior>[1]): void {
+  for (const component of surface.components) if (component.declared !== undefined) decision.componentBehaviors[component.slug] = declaredBehavior(component, facts);
+  for (const component of route) decision.componentBehaviors[component.slug] = declaredBehavior(component, facts);
+}
 
 /** What every component's behavior carries, workflow or not. */
 function componentMetadata(component: CompiledSurface['components'][number]): ComponentBehavior {
@@ -430,7 +478,7 @@ function runsWorkflows(surface: CompiledSurface): boolean {
 function withoutWorkflows(surface: CompiledSurface): SurfaceRun {
   const components: Record<string, ComponentBehavior> = {};
   for (const component of surface.components) components[component.slug] = componentMetadata(component);
-  return { behavior: {}, componentsSkipped: false, components, failed: false };
+  return { behavior: {}, componentsSkipped: false, components, failed: false, malformed: NO_PROBLEMS };
 }
 
 export async function decide(ctx: EngineContext, request: DecisionRequest): Promise<DecisionOutcome> {
@@ -440,15 +488,30 @@ export async function decide(ctx: EngineContext, request: DecisionRequest): Prom
   const dryRun = request.dryRun === true;
   const routeConsume = request.route?.consume ?? NO_CONSUMPTION;
   const declared = surface.consume.length === 0 ? routeConsume : [...routeConsume, ...surface.consume];
-  const gate = await run.applyDeclared({ declared, requirement: request.route?.require, dryRun });
+  const step: DeclaredStep = { declared, requirement: request.route?.require, dryRun };
+  const gate = await run.applyDeclared(step);
   // A denied request never consumes: the workflows still run, dry.
   const surfaceRun = runsWorkflows(surface) ? await run.runSurface(surface, request, dryRun || !gate.allowed) : withoutWorkflows(surface);
   const decision = run.head() as SurfaceDecision;
   decision.surfaceBehavior = surfaceRun.behavior;
   decision.componentsSkipped = surfaceRun.componentsSkipped;
   decision.componentBehaviors = surfaceRun.components;
-  run.extras(decision, surfaceRun.failed);
-  return { decision, denied: !gate.allowed, denialReason: gate.reason, recordsUsage: run.meters.recordsUsage, plans: run.plans };
+  if (surfaceRun.malformed.length > 0) {
+    ctx.logger?.event('error', 'workflow-output-malformed', {
+      surface: surface.slug,
+      problems: surfaceRun.malformed.map(({ path, message }) => `${path}: ${message}`),
+    });
+  }
+  run.extras(decision, surfaceRun.failed || surfaceRun.malformed.length > 0);
+  const outcome: DecisionOutcome = { decision, denied: !gate.allowed, denialReason: gate.reason, recordsUsage: run.meters.recordsUsage, plans: run.plans };
+  if (gate.refusedBy !== undefined) outcome.deniedBy = { feature: gate.refusedBy.feature, property: gate.refusedBy.property };
+  const routeComponents = request.route?.components ?? NO_COMPONENTS;
+  if (!gate.allowed || surface.declaresComponents || routeComponents.length > 0) {
+    const values = run.templateValues(gate, step, request, decision);
+    outcome.templateValues = values;
+    if (!surfaceRun.componentsSkipped) applyDeclared(decision, surface, routeComponents, { values, features: decision.features, plans: run.plans });
+  }
+  return outcome;
 }
 
 /** An access check: steps 1 to 4 with nothing declared, dry; the decision head without surface logic. */

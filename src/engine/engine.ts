@@ -2,7 +2,8 @@
 // Built by createEngine() in ./create-engine.ts.
 import type { EventCode, EventLogger } from '../events.js';
 import type { ResolvedIdentity, SurfaceDecision, AccessCheck } from './types.js';
-import type { DeclaredConsumption, Model } from './model.js';
+import type { CompiledComponent, DeclaredConsumption, Model } from './model.js';
+import type { TemplateValues } from './types.js';
 import type { MeterStore } from './meters/store.js';
 import type { JwtVerifier } from './identity/jwt-verifier.js';
 import type { AnonymousIds } from './identity/anonymous-ids.js';
@@ -29,8 +30,8 @@ export interface DecisionRequest {
   resource?: { id?: string; meta?: Record<string, unknown>; [extra: string]: unknown };
   context?: Record<string, unknown>;
   dryRun?: boolean;
-  /** Gateway routes: a requirement and a declared consumption in addition to the surface's `consume`. */
-  route?: { require?: DeclaredConsumption; consume: readonly DeclaredConsumption[] };
+  /** Gateway routes: a requirement and a declared consumption in addition to the surface's `consume`, and the route's declared components. */
+  route?: { require?: DeclaredConsumption; consume: readonly DeclaredConsumption[]; components?: readonly CompiledComponent[] };
   /** Injected clock (tests). */
   now?: number;
 }
@@ -40,6 +41,8 @@ export interface DecisionOutcome {
   /** The route's requirement failed or the declared consumption was refused: nothing was consumed. */
   denied: boolean;
   denialReason?: 'requirement' | 'consumption';
+  /** The route's or surface's property that refused the request. */
+  deniedBy?: { feature: string; property: string };
   /**
    * Whether the request recorded usage (consumed or counted units, declared or by a workflow); for a
    * dry run, whether the same request for real would have. The gateway refuses such prefetches.
@@ -47,6 +50,8 @@ export interface DecisionOutcome {
   recordsUsage: boolean;
   /** Plan slugs in effect, in config order. */
   plans: readonly string[];
+  /** What paywall pages and declared components are rendered with: present when denied or when components are declared. */
+  templateValues?: TemplateValues;
 }
 
 export interface EngineOptions {

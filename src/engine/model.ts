@@ -6,6 +6,7 @@ import type { MeterLimit, Period } from './meters/store.js';
 import type { RedisSettings } from './meters/redis-connection.js';
 import type { AnonymousIdKey } from './identity/anonymous-ids.js';
 import type { NewIdSettings } from './identity/new-ids.js';
+import type { TemplateValues } from './types.js';
 
 export type PropertyType = 'boolean' | 'number' | 'string' | 'meterable';
 export type Conflict = 'highest' | 'lowest';
@@ -58,6 +59,54 @@ export interface CompiledComponent {
   slug: string;
   selector: string;
   workflow?: LoadedWorkflow<ComponentWorkflow>;
+  /** Declared in YAML (no workflow): applied when `when` holds, with its templates rendered. */
+  declared?: DeclaredComponent;
+}
+
+/** A template compiled once at load (src/config/templates.ts): rendering reads no file and parses nothing. */
+export interface CompiledTemplate {
+  /** The file, or the key path of inline HTML (for messages). */
+  source: string;
+  /** The file it was read from (a reload watches it); absent for inline HTML. */
+  file?: string;
+  /** Paywall pages also get `status` and `path`. */
+  render(values: TemplateValues & { status?: number; path?: string }): string;
+}
+
+/** When a declared component applies: every condition given must hold (docs/components.md "Components in YAML"). */
+export interface ComponentCondition {
+  /** true: denied for any reason; false: not denied; or the one reason. */
+  denied?: boolean | 'consumption' | 'requirement';
+  /** A feature property's value (a meterable one: whether the visitor has access). */
+  property?: { feature: string; property: string; equals: boolean | number | string | null };
+  /** The metered feature's remaining units are below this number (never true without a meter). */
+  remainingBelow?: number;
+  /** The visitor has at least one of these plans. */
+  plans?: readonly string[];
+  /** The visitor has none of these plans. */
+  withoutPlans?: readonly string[];
+}
+
+/** A declared component's operations, each insertion a template (rendered as HTML). */
+export interface DeclaredContent {
+  before?: readonly CompiledTemplate[];
+  prepend?: readonly CompiledTemplate[];
+  append?: readonly CompiledTemplate[];
+  after?: readonly CompiledTemplate[];
+  remove?: boolean;
+  replaceRange?: { fromMarker?: string; toMarker?: string; replaceWith?: readonly CompiledTemplate[] };
+}
+
+export interface DeclaredComponent {
+  when: ComponentCondition;
+  content: DeclaredContent;
+}
+
+/** Where paywall pages and components send readers; the return path is added under `returnParam`. */
+export interface PaywallLinks {
+  loginUrl?: string;
+  plansUrl?: string;
+  returnParam: string;
 }
 
 export interface CompiledSurface {
@@ -65,6 +114,8 @@ export interface CompiledSurface {
   workflow?: LoadedWorkflow<SurfaceWorkflow>;
   consume: readonly DeclaredConsumption[];
   components: readonly CompiledComponent[];
+  /** Some component is declared in YAML: the template values are built for every decision. */
+  declaresComponents: boolean;
 }
 
 export interface Model {
@@ -81,6 +132,8 @@ export interface Model {
   uniqueCounters: ReadonlySet<string>;
   provisioning: { workflows: readonly LoadedWorkflow<ProvisioningWorkflow>[]; rules: readonly ProvisioningRule[] };
   surfaces: ReadonlyMap<string, CompiledSurface>;
+  /** The sign-in and plans pages paywalls and components link to. */
+  paywall: PaywallLinks;
   jwtIntegrations: readonly ResolvedJwtIntegration[];
   apiKeys: readonly ApiKey[];
   /** Whether the API's anonymous ids are signed (see docs/api.md). */

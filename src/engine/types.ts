@@ -1,4 +1,6 @@
-// The decision as it goes on the wire (MonetizationOS surface-decisions format, docs/concepts.md "The decision on the wire").
+// The decision as it goes on the wire (MonetizationOS surface-decisions format, docs/concepts.md "The decision on the wire"),
+// and what templates are rendered with (built by template-values.ts).
+import type { Period } from './meters/store.js';
 
 export type AuthType = 'anonymous' | 'jwt' | 'provided';
 
@@ -65,7 +67,7 @@ export interface SurfaceBehavior {
 
 export interface ComponentBehavior {
   properties?: Record<string, unknown>;
-  /** A workflow's output, unchecked: `ComponentContent` once validated (src/gateway/components/validate.ts). */
+  /** A workflow's output, unchecked: `ComponentContent` once validated (src/engine/components/check-output.ts). */
   content?: unknown;
   metadata: { cssSelector: string };
 }
@@ -115,4 +117,33 @@ export interface AccessCheck {
   features: Record<string, FeatureDecision>;
   degraded?: true;
   plans?: PlanSource[];
+}
+
+/** What paywall pages and declared components are rendered with (docs/components.md "Template values"). */
+export interface TemplateValues {
+  /** Whether the request was denied (or, report-only, would have been). */
+  denied: boolean;
+  /** `consumption` (the free allowance is used up), `requirement` (the plan does not include it), or '' when not denied. */
+  reason: '' | 'consumption' | 'requirement';
+  /** The name of the feature the request is metered or guarded by ('' when none). */
+  feature: string;
+  /** Units left on that feature's meter after this request; null when it has no meter (unlimited, off, or none). */
+  remaining: number | null;
+  limit: number | null;
+  /** The meter's period (day, week, month, year, lifetime); null without a meter. */
+  period: Period | null;
+  /** The names of the visitor's plans, in config order. */
+  plans: string[];
+  /** The names of plans the visitor does not have that give more of the feature. */
+  upgradePlans: string[];
+  authenticated: boolean;
+  /** The path and query the visitor asked for (always a local path; `/` when unknown). Escaped on output like every value. */
+  returnPath: string;
+  /** `returnPath`, percent-encoded for a query parameter. */
+  returnParam: string;
+  /** The configured sign-in and plans pages with the return path added, or '' when not configured. */
+  loginUrl: string;
+  plansUrl: string;
+  /** The surface workflow's properties. */
+  properties: Record<string, unknown>;
 }

@@ -12,8 +12,10 @@
 //                          meter with units applies (not for on, off or a degraded meter)
 //   <p>surface-properties  base64url JSON of surfaceBehavior.properties ({} when none)
 //   <p>degraded            true | false (the meter store could not answer; the failure policy applied)
-//   <p>denied              only on `deny.action: forward` when the request was denied: requirement | consumption
+//   <p>denied              only on `deny.action: forward` or a soft denial, when the request was denied: requirement | consumption
 //   <p>dry-run             only on a dry run (HEAD, a CORS preflight, a prefetch): 1; nothing was recorded
+//   <p>report-only         only on a report-only route (`enforce: false`): 1; nothing was recorded
+//   <p>would-deny          only there, when the decision would have denied: requirement | consumption
 //   <p>decision            only with injectDecision: the whole decision, base64url JSON; left out (with
 //                          a `decision-header-too-large` warning) when over 8 KB
 import type { EventLogger } from '../events.js';
@@ -22,6 +24,24 @@ import type { PropertyDecision } from '../engine/types.js';
 
 export const MAX_DECISION_HEADER_BYTES = 8192;
 const EMPTY_OBJECT = Buffer.from('{}').toString('base64url');
+
+/** The fixed names the injector writes (with the prefix), besides one per feature property and `decision`. */
+const FIXED_NAMES = ['id', 'auth-type', 'authenticated', 'plans', 'surface-properties', 'degraded', 'denied', 'dry-run', 'report-only', 'would-deny'] as const;
+
+/**
+ * Every header name the injector can write for these features, lowercase: the proxy configs of
+ * forward-auth list them one by one (stock nginx cannot match a header prefix).
+ */
+export function injectedHeaderNames(
+  prefix: string,
+  features: readonly { slug: string; properties: readonly { slug: string }[] }[],
+  injectDecision: boolean,
+): string[] {
+  const names = FIXED_NAMES.map((name) => `${prefix}${name}`);
+  for (const feature of features) for (const property of feature.properties) names.push(`${prefix}${feature.slug}--${property.slug}`.toLowerCase());
+  if (injectDecision) names.push(`${prefix}decision`);
+  return names;
+}
 
 export interface InjectOptions {
   prefix: string;
@@ -33,10 +53,12 @@ export type InjectedHeaders = Record<string, string>;
 
 /** What the enforcement step adds to the decision's headers. */
 export interface InjectFlags {
-  /** The request was denied and forwarded anyway (`deny.action: forward`). */
+  /** The request was denied and forwarded anyway (`deny.action: forward`, or a soft denial). */
   forwardedDenial: boolean;
   /** Decided as a dry run: nothing was recorded. */
   dryRun: boolean;
+  /** A report-only route: decided dry, forwarded whatever the decision. */
+  reportOnly?: boolean;
 }
 
 /** Builds the injector once (header names are cached per feature property). It writes into `into` (a fresh record by default) and returns it. */
@@ -56,14 +78,7 @@ export function createHeaderInjector(options: InjectOptions): (outcome: Decision
   };
 
   // The fixed header names, built once.
-  const ID = `${prefix}id`;
-  const AUTH_TYPE = `${prefix}auth-type`;
-  const AUTHENTICATED = `${prefix}authenticated`;
-  const PLANS = `${prefix}plans`;
-  const SURFACE_PROPERTIES = `${prefix}surface-properties`;
-  const DEGRADED = `${prefix}degraded`;
-  const DENIED = `${prefix}denied`;
-  const DRY_RUN = `${prefix}dry-run`;
+  const [ID, AUTH_TYPE, AUTHENTICATED, PLANS, SURFACE_PROPERTIES, DEGRADED, DENIED, DRY_RUN, REPORT_ONLY, WOULD_DENY] = FIXED_NAMES.map((name) => `${prefix}${name}`);
   const DECISION = `${prefix}decision`;
 
   return (outcome, flags, headers = {}) => {
@@ -83,6 +98,10 @@ export function createHeaderInjector(options: InjectOptions): (outcome: Decision
     headers[DEGRADED] = decision.degraded === true ? 'true' : 'false';
     if (flags.forwardedDenial && outcome.denied) headers[DENIED] = outcome.denialReason ?? 'requirement';
     if (flags.dryRun) headers[DRY_RUN] = '1';
+    if (flags.reportOnly === true) {
+      headers[REPORT_ONLY] = '1';
+      if (outcome.denied) headers[WOULD_DENY] = outcome.denialReason ?? 'requirement';
+    }
     if (options.injectDecision) {
       const encoded = base64urlJson(decision, options.logger, 'decision');
       if (encoded !== undefined && encoded.length > MAX_DECISION_HEADER_BYTES) {

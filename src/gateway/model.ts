@@ -2,19 +2,23 @@
 // patterns, denials with their templates read, settings with defaults). The gateway only reads it;
 // nothing here is parsed per request. The rules that make a section valid live in
 // src/config/route-rules.ts (docs/architecture.md "Where each rule lives").
-import type { DeclaredConsumption } from '../engine/model.js';
+import type { CompiledComponent, CompiledTemplate, DeclaredConsumption } from '../engine/model.js';
 
 /** One segment of a route pattern, in the canonical form request paths take (canonical-path.ts). */
 export type PatternSegment = { kind: 'literal'; text: string } | { kind: 'one' } | { kind: 'rest' };
 
-/** A paywall template split once at load into literal parts and placeholder names (odd indexes). */
-export interface Template {
-  file: string;
-  parts: readonly string[];
-}
+/** A paywall page's template, compiled once at load (src/config/templates.ts). */
+export type Template = CompiledTemplate;
 
+/**
+ * What a denied request gets. `soft` (paywall and redirect only): the request is forwarded without
+ * consuming and the page goes out cut by the surface's components; any response that cannot be cut
+ * gets this paywall or redirect instead (docs/components.md "Soft paywalls").
+ */
 export type Denial =
-  { action: 'paywall'; status: number; template: Template } | { action: 'redirect'; status: number; url: string; returnParam: string } | { action: 'forward' };
+  | { action: 'paywall'; status: number; template: Template; soft: boolean }
+  | { action: 'redirect'; status: number; url: string; returnParam: string; soft: boolean }
+  | { action: 'forward' };
 
 export interface GatewayRoute {
   /** Position in `gateway.routes` (logs name routes by it). */
@@ -35,6 +39,10 @@ export interface GatewayRoute {
   /** The route requires or consumes something (declared on it or its surface): prefetches of it are refused. */
   guarded: boolean;
   denial: Denial;
+  /** Components declared on the route (the engine applies them after the surface's). */
+  components: readonly CompiledComponent[];
+  /** false: report-only (decide, inject, count "would deny"; never block, cut or consume). */
+  enforce: boolean;
 }
 
 export interface SigningKey {
@@ -63,6 +71,20 @@ export interface GatewayModel {
   idleTimeoutMs: number;
   websockets: { maxPerClient: number; idleTimeoutMs: number };
   signing?: { keys: readonly SigningKey[]; header?: string };
+  /** Set in forward-auth mode: plangate decides beside a proxy instead of forwarding (docs/forward-auth.md). */
+  forwardAuth?: ForwardAuthSettings;
+}
+
+export interface ForwardAuthSettings {
+  /** `/auth`: the endpoints are `<pathPrefix>/nginx`, `/nginx/denied`, `/caddy`, `/traefik`, `/envoy/<path>`. */
+  pathPrefix: string;
+  /** Addresses and CIDR ranges (proxy-addr's syntax) whose original-request headers are trusted. */
+  proxies: readonly string[];
+  /** Lowercase names of nginx's original-method and original-URI headers. */
+  originalMethodHeader: string;
+  originalUriHeader: string;
+  /** The keys that seal nginx's denial tokens: the signing keys, else the anonymous-id keys; the first seals, all open. */
+  denialKeys: readonly SigningKey[];
 }
 
 /** What the listener is started and swapped with: a loaded config (src/config/load.ts) has this shape. */

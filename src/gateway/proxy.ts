@@ -3,11 +3,15 @@
 // on the hot path, and about half the CPU per request of `http.request` or http-proxy in the
 // benchmark (docs/gateway.md). The response is self-handled: the gateway writes the merged head
 // itself, then writes the upstream body through untouched, chunk by chunk, with backpressure, so SSE
-// and large bodies stream and compressed bodies pass as they are. Websocket upgrades go through the
-// relay in websocket-proxy.ts after the pipeline decided them.
+// and large bodies stream and compressed bodies pass as they are, unless the decision has components
+// to apply to an HTML page: then the body streams through the transform (component-response.ts).
+// Websocket upgrades go through the relay in websocket-proxy.ts after the pipeline decided them.
 import { EVENTS, type EventLogger } from '../events.js';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
+import type { Coding } from './components/index.js';
+import type { ComponentPlan } from './component-plan.js';
+import { openTransform, routeResponse, transformedHead, type TransformedBody } from './component-response.js';
 import { errorResponse, ERRORS, type UpstreamFailure } from './error-pages.js';
 import { upstreamHead, type GatewayAdditions, type ResponseHead } from './response-merge.js';
 import { sendAnswer, writeHead } from './send.js';
@@ -43,6 +47,8 @@ export interface ForwardRequest {
   timeouts?: ProxyTimeouts;
   /** Gets the time from forwarding to the upstream's response head (`upstreamMs`), when given. */
   timing?: UpstreamTiming;
+  /** Components to apply to an HTML response; with `hardDenial`, a soft denial (cut, or the hard denial). */
+  components?: ComponentPlan;
 }
 
 export interface UpstreamTiming {
@@ -104,6 +110,10 @@ export function createUpstreamProxy(settings: ProxySettings): UpstreamProxy {
 class ForwardHandler implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
   private headWritten = false;
+  /** The gateway answered instead of the upstream (a soft denial's hard denial): later upstream events are ignored. */
+  private replaced = false;
+  /** Set when the body streams through the component transform. */
+  private body: TransformedBody | undefined;
 
   constructor(
     private readonly request: ForwardRequest,
@@ -112,6 +122,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   ) {
     // The visitor went away: stop the upstream request too.
     request.res.once('close', () => {
+      this.body?.destroy();
       if (!request.res.writableFinished) this.controller?.abort(new Error('client closed'));
     });
   }
@@ -126,26 +137,49 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     const { res } = this.request;
     const { timing } = this.request;
     if (timing !== undefined) timing.upstreamMs = performance.now() - timing.forwardedAt;
+    const upstream = upstreamHead({ statusCode, statusMessage, headers });
+    const { components } = this.request;
+    if (components !== undefined && this.request.bodyless !== true) {
+      const route = routeResponse(upstream, components.hardDenial !== undefined);
+      if (route.kind === 'refuse') return this.replace(controller, route.reason, route.detail);
+      if (route.kind === 'transform') return this.transform(controller, upstream, components, route.codings);
+    }
+    const head = this.writeShapedHead(controller, upstream);
+    // A response of unknown length may be a stream that sends its first event later: send its head now.
+    if (head !== undefined && head.headers['content-length'] === undefined) res.flushHeaders();
+  }
+
+  /** Shapes the head (surface behavior, cookie, caching) and writes it; on failure answers 502 and returns undefined. */
+  private writeShapedHead(controller: Dispatcher.DispatchController, upstream: ResponseHead, adjust?: (head: ResponseHead) => void): ResponseHead | undefined {
+    const { res } = this.request;
     let head: ResponseHead;
     try {
-      head = this.request.shapeHead(upstreamHead({ statusCode, statusMessage, headers }));
+      head = this.request.shapeHead(upstream);
+      adjust?.(head);
     } catch (error) {
       controller.abort(error as Error);
       this.fail(ERRORS.upstreamUnreachable(), `shape-failed: ${(error as Error).message}`);
-      return;
+      return undefined;
     }
     if (!writeHead(res, head)) {
       controller.abort(new Error('invalid response head'));
       if (!res.headersSent) this.fail(ERRORS.upstreamUnreachable(), 'invalid-response-head');
-      return;
+      return undefined;
     }
     this.headWritten = true;
-    // A response of unknown length may be a stream that sends its first event later: send its head now.
-    if (head.headers['content-length'] === undefined) res.flushHeaders();
+    return head;
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     const { res } = this.request;
+    if (this.body !== undefined) {
+      // Into the transform; its output goes to the client once the head is written (see transform()).
+      if (!this.body.input.destroyed && !this.body.input.write(chunk)) {
+        controller.pause();
+        this.body.input.once('drain', () => controller.resume());
+      }
+      return;
+    }
     if (!this.headWritten || res.destroyed || this.request.bodyless === true) return;
     if (!res.write(chunk)) {
       controller.pause();
@@ -154,10 +188,16 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    if (this.body !== undefined) {
+      if (!this.body.input.destroyed) this.body.input.end();
+      return;
+    }
     if (this.headWritten) this.request.res.end();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.replaced) return;
+    this.body?.destroy();
     const { req, res } = this.request;
     if (res.destroyed || req.socket.destroyed) {
       res.destroy(); // the visitor left (mid-upload or mid-response): nothing to answer
@@ -172,6 +212,74 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     }
     if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') this.fail(ERRORS.upstreamTimeout(), 'header-timeout');
     else this.fail(ERRORS.upstreamUnreachable(), upstreamCause(error));
+  }
+
+  /**
+   * The body streams through the component transform: decoded, transformed, re-encoded. The head
+   * waits for the transform's `ready`: on a soft denial, until every cut has begun (the page is cut,
+   * or the hard denial goes instead and not one byte of the page leaves).
+   */
+  private transform(controller: Dispatcher.DispatchController, upstream: ResponseHead, plan: ComponentPlan, codings: Coding[]): void {
+    const { req, res } = this.request;
+    const body = openTransform(plan, { headers: upstream.headers, codings }, req);
+    this.body = body;
+    const soft = plan.hardDenial !== undefined;
+    let settled = false;
+    body.failed.then((error) => {
+      if (this.replaced || res.destroyed) return;
+      if (!settled) {
+        // The upstream failed first and its error page went out (onResponseError): nothing more to do.
+        if (res.headersSent) return;
+        // Before the head: the upstream's body could not be decoded (or the rewriter failed).
+        settled = true;
+        if (soft) return this.replace(controller, 'decode-failed', error.message);
+        controller.abort(error);
+        return this.fail(ERRORS.upstreamUnreachable(), `transform-failed: ${error.message}`);
+      }
+      if (!this.headWritten) return; // the head could not be written: the 502 page went out instead
+      // The page has begun to go out: cutting the connection is the only way to say it is incomplete.
+      this.logger.event('warn', 'component-stream-failed', { reason: (error as { code?: string }).code ?? 'error', error: error.message });
+      controller.abort(error);
+      res.destroy();
+    });
+    void body.ready.then((ready) => {
+      if (settled || this.replaced || res.destroyed || res.headersSent) return;
+      settled = true;
+      if (!ready.ok) return this.replace(controller, ready.reason, ready.detail, ready.component);
+      // A cut page must not outlive the denial: once the reader subscribes, the next visit fetches it again.
+      const noStore = (head: ResponseHead) => void (head.headers['cache-control'] = 'private, no-store');
+      if (this.writeShapedHead(controller, transformedHead(upstream, body.coding, codings.length > 0), soft ? noStore : undefined) === undefined) {
+        body.destroy();
+        return;
+      }
+      res.flushHeaders();
+      body.output.on('data', (chunk: Buffer) => {
+        if (!res.write(chunk)) {
+          body.output.pause();
+          res.once('drain', () => body.output.resume());
+        }
+      });
+      body.output.once('end', () => res.end());
+    });
+    void body.done.then((report) => {
+      if (report.problems.length > 0 && !this.replaced)
+        this.logger.event('info', 'component-problems', { problems: report.problems.map((p) => `${p.component ?? '-'}: ${p.reason}`), charset: report.charset });
+    });
+  }
+
+  /** A soft denial whose page cannot be cut: the upstream's response is dropped and the hard denial sent instead. */
+  private replace(controller: Dispatcher.DispatchController, reason: string, detail: string, component?: string): void {
+    this.replaced = true;
+    this.body?.destroy();
+    controller.abort(new Error('replaced by the hard denial'));
+    const { res } = this.request;
+    const hard = this.request.components?.hardDenial;
+    this.logger.event('warn', 'soft-denial-replaced', component === undefined ? { reason, detail } : { reason, component, detail });
+    if (hard === undefined || res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendAnswer(res, hard);
   }
 
   private fail(error: UpstreamFailure, cause: string): void {

@@ -19,6 +19,7 @@ export class Metrics implements GatewayObserver {
   private readonly requests: Counter<'route' | 'outcome' | 'status_class'>;
   private readonly denials: Counter<'route' | 'feature'>;
   private readonly apiRequests: Counter<'endpoint' | 'status_class'>;
+  private readonly wouldDeny: Counter<'route' | 'feature' | 'reason'>;
   private readonly decisionSeconds: LatencyHistogram;
   private readonly upstreamSeconds: LatencyHistogram;
   private readonly storeErrors: Counter<'code'>;
@@ -59,6 +60,12 @@ export class Metrics implements GatewayObserver {
       name: 'plangate_api_requests_total',
       help: "Decision API requests on its own listener by endpoint (- for no such endpoint) and status class",
       labelNames: ['endpoint', 'status_class'],
+      registers,
+    });
+    this.wouldDeny = new Counter({
+      name: 'plangate_would_deny_total',
+      help: 'Requests on report-only routes (enforce: false) the decision would have denied, by route, feature and reason',
+      labelNames: ['route', 'feature', 'reason'],
       registers,
     });
     this.decisionSeconds = new LatencyHistogram(
@@ -202,6 +209,7 @@ export class Metrics implements GatewayObserver {
       }
       denials.inc();
     }
+    if (summary.wouldDeny !== undefined) this.wouldDeny.inc({ route: summary.route, feature: summary.wouldDeny.feature, reason: summary.wouldDeny.reason });
     if (summary.decisionMs !== undefined) this.decisionSeconds.observe(summary.decisionMs / 1000);
     if (summary.upstreamMs !== undefined) this.upstreamSeconds.observe(summary.upstreamMs / 1000);
   }

@@ -3,7 +3,7 @@
 // message that says what changed and what to do instead.
 import { isDeepStrictEqual } from 'node:util';
 import type { LoadedConfig } from '../config/load.js';
-import type { Model } from '../engine/model.js';
+import type { CompiledComponent, Model } from '../engine/model.js';
 import { gatewayChanges, unreloadable } from '../gateway/reloadable.js';
 
 /** Every change `next` makes that a reload cannot apply; the gateway's part is the gateway's own rule. */
@@ -38,14 +38,27 @@ export function unreloadableChanges(running: LoadedConfig, next: LoadedConfig): 
   return problems;
 }
 
+function addTemplateFiles(files: Set<string>, component: CompiledComponent): void {
+  const content = component.declared?.content;
+  if (content === undefined) return;
+  for (const template of [content.before, content.prepend, content.append, content.after, content.replaceRange?.replaceWith].flat())
+    if (template?.file !== undefined) files.add(template.file);
+}
+
 /** The files a change to which should trigger a reload: the YAML and every workflow and template it names. */
 export function watchedFiles(model: LoadedConfig): string[] {
   const files = new Set<string>([model.file]);
   for (const surface of model.surfaces.values()) {
     if (surface.workflow) files.add(surface.workflow.file);
-    for (const component of surface.components) if (component.workflow) files.add(component.workflow.file);
+    for (const component of surface.components) {
+      if (component.workflow) files.add(component.workflow.file);
+      addTemplateFiles(files, component);
+    }
   }
   for (const workflow of model.provisioning.workflows) files.add(workflow.file);
-  for (const route of model.gateway?.routes ?? []) if (route.denial.action === 'paywall') files.add(route.denial.template.file);
+  for (const route of model.gateway?.routes ?? []) {
+    if (route.denial.action === 'paywall' && route.denial.template.file !== undefined) files.add(route.denial.template.file);
+    for (const component of route.components) addTemplateFiles(files, component);
+  }
   return [...files];
 }

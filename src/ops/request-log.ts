@@ -38,6 +38,7 @@ export function requestLog(logger: Logger): GatewayObserver {
       if (s.bytes !== undefined) line += ',"bytes":' + s.bytes;
       line += ',"completed":' + s.completed;
       if (s.degraded !== undefined) line += ',"degraded":' + s.degraded;
+      if (s.wouldDeny !== undefined) line += ',"wouldDeny":"' + s.wouldDeny.reason + '","wouldDenyFeature":' + quoted(s.wouldDeny.feature);
       if (s.websocket !== undefined) line += ',"websocket":' + s.websocket;
       if (s.decisionMs !== undefined) line += ',"decisionMs":' + round(s.decisionMs);
       if (s.upstreamMs !== undefined) line += ',"upstreamMs":' + round(s.upstreamMs);

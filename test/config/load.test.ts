@@ -97,6 +97,20 @@ const table: { file: string; line: number; column: number; path: string; message
     path: 'surfaces.hello-world.consume[0]',
     message: /'widget\.premium' is a boolean property; expected a meterable property/,
   },
+  {
+    file: 'unstreamable-selector.yaml',
+    line: 13,
+    column: 19,
+    path: 'surfaces.article.components.cut.selector',
+    message: /^the selector "article p:last-child" cannot be applied to a streaming page: ':last-child' depends on what comes after the element/,
+  },
+  {
+    file: 'soft-without-components.yaml',
+    line: 13,
+    column: 38,
+    path: 'gateway.routes[0].deny.mode',
+    message: /^a soft denial cuts the page with the components of its surface, and surface 'article' declares none/,
+  },
 ];
 
 describe('loadConfig refuses broken configs', () => {
@@ -304,9 +318,11 @@ describe('loadConfig compiles good configs', () => {
       ops: { host: '127.0.0.1', port: 9090 },
       maxBodyBytes: 102_400,
       maxPendingDecisions: 5_000,
+      workers: 1,
     });
     expect(model.gateway).toBeUndefined();
-    expect(model.surfaces.get('home')).toEqual({ slug: 'home', workflow: undefined, consume: [], components: [] });
+    expect(model.surfaces.get('home')).toEqual({ slug: 'home', workflow: undefined, consume: [], components: [], declaresComponents: false });
+    expect(model.paywall).toEqual({ returnParam: 'return' });
     expect(model.jwtIntegrations).toEqual([]);
     expect(model.file).toBe(good('minimal.yaml'));
   });

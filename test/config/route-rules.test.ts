@@ -26,6 +26,7 @@ describe('routeIssues', () => {
     [[{ path: '/a', surface: 's', deny: { action: 'redirect', url: '/x', status: 402 } }, ok], 'gateway.routes[0].deny.status', '3xx'],
     [[{ path: '/a', surface: 's', deny: { action: 'paywall', url: '/x' } }, ok], 'gateway.routes[0].deny', 'only apply'],
     [[{ path: '/a', surface: 's', deny: { action: 'paywall', status: 302 } }, ok], 'gateway.routes[0].deny.status', '4xx'],
+    [[{ path: '/a', surface: 's', deny: { action: 'forward', mode: 'soft' } }, ok], 'gateway.routes[0].deny.mode', 'paywall or a redirect'],
   ];
   it.each(table)('%j → %s', (list, path, fragment) => {
     const issues = routeIssues({ routes: list, caseSensitive: false });
@@ -37,5 +38,6 @@ describe('routeIssues', () => {
     expect(
       routeIssues({ routes: [{ path: '/a', surface: 's', deny: { action: 'redirect', url: 'https://x.example/sub?a=1' } }, ok], caseSensitive: false }),
     ).toEqual([]);
+    expect(routeIssues({ routes: [{ path: '/a', surface: 's', deny: { action: 'paywall', mode: 'soft' } }, ok], caseSensitive: false })).toEqual([]);
   });
 });

@@ -8,9 +8,10 @@ import type { RouteConfig } from '../../src/config/schema.js';
 import { paywallResponse, redirectResponse } from '../../src/gateway/deny.js';
 import { errorResponse, ERRORS, wantsJson } from '../../src/gateway/error-pages.js';
 import type { Denial } from '../../src/gateway/model.js';
+import { testTemplateValues as values } from '../support/template-values.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'plangate-deny-'));
-writeFileSync(join(dir, 'custom.html'), '<p>{{ path }} / {{reason}} / {{status}} / {{unknown}}</p>');
+writeFileSync(join(dir, 'custom.html'), '<p>{{ path }} / {{reason}} / {{status}} / {{ remaining }}</p>');
 let configs = 0;
 
 /** The route's denial as the config loader compiles it (templates are read at load, relative to the config file). */
@@ -25,18 +26,29 @@ describe('paywall', () => {
   it('renders the shipped template as HTML for browsers, escaping the path', async () => {
     const d = await denial({ path: '/premium/**', surface: 's' });
     if (d.action !== 'paywall') throw new Error('expected paywall');
-    const { head, body } = paywallResponse(d, { target: '/premium/<x>?a="1"', reason: 'requirement', accept: 'text/html,application/xhtml+xml,*/*;q=0.8' });
+    const target = '/premium/<x>?a="1"';
+    const plansUrl = `/plans?return=${encodeURIComponent(target)}`;
+    const { head, body } = paywallResponse(d, {
+      target,
+      reason: 'requirement',
+      accept: 'text/html,application/xhtml+xml,*/*;q=0.8',
+      values: values({ returnPath: target, reason: 'requirement', feature: 'Premium <section>', plansUrl }),
+    });
     expect(head.status).toBe(402);
     expect(head.headers['content-type']).toContain('text/html');
-    expect(body).toContain('&#60;x&#62;');
+    expect(body).toContain('Premium &lt;section&gt; is for subscribers');
+    expect(body).not.toContain('<section>');
     expect(body).not.toContain('<x>');
-    expect(body).toContain('return=%2Fpremium%2F');
+    expect(body).toContain(`href="/plans?return=%2Fpremium%2F%3Cx%3E%3Fa%3D%221%22"`);
+    expect(body).not.toContain('free limit');
+    expect(body).not.toContain('{%');
+    expect(body).not.toContain('endcomment');
   });
 
   it('answers JSON to API clients', async () => {
     const d = await denial({ path: '/a', surface: 's', deny: { action: 'paywall', status: 403 } });
     if (d.action !== 'paywall') throw new Error('expected paywall');
-    const { head, body } = paywallResponse(d, { target: '/a', reason: 'consumption', accept: 'application/json' });
+    const { head, body } = paywallResponse(d, { target: '/a', reason: 'consumption', accept: 'application/json', values: values({ returnPath: '/a' }) });
     expect(head.status).toBe(403);
     expect(JSON.parse(body)).toMatchObject({ status: 'denied', statusCode: 403, reason: 'consumption', path: '/a' });
   });
@@ -44,7 +56,9 @@ describe('paywall', () => {
   it('uses a route template relative to the config file', async () => {
     const d = await denial({ path: '/a', surface: 's', deny: { action: 'paywall', template: 'custom.html' } });
     if (d.action !== 'paywall') throw new Error('expected paywall');
-    expect(paywallResponse(d, { target: '/a&b', reason: 'requirement', accept: undefined }).body).toBe('<p>/a&#38;b / requirement / 402 / </p>');
+    expect(paywallResponse(d, { target: '/a&b', reason: 'requirement', accept: undefined, values: values({ returnPath: '/a&b', reason: 'requirement' }) }).body).toBe(
+      '<p>/a&amp;b / requirement / 402 / 0</p>',
+    );
   });
 
   it('names the file when a template cannot be read', async () => {
@@ -61,7 +75,7 @@ describe('redirect', () => {
   ])('%s', async (url, returnParam, target, location) => {
     const d = await denial({ path: '/a', surface: 's', deny: { action: 'redirect', url, returnParam } });
     if (d.action !== 'redirect') throw new Error('expected redirect');
-    const { head } = redirectResponse(d, { target, reason: 'requirement', accept: undefined });
+    const { head } = redirectResponse(d, { target });
     expect(head).toMatchObject({ status: 302, headers: { location } });
   });
 });

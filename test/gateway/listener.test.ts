@@ -61,7 +61,8 @@ describe('the demo flow', () => {
     const fourth = await reader.get('/articles/four');
     expect(fourth.status).toBe(402);
     expect(fourth.headers.get('content-type')).toContain('text/html');
-    expect(fourth.body).toContain('/articles/four');
+    expect(fourth.body).toContain('You have reached your free limit');
+    expect(fourth.body).toContain('href="/plans?return=%2Farticles%2Ffour"');
     const api = await reader.get('/articles/four', { accept: 'application/json' });
     expect(api.status).toBe(402);
     expect(JSON.parse(api.body)).toMatchObject({ status: 'denied', statusCode: 402, path: '/articles/four' });

@@ -2,6 +2,7 @@
 // a fake engine whose decisions the test chooses, and requests that are plain objects (no sockets).
 // Each case checks the verdict the listener would carry out, and what the engine was asked.
 import type { IncomingMessage } from 'node:http';
+import { testTemplateValues } from '../support/template-values.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import type { DecisionOutcome, DecisionRequest, Engine } from '../../src/engine/engine.js';
@@ -134,7 +135,7 @@ describe('pipeline.run', () => {
 
   it('answers a denied request with the route denial (a 402 paywall), never forwarding it', async () => {
     const { pipeline, fake } = setup();
-    fake.answer = (r) => ({ ...granted(r), denied: true, denialReason: 'consumption' });
+    fake.answer = (r) => ({ ...granted(r), denied: true, denialReason: 'consumption', templateValues: testTemplateValues({ returnPath: '/articles/two' }) });
     const answer = asAnswer(await pipeline.run(request('/articles/two', { accept: 'application/json' }), trace()));
     expect([answer.outcome, answer.head.status, JSON.parse(answer.body).reason]).toEqual(['denied', 402, 'consumption']);
     expect(answer.head.headers['set-cookie']).toHaveLength(1);

@@ -20,8 +20,8 @@ export {
   type Checked,
   type CheckedOutput,
   type OutputProblem,
-} from './validate.js';
-export { checkComponentSelector, selectorProblem, scopedSelector, splitSelectorList } from './selectors.js';
+} from '../../engine/components/check-output.js';
+export { checkComponentSelector, selectorProblem, scopedSelector, splitSelectorList } from '../../engine/components/selectors.js';
 export { renderInsertion, renderInsertions, escapeText } from './render.js';
 export { pageCharset, charsetLabel, type PageCharset } from './charset.js';
 export { contentCodings, decodableAcceptEncoding, decoders, responseCoding, responseEncoder, type Coding } from './content-coding.js';

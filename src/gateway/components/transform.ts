@@ -32,8 +32,8 @@ import type { ComponentBehavior, ComponentContent } from '../../engine/types.js'
 import { pageCharset, type PageCharset } from './charset.js';
 import { asciiOnly, renderInsertions } from './render.js';
 import { createRewriter, freeing, type Comment, type Element, type EndTag, type HTMLRewriter, type TextChunk } from './rewriter.js';
-import { scopedSelector } from './selectors.js';
-import { checkComponentBehavior } from './validate.js';
+import { scopedSelector } from '../../engine/components/selectors.js';
+import { checkComponentBehavior } from '../../engine/components/check-output.js';
 
 export interface ComponentTransformOptions {
   /** The upstream's `Content-Type`: its charset names the page's; else a BOM or `<meta>` does (docs/components.md). */

@@ -1,14 +1,8 @@
 // Checking a workflow's output: what the wire format allows passes unchanged, anything else is
 // reported with its key path and a message that says what was expected.
 import { describe, expect, it } from 'vitest';
-import {
-  checkComponentBehavior,
-  checkHttpBehavior,
-  checkWorkflowOutput,
-  checkComponentSelector,
-  scopedSelector,
-  splitSelectorList,
-} from '../../../src/gateway/components/index.js';
+import { checkComponentBehavior, checkHttpBehavior, checkWorkflowOutput } from '../../../src/engine/components/check-output.js';
+import { checkComponentSelector, scopedSelector, splitSelectorList } from '../../../src/engine/components/selectors.js';
 
 const behavior = (content: unknown, cssSelector = 'article') => ({ metadata: { cssSelector }, content });
 
@@ -179,7 +173,7 @@ describe('selectors', () => {
   it.each(['p', 'article.story > p:nth-child(2n+1)', '#a [data-x="1"]', 'p:not(.x)', 'p:first-child', 'div p:nth-of-type(3)', 'a[href^="https"]', 'h1, h2'])(
     '%s can be streamed',
     (selector) => {
-      expect(checkComponentSelector(selector, 'surfaces.s.components.c.selector')).toBeUndefined();
+      expect(checkComponentSelector(selector)).toBeUndefined();
     },
   );
 
@@ -192,9 +186,9 @@ describe('selectors', () => {
     ['p::before', 'pseudo'],
     ['p[', ''],
     ['', 'empty'],
-  ])('%j is refused, with the key path and why', (selector, why) => {
-    const message = checkComponentSelector(selector, 'surfaces.article.components.cut.selector');
-    expect(message).toMatch(/^surfaces\.article\.components\.cut\.selector: the selector .* cannot be applied to a streaming page: /);
+  ])('%j is refused, saying why', (selector, why) => {
+    const message = checkComponentSelector(selector);
+    expect(message).toMatch(/^the selector .* cannot be applied to a streaming page: /);
     expect(message).toContain(why);
   });
 

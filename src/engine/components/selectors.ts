@@ -2,8 +2,18 @@
 // (the same rewriter as the edge proxies), checked by asking it. lol-html refuses what needs the rest
 // of the page to decide (`:last-child`, `:has()`, `+`, `~` ...); the edge proxies skip components
 // with such selectors at run time, plangate refuses them when the config or a workflow's output is
-// checked, with a message that says why and what to use instead.
-import { createRewriter } from './rewriter.js';
+// checked, with a message that says why and what to use instead. The engine owns this rule (config/
+// checks declared selectors with it, the engine checks workflow output, the gateway applies what
+// passed); it asks lol-html's own selector parser, loaded on first use (~30 ms to compile its wasm).
+import { createRequire } from 'node:module';
+import type * as HtmlRewriterWasm from 'html-rewriter-wasm';
+
+let parser: typeof HtmlRewriterWasm | undefined;
+
+function parserRewriter(): HtmlRewriterWasm.HTMLRewriter {
+  parser ??= createRequire(import.meta.url)('html-rewriter-wasm') as typeof HtmlRewriterWasm;
+  return new parser.HTMLRewriter(() => {});
+}
 
 const AFTER_THE_ELEMENT = /:(last-child|last-of-type|only-child|only-of-type|nth-last-child|nth-last-of-type|has|empty)\b/i;
 const SIBLING = /[+~](?![^[]*\])(?![^(]*\))/;
@@ -26,7 +36,7 @@ export function selectorProblem(selector: string): string | undefined {
 
 function parseProblem(selector: string): string | null {
   if (selector.trim() === '') return 'the selector is empty';
-  const rewriter = createRewriter(() => {});
+  const rewriter = parserRewriter();
   try {
     rewriter.on(selector, {});
     return null;
@@ -42,10 +52,13 @@ function parseProblem(selector: string): string | null {
   }
 }
 
-/** For config/: the problem with a component's selector, prefixed with its key path, or undefined. */
-export function checkComponentSelector(selector: string, keyPath: string): string | undefined {
+/**
+ * For config/ (`surfaces.<s>.components.<c>.selector`): why a declared selector cannot be applied, as
+ * the message the loader reports at the selector's key path (with file, line and column), or undefined.
+ */
+export function checkComponentSelector(selector: string): string | undefined {
   const problem = selectorProblem(selector);
-  return problem === undefined ? undefined : `${keyPath}: the selector ${JSON.stringify(selector)} cannot be applied to a streaming page: ${problem}`;
+  return problem === undefined ? undefined : `the selector ${JSON.stringify(selector)} cannot be applied to a streaming page: ${problem}`;
 }
 
 /** Splits a selector list on its top-level commas (not those inside brackets, parentheses or quotes). */

@@ -2,8 +2,9 @@
 // the component behaviours (`content` operations, selectors) and the surface's `http` behaviour.
 // Workflows are operator code and may return anything; what the MonetizationOS wire format does not
 // allow is reported here with its key path, so the caller can drop it (and mark the decision
-// degraded) instead of sending it to a client, an edge proxy or the HTML rewriter. Pure functions.
-import type { ComponentBehavior, ComponentContent, ContentInsertion, HttpBehavior, SurfaceBehavior } from '../../engine/types.js';
+// degraded) instead of sending it to a client, an edge proxy or the HTML rewriter. Pure functions; the
+// engine runs them on every decision (decide.ts), the gateway's transform on what it applies.
+import type { ComponentBehavior, ComponentContent, ContentInsertion, HttpBehavior, SurfaceBehavior } from '../types.js';
 import { scopedSelector, selectorProblem } from './selectors.js';
 
 export interface OutputProblem {
@@ -206,6 +207,18 @@ export interface CheckedOutput {
   problems: OutputProblem[];
 }
 
+/** Every component behaviour, each without its malformed parts (one without a string selector is left out). */
+export function checkComponentBehaviors(behaviors: Record<string, unknown>): { componentBehaviors: Record<string, ComponentBehavior>; problems: OutputProblem[] } {
+  const problems: OutputProblem[] = [];
+  const componentBehaviors: Record<string, ComponentBehavior> = {};
+  for (const [slug, behavior] of Object.entries(behaviors)) {
+    const parts = wellFormedParts(behavior, `componentBehaviors.${slug}`);
+    problems.push(...parts.problems);
+    if (parts.value !== undefined) componentBehaviors[slug] = parts.value;
+  }
+  return { componentBehaviors, problems };
+}
+
 /** A decision's workflow output with malformed parts dropped, and what was dropped and why. */
 export function checkWorkflowOutput(output: { surfaceBehavior: SurfaceBehavior; componentBehaviors: Record<string, ComponentBehavior> }): CheckedOutput {
   const problems: OutputProblem[] = [];
@@ -218,11 +231,7 @@ export function checkWorkflowOutput(output: { surfaceBehavior: SurfaceBehavior; 
       surfaceBehavior = rest;
     }
   }
-  const componentBehaviors: Record<string, ComponentBehavior> = {};
-  for (const [slug, behavior] of Object.entries(output.componentBehaviors)) {
-    const parts = wellFormedParts(behavior, `componentBehaviors.${slug}`);
-    problems.push(...parts.problems);
-    if (parts.value !== undefined) componentBehaviors[slug] = parts.value;
-  }
-  return { surfaceBehavior, componentBehaviors, problems };
+  const components = checkComponentBehaviors(output.componentBehaviors);
+  problems.push(...components.problems);
+  return { surfaceBehavior, componentBehaviors: components.componentBehaviors, problems };
 }
