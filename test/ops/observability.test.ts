@@ -15,7 +15,7 @@ import { createLogger } from '../../src/ops/logger.js';
 import { TEST_ANONYMOUS_ID_KEY } from '../support/anonymous-ids.js';
 import { testKeyPrefix, testRedisUrl } from '../support/env.js';
 import { closeServer, listen } from '../support/upstream.js';
-import { sample } from './harness.js';
+import { sample, until } from './harness.js';
 
 const API_KEY = 'sk_observability_0123456789';
 const PAGE = 'x'.repeat(1000);
@@ -193,7 +193,7 @@ describe('observability', () => {
     expect((await decide('/api/v1/nothing-here', API_KEY)).status).toBe(404);
 
     // Lines are written when the response closes: wait for the last one.
-    await until(() => stack.lines('request').length === 11 && stack.lines('api-request').length === 3);
+    await until(() => stack.lines('request').length === 11 && stack.lines('api-request').length === 3, 'the log lines');
     metrics = await (await fetch(`${ops.url}/metrics`)).text();
     const count = (labels: Record<string, string>) => sample(metrics, 'plangate_requests_total', labels);
     expect(count({ route: '/static/**', outcome: 'bypassed', status_class: '2xx' })).toBe(3);
@@ -271,7 +271,7 @@ describe('observability', () => {
 
   it('counts the bytes the client got, head included', async () => {
     const raw = await rawRequest(stack.running.gateway.url, '/static/bytes.css');
-    await until(() => stack.lines('request').some((l) => l.path === '/static/bytes.css'));
+    await until(() => stack.lines('request').some((l) => l.path === '/static/bytes.css'), 'the log line');
     const line = stack.lines('request').find((l) => l.path === '/static/bytes.css')!;
     expect(line.bytes).toBe(raw.bytes);
     const earlier = stack.lines('request').find((l) => l.path === '/static/raw.css')!;
@@ -304,7 +304,7 @@ describe('observability', () => {
     // A trusted peer's id must still look like an id: one with a space is replaced.
     const odd = await fetch(`${stack.running.gateway.url}/static/b.css`, { headers: { 'x-request-id': 'two words' } });
     expect(odd.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-    await until(() => untrusted.lines('request').length === 1);
+    await until(() => untrusted.lines('request').length === 1, 'the log line');
     expect(untrusted.lines('request')[0]).toMatchObject({ requestId: id, client: '127.0.0.1' });
     expect(seen.find((s) => s.plangateRequestId === id)?.requestId).toBe(id);
   });
@@ -340,11 +340,3 @@ describe('observability', () => {
     for (const name of ['plangate_requests_total', 'plangate_denials_total', 'plangate_store_calls_total', 'plangate_api_requests_total']) expect(used).toContain(name);
   });
 });
-
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for the log lines');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

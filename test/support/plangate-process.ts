@@ -16,6 +16,8 @@ export interface PlangateProcess {
   url: string;
   /** Every JSON log line so far, parsed. */
   events: LoggedEvent[];
+  /** The process id (to send it a signal). */
+  pid: number;
   /** Log lines at warn (40) or above, as `code` (or the message) strings. */
   problems(): string[];
   stop(): Promise<void>;
@@ -81,6 +83,7 @@ export async function startPlangate(options: PlangateProcessOptions): Promise<Pl
   return {
     url,
     events,
+    pid: child.pid!,
     problems: () => [
       ...events.filter((e) => e.level >= WARN).map((e) => String(e.code ?? e.msg ?? JSON.stringify(e))),
       ...(stderr.trim() === '' ? [] : [`stderr: ${stderr.trim().slice(0, 500)}`]),
