@@ -2,7 +2,7 @@
 // addresses, the Redis URL and (for plangate-full) a fresh RS256 key filled in by the harness.
 // Until the gateway exists (src/cli/main.ts `gateway --config <file>`), they are skipped, loudly.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
 import { parse, stringify } from 'yaml';
@@ -25,10 +25,12 @@ interface Prepared {
   /** The config under bench/configs/ (default: the candidate's name). */
   template?: string;
   /** Edits to the parsed template beyond the addresses. */
-  edit?: (config: Record<string, any>, dir: string) => Promise<void>;
+  edit?: (config: Record<string, any>, dir: string, ctx: BenchContext) => Promise<void>;
   headers?: () => Promise<Record<string, string>>;
   /** The headers for a checkout that does not sign anonymous ids (`--baseline`), when they differ. */
   unsignedHeaders?: () => Promise<Record<string, string>>;
+  /** What wrk requests (default BENCH_PATH). */
+  path?: string;
 }
 
 /** Writes bench/configs/<name>.yaml with this run's addresses into the temp dir; returns its path and port. */
@@ -45,7 +47,7 @@ async function writeConfig(ctx: BenchContext, name: string, prepared: Prepared):
   // Ephemeral API and ops ports: candidates run side by side and must not collide with each other or 3100/9090.
   const opsPort = await freePort();
   config.server = { api: { host: '127.0.0.1', port: 0 }, ops: { host: '127.0.0.1', port: opsPort } };
-  await prepared.edit?.(config, dir);
+  await prepared.edit?.(config, dir, ctx);
   const file = join(dir, 'plangate.yaml');
   writeFileSync(file, stringify(config));
   return { file, port, opsPort };
@@ -62,7 +64,7 @@ function plangateCandidate(name: string, description: string, prepared: Prepared
         const command = gatewayCommand(ctx.root, file);
         if (command === null) return { skipped: 'NOT MEASURED: neither dist/cli/main.js nor src/cli/main.ts exists yet (the gateway has not landed)' };
         const headers = (await (signsAnonymousIds(ctx.root) ? prepared.headers : (prepared.unsignedHeaders ?? prepared.headers))?.()) ?? {};
-        const started = await launchOnPort(ctx, { name, nodeArgs: command, path: BENCH_PATH, headers }, port);
+        const started = await launchOnPort(ctx, { name, nodeArgs: command, path: prepared.path ?? BENCH_PATH, headers }, port);
         if ('target' in started) started.target.metricsUrl = `http://127.0.0.1:${opsPort}/metrics`;
         return started;
       }),
@@ -123,6 +125,19 @@ async function writeBenchKey(_config: Record<string, any>, dir: string): Promise
   writeFileSync(join(dir, 'keys/bench-jwt.pub.pem'), (await benchJwt()).publicPem);
 }
 
+/** Workflows named relative to bench/configs/ are read from there (the config itself is written to the temp dir). */
+async function workflowsFromBenchConfigs(config: Record<string, any>, _dir: string, ctx: BenchContext): Promise<void> {
+  for (const surface of Object.values(config.surfaces ?? {}) as { components?: Record<string, { workflow?: string }> }[])
+    for (const component of Object.values(surface.components ?? {}))
+      if (component.workflow !== undefined) component.workflow = resolve(ctx.root, 'bench/configs', component.workflow);
+}
+
+const ARTICLE_50KB_PATH = '/articles/long-bench-article';
+const anonHeaders = {
+  headers: async () => ({ cookie: `plangate_anon=${ANON_COOKIE}` }),
+  unsignedHeaders: async () => ({ cookie: `plangate_anon=${ANON_ID}` }),
+};
+
 export const plangateCandidates: readonly Candidate[] = [
   plangateCandidate('plangate-bypass', 'plangate, a bypass route'),
   plangateCandidate('plangate-anon', 'plangate, fixed anonymous cookie re-reading one article (uniqueResources), memory store', {
@@ -141,6 +156,19 @@ export const plangateCandidates: readonly Candidate[] = [
       config.server.workers = 2;
     },
     headers: async () => ({ cookie: `plangate_jwt=${(await benchJwt()).token}` }),
+  }),
+  plangateCandidate('plangate-components', 'plangate-anon on a 50 KB article, with a meter banner and a cut after the teaser applied as it streams', {
+    ...anonHeaders,
+    path: ARTICLE_50KB_PATH,
+    edit: workflowsFromBenchConfigs,
+  }),
+  plangateCandidate('plangate-components-plain', 'plangate-components without its components: the same 50 KB article, untransformed', {
+    ...anonHeaders,
+    template: 'plangate-components',
+    path: ARTICLE_50KB_PATH,
+    edit: async (config) => {
+      delete config.surfaces['article-page'].components;
+    },
   }),
   plangateCandidate('plangate-bad-jwt', "plangate-full's config, a JWT cookie signed with an unknown key (rejected, anonymous) and a fixed anonymous cookie", {
     template: 'plangate-full',

@@ -35,7 +35,7 @@ export type InjectedHeaders = Record<string, string>;
 
 /** What the enforcement step adds to the decision's headers. */
 export interface InjectFlags {
-  /** The request was denied and forwarded anyway (`deny.action: forward`). */
+  /** The request was denied and forwarded anyway (`deny.action: forward`, or a soft denial). */
   forwardedDenial: boolean;
   /** Decided as a dry run: nothing was recorded. */
   dryRun: boolean;

@@ -144,22 +144,30 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       if (route.kind === 'refuse') return this.replace(controller, route.reason, route.detail);
       if (route.kind === 'transform') return this.transform(controller, upstream, components, route.codings);
     }
+    const head = this.writeShapedHead(controller, upstream);
+    // A response of unknown length may be a stream that sends its first event later: send its head now.
+    if (head !== undefined && head.headers['content-length'] === undefined) res.flushHeaders();
+  }
+
+  /** Shapes the head (surface behavior, cookie, caching) and writes it; on failure answers 502 and returns undefined. */
+  private writeShapedHead(controller: Dispatcher.DispatchController, upstream: ResponseHead, adjust?: (head: ResponseHead) => void): ResponseHead | undefined {
+    const { res } = this.request;
     let head: ResponseHead;
     try {
       head = this.request.shapeHead(upstream);
+      adjust?.(head);
     } catch (error) {
       controller.abort(error as Error);
       this.fail(ERRORS.upstreamUnreachable(), `shape-failed: ${(error as Error).message}`);
-      return;
+      return undefined;
     }
     if (!writeHead(res, head)) {
       controller.abort(new Error('invalid response head'));
       if (!res.headersSent) this.fail(ERRORS.upstreamUnreachable(), 'invalid-response-head');
-      return;
+      return undefined;
     }
     this.headWritten = true;
-    // A response of unknown length may be a stream that sends its first event later: send its head now.
-    if (head.headers['content-length'] === undefined) res.flushHeaders();
+    return head;
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -220,38 +228,30 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     body.failed.then((error) => {
       if (this.replaced || res.destroyed) return;
       if (!settled) {
+        // The upstream failed first and its error page went out (onResponseError): nothing more to do.
+        if (res.headersSent) return;
         // Before the head: the upstream's body could not be decoded (or the rewriter failed).
         settled = true;
         if (soft) return this.replace(controller, 'decode-failed', error.message);
         controller.abort(error);
         return this.fail(ERRORS.upstreamUnreachable(), `transform-failed: ${error.message}`);
       }
+      if (!this.headWritten) return; // the head could not be written: the 502 page went out instead
       // The page has begun to go out: cutting the connection is the only way to say it is incomplete.
       this.logger.event('warn', 'component-stream-failed', { reason: (error as { code?: string }).code ?? 'error', error: error.message });
       controller.abort(error);
       res.destroy();
     });
     void body.ready.then((ready) => {
-      if (settled || this.replaced || res.destroyed) return;
+      if (settled || this.replaced || res.destroyed || res.headersSent) return;
       settled = true;
       if (!ready.ok) return this.replace(controller, ready.reason, ready.detail, ready.component);
-      let head: ResponseHead;
-      try {
-        head = this.request.shapeHead(transformedHead(upstream, body.coding, codings.length > 0));
-        // A cut page must not outlive the denial: once the reader subscribes, the next visit fetches it again.
-        if (soft) head.headers['cache-control'] = 'private, no-store';
-      } catch (error) {
+      // A cut page must not outlive the denial: once the reader subscribes, the next visit fetches it again.
+      const noStore = (head: ResponseHead) => void (head.headers['cache-control'] = 'private, no-store');
+      if (this.writeShapedHead(controller, transformedHead(upstream, body.coding, codings.length > 0), soft ? noStore : undefined) === undefined) {
         body.destroy();
-        controller.abort(error as Error);
-        return this.fail(ERRORS.upstreamUnreachable(), `shape-failed: ${(error as Error).message}`);
-      }
-      if (!writeHead(res, head)) {
-        body.destroy();
-        controller.abort(new Error('invalid response head'));
-        if (!res.headersSent) this.fail(ERRORS.upstreamUnreachable(), 'invalid-response-head');
         return;
       }
-      this.headWritten = true;
       res.flushHeaders();
       body.output.on('data', (chunk: Buffer) => {
         if (!res.write(chunk)) {

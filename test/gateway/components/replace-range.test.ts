@@ -213,3 +213,48 @@ describe('replaceRange on a soft paywall (requireCuts)', () => {
     expect(run.output).toBe(page('<p>t</p>').replace('<main>', '<main>B'));
   });
 });
+
+// replaceRange combined with the other operations, on the same element and on an enclosing one, each
+// page written by hand and checked whole, in 1-byte chunks and on a soft paywall.
+describe('replaceRange with other operations', () => {
+  const inner = '<p class="f">t</p><p>c &amp; "q"</p><div class="t">x</div>';
+  type Combo = [label: string, behaviors: Record<string, ReturnType<typeof component>>, expected: string];
+  const combos: Combo[] = [
+    [
+      'before and after on the container: outside it, the cut inside',
+      { cut: component('article.story', { before: [html('B')], after: [html('F')], replaceRange: fromTo }) },
+      `<main><h1>Title</h1>B<article class="story"><p class="f">t</p>${OFFER}<div class="t">x</div></article>F<p>outside</p></main>`,
+    ],
+    [
+      'remove on the container wins: nothing of it is left, before and after stay',
+      { cut: component('article.story', { before: [html('B')], after: [html('F')], remove: true, replaceRange: fromTo }) },
+      '<main><h1>Title</h1>BF<p>outside</p></main>',
+    ],
+    [
+      'a banner on an enclosing element and a cut inside it',
+      { banner: component('main', { prepend: [text('2 left & <counting>')] }), cut: component('article.story', { replaceRange: fromTo }) },
+      `<main>2 left &amp; &lt;counting&gt;<h1>Title</h1><article class="story"><p class="f">t</p>${OFFER}<div class="t">x</div></article><p>outside</p></main>`,
+    ],
+    [
+      'the cut and an insertion on the fromMarker itself',
+      { mark: component('.f', { after: [html('M')] }), cut: component('article.story', { replaceRange: fromTo }) },
+      `<main><h1>Title</h1><article class="story"><p class="f">t</p>${OFFER}M<div class="t">x</div></article><p>outside</p></main>`,
+    ],
+    [
+      'an element removed by one component inside another component\'s kept part',
+      { drop: component('h1', { remove: true }), cut: component('article.story', { replaceRange: { toMarker: '.t' } }) },
+      '<main><article class="story"><div class="t">x</div></article><p>outside</p></main>',
+    ],
+  ];
+
+  it.each(combos)('%s', async (_label, behaviors, expected) => {
+    for (const chunkSize of [undefined, 1]) {
+      const run = await runTransform(page(inner), behaviors, { chunkSize });
+      expect(run.output).toBe(expected);
+      const soft = await runTransform(page(inner), behaviors, { chunkSize, requireCuts: true });
+      expect(soft.ready).toEqual({ ok: true });
+      expect(soft.output).toBe(expected);
+      expect(soft.output).not.toContain('c &amp;');
+    }
+  });
+});

@@ -71,6 +71,13 @@ describe('a soft-denied page that can be cut', () => {
     expect(seen['x-plangate-denied']).toBe('requirement');
   });
 
+  it('markers split across 1-byte upstream chunks: the same cut page', async () => {
+    const res = await rawGet(stack.gateway.url, '/soft/trickle');
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toBe(cutPage(PAGE));
+    expectNoCutText(res);
+  });
+
   it('Accept-Encoding is limited to what plangate decodes before it goes upstream', async () => {
     await rawGet(stack.gateway.url, '/soft/plain', ['Accept-Encoding: zstd, x-plain, gzip;q=0.5']);
     expect(stack.upstream.seen.findLast((s) => s.target === '/soft/plain')!.headers['accept-encoding']).toBe('gzip;q=0.5');
@@ -91,6 +98,7 @@ describe('a soft-denied response that cannot be cut gets the hard denial, and no
     ['no-marker', 'marker-missing', 'a page without the fromMarker'],
     ['no-content', 'status', 'a 204'],
     ['not-modified', 'status', 'a 304'],
+    ['corrupt-gzip', expect.stringMatching(/^(decode-failed|rewrite-failed)$/), 'a gzip body that cannot be decoded (its bytes are the plain page)'],
   ])('%s → %s: %s', async (variant, reason) => {
     const before = events('soft-denial-replaced').length;
     const res = await rawGet(stack.gateway.url, `/soft/${variant}`);

@@ -129,6 +129,29 @@ const big: Serve = async (_req, res) => {
 };
 
 const page = Buffer.from(PAGE);
+
+/**
+ * The page with the bytes around the teaser marker, its end and the article footer written one at a
+ * time, each in its own TCP write: every marker reaches the gateway split across 1-byte chunks.
+ */
+const trickle: Serve = async (_req, res) => {
+  res.writeHead(200, { 'content-type': HTML });
+  const around = (text: string) => {
+    const at = page.indexOf(text);
+    return [at - 40, at + Buffer.byteLength(text) + 40] as const;
+  };
+  const windows = [around('<p class="teaser-end">'), around(`${TEASER_TEXT}</p>`), around('<div class="article-footer">')];
+  let at = 0;
+  for (const [from, to] of windows) {
+    res.write(page.subarray(at, from));
+    for (let i = from; i < to; i++) {
+      res.write(page.subarray(i, i + 1));
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    at = to;
+  }
+  res.end(page.subarray(at));
+};
 export const LATIN1_PAGE = Buffer.from(
   PAGE.replace('<meta charset="utf-8">', '<meta charset="windows-1252">').replace('City Reporter', 'Caf\u00e9 Reporter'),
   'latin1',
@@ -155,6 +178,9 @@ export const VARIANTS: Record<string, Serve> = {
     res.end();
   },
   big,
+  trickle,
+  // A gzip header, then bytes that are not deflate data: decoding fails after the head arrived.
+  'corrupt-gzip': whole(Buffer.concat([gzipSync(page).subarray(0, 10), Buffer.from(PAGE.slice(0, 4096))]), { 'content-type': HTML, 'content-encoding': 'gzip' }),
 };
 
 export const PREFIXES = ['/site', '/soft', '/metered', '/soft-redirect', '/soft-no-cut', '/hard', '/bypass'];
