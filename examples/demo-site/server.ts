@@ -274,12 +274,14 @@ export function startDemoSite(options: DemoSiteOptions = {}): Promise<{ server: 
       const returnTo = localPath(form.get('return'));
       if (email === '' || email.length > 200 || !email.includes('@'))
         return send(400, html, signinForm(req.headers, returnTo, form.has('premium'), 'Enter an email address.'), noStore);
-      if (options.privateKeyFile === undefined) return send(503, html, signinForm(req.headers, returnTo, false, 'Sign-in needs the demo key: run npm start.'), noStore);
+      if (options.privateKeyFile === undefined)
+        return send(503, html, signinForm(req.headers, returnTo, false, 'Sign-in needs the demo key: run npm start.'), noStore);
       const token = await mintTestToken({ privateKeyFile: options.privateKeyFile, email, premium: form.has('premium'), expiresIn: `${SESSION_DAYS}d` });
       const cookie = `plangate_jwt=${token}; Path=/; Max-Age=${SESSION_DAYS * 86_400}; HttpOnly; SameSite=Lax`;
       return send(303, html, '', { location: returnTo, 'set-cookie': cookie, ...noStore });
     }
-    if (path === '/signin') return send(200, html, signinForm(req.headers, localPath(url.searchParams.get('return')), url.searchParams.has('premium')), noStore);
+    if (path === '/signin')
+      return send(200, html, signinForm(req.headers, localPath(url.searchParams.get('return')), url.searchParams.has('premium')), noStore);
     // `/articles/<slug>` or `/articles/<slug>/`, nothing deeper: a site that served the article for
     // `/articles/<slug>/anything` would hand it out wherever a route guards one segment only.
     const [, section, slug, ...rest] = path.split('/');

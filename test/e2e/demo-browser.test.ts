@@ -37,7 +37,10 @@ describe.skipIf(!available)('the demo in chromium', () => {
     keyDir = mkdtempSync(join(tmpdir(), 'plangate-demo-keys-'));
     const keys = await ensureTestKeys(keyDir);
     site = await startDemoSite({ port: 0, privateKeyFile: keys.privateKeyFile });
-    runtime = await loadTestRuntime(resolve('config/plangate.yaml'), 'e2e-demo', { PLANGATE_UPSTREAM: site.url, PLANGATE_TEST_JWT_PUBLIC_KEY: keys.publicKeyFile });
+    runtime = await loadTestRuntime(resolve('config/plangate.yaml'), 'e2e-demo', {
+      PLANGATE_UPSTREAM: site.url,
+      PLANGATE_TEST_JWT_PUBLIC_KEY: keys.publicKeyFile,
+    });
     gateway = await startGateway({ model: runtime.model, engine: runtime.engine, logger: { event() {} }, listen: { host: '127.0.0.1', port: 0 } });
     mkdirSync(ARTIFACTS, { recursive: true });
     profile = mkdtempSync(join(tmpdir(), 'plangate-chromium-'));
