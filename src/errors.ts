@@ -52,6 +52,16 @@ export const ERROR_CODES = {
   'upstream-unreachable': { status: 502, from: 'gateway', description: 'the upstream refused or dropped the connection' },
   'prefetch-refused': { status: 503, from: 'gateway', description: 'a browser prefetch of a guarded page, refused on purpose' },
   'upstream-timeout': { status: 504, from: 'gateway', description: 'no response head from the upstream within `headerTimeoutMs`' },
+
+  // The forward-auth decision endpoint (docs/forward-auth.md).
+  'forward-auth-bad-request': { status: 400, from: 'gateway', description: "a decision request without the original method or target in its proxy's headers" },
+  'forward-auth-untrusted-peer': { status: 403, from: 'gateway', description: 'a decision request from an address not in `forwardAuth.proxies`' },
+  'forward-auth-unsupported': {
+    status: 500,
+    from: 'gateway',
+    description: "a verdict this proxy cannot carry out (a workflow's `http` modify form; a 2xx answer through Caddy, Traefik or Envoy)",
+  },
+  'denial-token-invalid': { status: 500, from: 'gateway', description: "nginx's denial location got no valid denial token (missing, altered or older than 60 s)" },
 } as const satisfies Record<string, ErrorInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

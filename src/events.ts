@@ -118,6 +118,14 @@ export const EVENTS = {
   },
   'websocket-limit': { level: 'warn', description: 'a client network reached `websockets.maxPerClient` open websockets (429)' },
 
+  'forward-auth-bad-request': { level: 'warn', description: "a decision request lacked the original method or target (400, `proxy`, `missing`)" },
+  'forward-auth-untrusted-peer': { level: 'warn', description: 'a decision request came from an address not in `forwardAuth.proxies` (403, `peer`)' },
+  'forward-auth-unsupported': {
+    level: 'error',
+    description: 'a verdict the proxy cannot carry out was refused (500, `proxy`, `reason`: http-modify, components, answer-2xx, denial-too-large)',
+  },
+  'denial-token-invalid': { level: 'warn', description: "nginx's denial location got a missing, altered or expired denial token (500)" },
+
   'admin-action': {
     level: 'info',
     description: 'an admin API or CLI action changed something (`who`: the key name or `cli:<user>`, `action`, the visitor, `at`)',

@@ -14,6 +14,7 @@ Run:
   gateway [config.yaml]     the gateway, the decision API and the ops port
   serve [config.yaml]       the decision API only
   start                     the demo site behind the gateway (\`npm start\` runs \`start --dev\`)
+  proxy-config <proxy>      nginx, caddy, traefik or envoy: the proxy's side of forward-auth (docs/forward-auth.md)
 Check:
   validate <config.yaml>... check configs (file, line, column and key of every problem)
   explain                   why a path is allowed or denied: route, identity, plans, meters (consumes nothing)
@@ -104,6 +105,20 @@ Environment: PLANGATE_LOG_LEVEL.
 The demo news site (examples/demo-site, from a checkout) behind the gateway, with config/plangate.yaml.
 \`npm start\` runs \`plangate start --dev\`. PLANGATE_DEMO_PORT moves the demo site (default 3001).
 Takes the options of \`plangate gateway\`.
+`,
+  'proxy-config': `plangate proxy-config nginx|caddy|traefik|envoy [config.yaml] [--config <file>]
+                     [--listen <host:port>] [--decisions <host:port>] [--standalone <dir>] [--dev]
+
+Prints the proxy's configuration for running plangate beside it (gateway.forwardAuth): where it asks
+plangate, the injected headers it copies to the site (they depend on the features), what it does to
+the response (private caching on decided pages, CDN caching headers removed, the anonymous cookie),
+and for nginx the named location that renders denials. Regenerate it when the features change.
+
+  --listen <host:port>        where the proxy takes visitors (default 0.0.0.0:80)
+  --decisions <host:port>     where plangate's decision endpoints are (default gateway.listen)
+  --standalone <dir>          nginx: a whole nginx.conf with pid, logs and temp files in <dir>;
+                              caddy: global options for a private run (admin and automatic HTTPS off)
+  --dev                       accept a config without anonymousIds.keys
 `,
   grant: `plangate grant --config <file> (--user <id> | --anonymous <id> | --jwt <token>) --plan <slug>
                [--until <date>] [--note <text>]

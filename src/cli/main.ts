@@ -12,6 +12,8 @@ import { createApiApp } from '../api/app.js';
 import { listen } from '../api/server.js';
 import { EngineError } from '../engine/errors.js';
 import type { IdentityInput } from '../engine/engine.js';
+import { configInput, PROXY_KINDS, proxyConfig, type HostPort } from '../forward-auth/proxy-config/index.js';
+import type { ProxyKind } from '../forward-auth/adapters.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, runGateway, type RunGatewayOptions, type RunningServers } from './run-gateway.js';
 import { forgetCommand, grantCommand, grantsCommand, metersCommand, quietRuntime, revokeCommand, type CliIo } from './admin.js';
 import { HELP, USAGE, version } from './help.js';
@@ -334,7 +336,12 @@ async function gateway(args: string[]): Promise<void> {
   const running = await runGateway({ model, load: options, ...serveOptions(values) }).catch((err: unknown) =>
     failOnPortInUse(err, `a port the gateway needs is in use (${addressOf(err)}): stop what listens there, or pass --port / --ops-port`),
   );
-  process.stdout.write(`plangate gateway listening on ${running.gateway.url} (config: ${file}, ${running.runtime.store.kind} meters)\n`);
+  const beside = model.gateway?.forwardAuth;
+  const what =
+    beside === undefined
+      ? `plangate gateway listening on ${running.gateway.url}`
+      : `plangate decides for your proxy at ${running.gateway.url}${beside.pathPrefix}/nginx (or /caddy, /traefik, /envoy)`;
+  process.stdout.write(`${what} (config: ${file}, ${running.runtime.store.kind} meters)\n`);
   printListeners(running);
   installSignals(running);
 }
@@ -385,6 +392,44 @@ Press Ctrl-C to stop.
   installSignals(running, () => site.close());
 }
 
+/** `host:port` (`[v6]:port`) from a flag. */
+function hostPortOf(value: string | undefined, what: string): HostPort | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) fail(`${what} takes host:port (e.g. 0.0.0.0:80 or [::]:443), got '${value}'`);
+  return { host: match[1] ?? match[2], port };
+}
+
+async function proxyConfigCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      listen: { type: 'string' },
+      decisions: { type: 'string' },
+      standalone: { type: 'string' },
+      dev: { type: 'boolean' },
+    },
+  });
+  const [kind, file = values.config ?? DEMO_CONFIG] = positionals;
+  if (!PROXY_KINDS.includes(kind as ProxyKind)) fail(`proxy-config needs one of ${PROXY_KINDS.join(', ')}, got '${kind ?? ''}'\n\n${HELP['proxy-config']}`);
+  const model = await loadOrExit(values.config ?? file, await devOptions(values.dev));
+  let input;
+  try {
+    input = configInput(model, {
+      listen: hostPortOf(values.listen, '--listen'),
+      decisions: hostPortOf(values.decisions, '--decisions'),
+      standalone: values.standalone === undefined ? undefined : { prefix: resolve(values.standalone) },
+    });
+  } catch (err) {
+    fail((err as Error).message, 1);
+  }
+  // The file as the operator named it, not the resolved absolute path, in the generated header.
+  process.stdout.write(proxyConfig(kind as ProxyKind, { ...input, file: values.config ?? file }));
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === '--version' || command === '-v' || command === 'version') {
@@ -408,6 +453,8 @@ async function main(argv: string[]): Promise<void> {
       return gateway(rest);
     case 'start':
       return start(rest);
+    case 'proxy-config':
+      return proxyConfigCommand(rest);
     case 'grant':
       return grantCommand(rest, io);
     case 'revoke':

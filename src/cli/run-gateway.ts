@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import { createApiApp } from '../api/app.js';
 import { listen, close } from '../api/server.js';
 import type { LoadedConfig, LoadOptions } from '../config/load.js';
+import { startForwardAuth } from '../forward-auth/listener.js';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../gateway/listener.js';
 import { apiAccessLog } from '../ops/api-access-log.js';
 import { checkReadiness, type Readiness } from '../ops/health.js';
@@ -110,7 +111,8 @@ export async function startServing(options: RunGatewayOptions): Promise<ServingP
   let current = first;
   const engine = () => current.engine;
 
-  const mountPath = first.model.server.api.mountPath;
+  // Beside a proxy the API is never mounted on the decision port: it gets its own listener.
+  const mountPath = first.model.gateway?.forwardAuth === undefined ? first.model.server.api.mountPath : undefined;
   // The admin endpoints never answer on the gateway port unless the config says so.
   const admin = mountPath === undefined || first.model.api.adminOnGatewayMount;
   const apiApp = mountPath !== undefined || first.model.apiKeys.length > 0 ? createApiApp({ engine, events, admin }) : undefined;
@@ -127,7 +129,8 @@ export async function startServing(options: RunGatewayOptions): Promise<ServingP
   if (apiApp && mountPath !== undefined) gatewayOptions.api = { mountPath, handler: apiApp };
   let gateway: RunningGateway;
   try {
-    gateway = await startGateway(gatewayOptions);
+    // Beside a proxy (gateway.forwardAuth), the gateway port serves the decision endpoints instead of proxying.
+    gateway = first.model.gateway?.forwardAuth === undefined ? await startGateway(gatewayOptions) : await startForwardAuth({ ...gatewayOptions, logger: events });
   } catch (error) {
     await first.close();
     throw error;

@@ -63,5 +63,10 @@ export function compileGateway(config: ConfigFile, file: string, templates: Temp
     websockets: gateway.websockets,
   };
   if (gateway.signing !== undefined) model.signing = gateway.signing;
+  if (gateway.forwardAuth !== undefined) {
+    const { pathPrefix, proxies, originalMethodHeader, originalUriHeader } = gateway.forwardAuth;
+    const denialKeys = gateway.signing?.keys ?? config.anonymousIds?.keys ?? [];
+    model.forwardAuth = { pathPrefix, proxies, originalMethodHeader, originalUriHeader, denialKeys };
+  }
   return model;
 }

@@ -7,6 +7,7 @@ import type { IssueCollector, KeyPath } from './locate.js';
 import { routeIssues } from './route-rules.js';
 import { checkComponents } from './components.js';
 import { checkDeeperPaths } from './route-guards.js';
+import { checkForwardAuth } from './forward-auth-rules.js';
 
 const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const SLUG_HINT = 'use lowercase letters, digits and single hyphens, like my-feature';
@@ -225,6 +226,7 @@ function checkGateway(config: ConfigFile, types: Map<string, Map<string, Propert
   });
   checkKeyIds(config.gateway?.signing?.keys, ['gateway', 'signing', 'keys'], 'signing', issues);
   checkDeeperPaths(routes, config.surfaces, config.gateway?.caseSensitive === true, issues);
+  checkForwardAuth(config, issues);
 }
 
 const HMAC_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };

@@ -363,6 +363,29 @@ export const GatewaySchema = Type.Object(
       },
       { ...strict, default: {} },
     ),
+    forwardAuth: Type.Optional(
+      Type.Object(
+        {
+          pathPrefix: Type.String({
+            pattern: '^(/[A-Za-z0-9._~-]+)+$',
+            default: '/auth',
+            description: 'a path such as /auth: the decision endpoints are <pathPrefix>/nginx, /caddy, /traefik and /envoy',
+          }),
+          proxies: Type.Array(Type.String({ minLength: 1 }), {
+            minItems: 1,
+            default: ['loopback'],
+            description: 'addresses or CIDR ranges (or loopback, linklocal, uniquelocal) of the proxies whose original-request headers are trusted',
+          }),
+          originalMethodHeader: Type.String({ pattern: '^[a-z0-9-]+$', default: 'x-original-method', description: 'a lowercase header name' }),
+          originalUriHeader: Type.String({ pattern: '^[a-z0-9-]+$', default: 'x-original-uri', description: 'a lowercase header name' }),
+          unsignedHeaders: Type.Boolean({
+            default: false,
+            description: 'true: run without gateway.signing (only when the proxy removes every client-sent header with the prefix itself)',
+          }),
+        },
+        strict,
+      ),
+    ),
     signing: Type.Optional(
       Type.Object(
         {

@@ -1,7 +1,7 @@
 // The visitor's address as the gateway trusts it (`trustProxy`), and the form used for metering
 // visitors without a cookie (`anonymousMetering: cookie+ip`; the id is a keyed hash of it, see
 // engine/identity/anonymous-ids.ts).
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import ipaddr from 'ipaddr.js';
 import proxyAddr from 'proxy-addr';
 
@@ -18,16 +18,23 @@ export function compileTrust(trustProxy: TrustProxy): TrustFn {
   return (_address, hop) => hop < trustProxy;
 }
 
+/** What the address rules read of a request: its headers and its socket (node's `IncomingMessage` has this shape). */
+export interface RequestSource {
+  headers: IncomingHttpHeaders;
+  socket: { remoteAddress?: string; encrypted?: boolean };
+}
+
 /** The client address: the socket peer, or the first untrusted hop of `X-Forwarded-For`. Read it before the gateway rewrites that header. */
-export function clientAddress(req: IncomingMessage, trust: TrustFn): string {
+export function clientAddress(req: RequestSource, trust: TrustFn): string {
   // No proxy trusted (the default): the peer, without parsing X-Forwarded-For at all.
   if (trust === TRUST_NONE) return req.socket.remoteAddress ?? '';
-  return proxyAddr(req, trust);
+  // proxy-addr reads only `headers` and `socket.remoteAddress`.
+  return proxyAddr(req as IncomingMessage, trust);
 }
 
 /** Whether the visitor reached the first trusted hop over HTTPS. */
-export function cameOverHttps(req: IncomingMessage, trust: TrustFn): boolean {
-  const socket = req.socket as IncomingMessage['socket'] & { encrypted?: boolean };
+export function cameOverHttps(req: RequestSource, trust: TrustFn): boolean {
+  const socket = req.socket;
   if (socket.encrypted === true) return true;
   if (!trust(socket.remoteAddress ?? '', 0)) return false;
   const forwarded = req.headers['x-forwarded-proto'];

@@ -52,6 +52,16 @@ export function routeResponse(head: ResponseHead, soft: boolean): ResponseRoute 
 /** Headers that describe the upstream's bytes, not the transformed page (a kept ETag would revalidate the cut page to 304). */
 const UNTRUE_AFTER_TRANSFORM = new Set(['content-length', 'content-encoding', 'etag', 'last-modified', 'content-md5', 'digest', 'repr-digest', 'content-digest', 'accept-ranges', 'content-range']);
 
+/**
+ * After the head was shaped (a workflow's `addHeaders` may name any header): a transformed page
+ * still has no length, validators or ranges, whoever set them; `noStore` for a soft denial's cut page.
+ */
+export function settleTransformedHead(head: ResponseHead, noStore: boolean): void {
+  for (const name of UNTRUE_AFTER_TRANSFORM) if (name !== 'content-encoding' && head.headers[name] !== undefined) delete head.headers[name];
+  // A cut page must not outlive the denial: once the reader subscribes, the next visit fetches it again.
+  if (noStore) head.headers['cache-control'] = 'private, no-store';
+}
+
 /** The upstream's head for the transformed page: its length, validators and coding gone, the new coding named. */
 export function transformedHead(head: ResponseHead, coding: 'br' | 'gzip' | undefined, varyOnEncoding: boolean): ResponseHead {
   const headers: HeaderRecord = {};

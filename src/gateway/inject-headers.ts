@@ -25,6 +25,24 @@ import type { PropertyDecision } from '../engine/types.js';
 export const MAX_DECISION_HEADER_BYTES = 8192;
 const EMPTY_OBJECT = Buffer.from('{}').toString('base64url');
 
+/** The fixed names the injector writes (with the prefix), besides one per feature property and `decision`. */
+const FIXED_NAMES = ['id', 'auth-type', 'authenticated', 'plans', 'surface-properties', 'degraded', 'denied', 'dry-run', 'report-only', 'would-deny'] as const;
+
+/**
+ * Every header name the injector can write for these features, lowercase: the proxy configs of
+ * forward-auth list them one by one (stock nginx cannot match a header prefix).
+ */
+export function injectedHeaderNames(
+  prefix: string,
+  features: readonly { slug: string; properties: readonly { slug: string }[] }[],
+  injectDecision: boolean,
+): string[] {
+  const names = FIXED_NAMES.map((name) => `${prefix}${name}`);
+  for (const feature of features) for (const property of feature.properties) names.push(`${prefix}${feature.slug}--${property.slug}`.toLowerCase());
+  if (injectDecision) names.push(`${prefix}decision`);
+  return names;
+}
+
 export interface InjectOptions {
   prefix: string;
   injectDecision: boolean;
@@ -60,16 +78,7 @@ export function createHeaderInjector(options: InjectOptions): (outcome: Decision
   };
 
   // The fixed header names, built once.
-  const ID = `${prefix}id`;
-  const AUTH_TYPE = `${prefix}auth-type`;
-  const AUTHENTICATED = `${prefix}authenticated`;
-  const PLANS = `${prefix}plans`;
-  const SURFACE_PROPERTIES = `${prefix}surface-properties`;
-  const DEGRADED = `${prefix}degraded`;
-  const DENIED = `${prefix}denied`;
-  const DRY_RUN = `${prefix}dry-run`;
-  const REPORT_ONLY = `${prefix}report-only`;
-  const WOULD_DENY = `${prefix}would-deny`;
+  const [ID, AUTH_TYPE, AUTHENTICATED, PLANS, SURFACE_PROPERTIES, DEGRADED, DENIED, DRY_RUN, REPORT_ONLY, WOULD_DENY] = FIXED_NAMES.map((name) => `${prefix}${name}`);
   const DECISION = `${prefix}decision`;
 
   return (outcome, flags, headers = {}) => {

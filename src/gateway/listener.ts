@@ -5,14 +5,15 @@
 // each request holds the pipeline it started on, so in-flight requests finish on the old one.
 import type { EventLogger } from '../events.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Engine } from '../engine/engine.js';
 import { createApiMount, type ApiMountOptions } from './api-mount.js';
 import { errorResponse, ERRORS } from './error-pages.js';
-import type { GatewayObserver, RequestOutcome, RequestSummary } from './observer.js';
+import { loggedPath, type GatewayObserver, type RequestOutcome, type RequestSummary } from './observer.js';
 import type { GatewayModel, GatewaySource } from './model.js';
 import { createPipeline, type Pipeline, type Verdict } from './pipeline.js';
+import { closeNow, listenOn } from './listen.js';
 import { createUpstreamProxy, type UpstreamTiming } from './proxy.js';
 import { gatewayChanges } from './reloadable.js';
 import { REQUEST_ID_HEADER, sendAnswer } from './send.js';
@@ -245,18 +246,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const host = options.listen?.host ?? gateway.listen.host;
   const port = options.listen?.port ?? gateway.listen.port;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = await listenOn(server, host, port);
   return {
     server,
-    url: `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${address.port}`,
+    url,
     swap({ model, engine }) {
       const next = usableGateway(model);
       const refused = gatewayChanges(gateway, next);
@@ -265,10 +258,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       gateway = next;
     },
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeNow(server);
       proxy.close();
     },
   };
@@ -385,10 +375,7 @@ class Exchange implements RequestSummary, UpstreamTiming {
     private readonly started: number,
   ) {
     this.method = req.method ?? '';
-    const url = req.url ?? '';
-    const query = url.indexOf('?');
-    const path = query < 0 ? url : url.slice(0, query);
-    this.path = path.length > MAX_LOGGED_PATH ? path.slice(0, MAX_LOGGED_PATH) : path;
+    this.path = loggedPath(req.url ?? '');
     const agent = req.headers['user-agent'];
     this.userAgent = agent !== undefined && agent.length > MAX_LOGGED_USER_AGENT ? agent.slice(0, MAX_LOGGED_USER_AGENT) : agent;
   }
@@ -412,8 +399,7 @@ class Exchange implements RequestSummary, UpstreamTiming {
   }
 }
 
-/** Longer paths and user agents are cut in the summary (and so in the log line). */
-const MAX_LOGGED_PATH = 2048;
+/** Longer user agents are cut in the summary (and so in the log line). */
 const MAX_LOGGED_USER_AGENT = 512;
 
 const stderrLogger: EventLogger = {

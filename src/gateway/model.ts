@@ -71,6 +71,20 @@ export interface GatewayModel {
   idleTimeoutMs: number;
   websockets: { maxPerClient: number; idleTimeoutMs: number };
   signing?: { keys: readonly SigningKey[]; header?: string };
+  /** Set in forward-auth mode: plangate decides beside a proxy instead of forwarding (docs/forward-auth.md). */
+  forwardAuth?: ForwardAuthSettings;
+}
+
+export interface ForwardAuthSettings {
+  /** `/auth`: the endpoints are `<pathPrefix>/nginx`, `/nginx/denied`, `/caddy`, `/traefik`, `/envoy/<path>`. */
+  pathPrefix: string;
+  /** Addresses and CIDR ranges (proxy-addr's syntax) whose original-request headers are trusted. */
+  proxies: readonly string[];
+  /** Lowercase names of nginx's original-method and original-URI headers. */
+  originalMethodHeader: string;
+  originalUriHeader: string;
+  /** The keys that seal nginx's denial tokens: the signing keys, else the anonymous-id keys; the first seals, all open. */
+  denialKeys: readonly SigningKey[];
 }
 
 /** What the listener is started and swapped with: a loaded config (src/config/load.ts) has this shape. */

@@ -45,3 +45,13 @@ export interface RequestSummary extends RequestTrace {
 export interface GatewayObserver {
   requestDone(summary: RequestSummary): void;
 }
+
+/** Longer paths are cut in the summary (and so in the log line). */
+const MAX_LOGGED_PATH = 2048;
+
+/** A request target as the summary logs it: the path without the query (which may carry tokens), at most 2,048 characters. */
+export function loggedPath(url: string): string {
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
+  return path.length > MAX_LOGGED_PATH ? path.slice(0, MAX_LOGGED_PATH) : path;
+}

@@ -6,13 +6,13 @@
 // HTTP (send or proxy) or over a websocket upgrade (the same verdict, written to the socket).
 import type { EventLogger } from '../events.js';
 import { randomUUID } from 'node:crypto';
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { DecisionOutcome, Engine } from '../engine/engine.js';
 import { missingAnonymousIdSecret } from '../engine/identity/anonymous-ids.js';
 import { EngineError } from '../engine/errors.js';
 import { RETRY_AFTER_SECONDS } from '../engine/load.js';
 import { canonicalizeTarget, type CanonicalPathOptions } from './canonical-path.js';
-import { cameOverHttps, clientAddress, compileTrust, meteringNetwork } from './client-ip.js';
+import { cameOverHttps, clientAddress, compileTrust, meteringNetwork, type RequestSource, type TrustFn } from './client-ip.js';
 import { askForWholePage, componentPlan, type ComponentPlan, type PlanResult } from './component-plan.js';
 import { readCookies, withoutCookie } from './cookies.js';
 import { enforce } from './enforce.js';
@@ -35,6 +35,27 @@ export interface PipelineDeps {
   /** The upstream's `host:port`, sent as `Host` on a signed request that came without one. */
   upstreamHost: string;
   logger: EventLogger;
+  /**
+   * Who may tell the gateway the client's address and scheme (hop 0 is the socket peer). Default:
+   * `gateway.trustProxy`. Forward-auth passes its own: the proxy that asks is hop 0.
+   */
+  trust?: TrustFn;
+  /**
+   * Refuse a target whose spelling is not already canonical (400 `path-not-canonical`). Forward-auth
+   * sets it: there the proxy forwards the target as the client spelt it, so only a target that is
+   * its own canonical form reaches the upstream exactly as it was decided.
+   */
+  canonicalTargetsOnly?: boolean;
+}
+
+/**
+ * What the pipeline reads of a request. node's `IncomingMessage` has this shape; forward-auth builds
+ * one from the headers its proxy sent (the original method, target, client address and scheme).
+ */
+export interface PipelineRequest extends RequestSource {
+  method?: string;
+  url?: string;
+  rawHeaders: readonly string[];
 }
 
 /** What steps 1 to 3 learnt, handed to the decision steps. */
@@ -64,6 +85,8 @@ export type Verdict =
       bodyless: boolean;
       /** What the gateway adds to this request's answers (the anonymous cookie, private caching): applied by `shapeHead`, and by the proxy to its error pages and to a websocket's 101. */
       additions: GatewayAdditions;
+      /** The workflow's `surfaceBehavior.http` modify form changes the upstream's answer (`shapeHead` applies it). */
+      modifiesResponse: boolean;
       /** The decision's components, applied to an HTML response as it streams; a soft denial's page must be cut. */
       components?: ComponentPlan;
     };
@@ -74,16 +97,16 @@ export interface Pipeline {
    * route), so the listener forwards in the same tick — deferring the forward by even one microtask
    * cost 15–20 % of bypass throughput in the benchmark — else a promise.
    */
-  run(req: IncomingMessage, trace: RequestTrace): Verdict | Promise<Verdict>;
+  run(req: PipelineRequest, trace: RequestTrace): Verdict | Promise<Verdict>;
   timeouts: ProxyTimeouts;
   /** This config's limits on open websockets (they follow reloads). */
   websockets: { maxPerClient: number; idleTimeoutMs: number };
   /** The network a client's websockets are counted under: its trustProxy-aware address, IPv6 by /56. */
-  clientNetwork(req: IncomingMessage): string;
+  clientNetwork(req: RequestSource): string;
   /** The visitor's address as `trustProxy` allows (the access log's `client`; the decision's `clientIP`). */
-  clientAddress(req: IncomingMessage): string;
+  clientAddress(req: RequestSource): string;
   /** The request's id: its `X-Request-Id` when a trusted proxy sent a usable one, else a new UUID. */
-  requestId(req: IncomingMessage): string;
+  requestId(req: RequestSource): string;
 }
 
 /** What a request id taken from a trusted proxy may look like: it goes into headers, logs and the signature. */
@@ -93,7 +116,7 @@ const USABLE_REQUEST_ID = /^[A-Za-z0-9._:+/=@-]{1,128}$/;
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const { gateway, engine, logger } = deps;
   const pathOptions: CanonicalPathOptions = { caseSensitive: gateway.caseSensitive, allowPathParameters: gateway.allowPathParameters };
-  const trust = compileTrust(gateway.trustProxy);
+  const trust = deps.trust ?? compileTrust(gateway.trustProxy);
   const prefix = gateway.headerPrefix.toLowerCase();
   const inject = createHeaderInjector({ prefix, injectDecision: gateway.injectDecision, logger });
   if (engine.anonymousIds === undefined) throw new Error(missingAnonymousIdSecret(gateway.file));
@@ -107,7 +130,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const requestIdHeader = `${prefix}request-id`;
   const sign = gateway.signing === undefined ? undefined : createHeaderSigner(gateway.signing, prefix);
 
-  function run(req: IncomingMessage, trace: RequestTrace): Verdict | Promise<Verdict> {
+  function run(req: PipelineRequest, trace: RequestTrace): Verdict | Promise<Verdict> {
     const method = req.method ?? 'GET';
 
     // 1. canonical path
@@ -117,6 +140,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       return { kind: 'answer', outcome: 'rejected', ...errorResponse(ERRORS.badPath(canonical.reason), req.headers.accept) };
     }
     const target = canonical.path + canonical.query;
+    if (deps.canonicalTargetsOnly === true && target !== req.url) {
+      logger.event('info', 'gateway-path-rejected', { reason: 'not-canonical' });
+      return { kind: 'answer', outcome: 'rejected', ...errorResponse(ERRORS.badPath('not-canonical'), req.headers.accept) };
+    }
 
     // 2. route (the config guarantees a final catch-all)
     const route = matchRoute(gateway.routes, canonical.segments, method);
@@ -127,13 +154,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const peerAddress = req.socket.remoteAddress ?? '';
     const trustedPeer = trust(peerAddress, 0);
     const headers = stripClientHeaders({ rawHeaders: req.rawHeaders, headers: req.headers, prefix, dropForwarding: !trustedPeer });
-    setForwardedHeaders(headers, req.headers, { peerAddress, encrypted: (req.socket as { encrypted?: boolean }).encrypted === true, trusted: trustedPeer });
+    setForwardedHeaders(headers, req.headers, { peerAddress, encrypted: req.socket.encrypted === true, trusted: trustedPeer });
     headers[requestIdHeader] = trace.requestId;
     headers['x-request-id'] = trace.requestId;
 
     if (route.bypass === true) {
       sign?.({ method, target, requestId: trace.requestId, headers, defaultHost: deps.upstreamHost });
-      return { kind: 'forward', outcome: 'bypassed', target, headers, shapeHead: unchanged, bodyless: false, additions: UNDECIDED };
+      return { kind: 'forward', outcome: 'bypassed', target, headers, shapeHead: unchanged, bodyless: false, additions: UNDECIDED, modifiesResponse: false };
     }
     trace.surface = route.surface;
 
@@ -147,7 +174,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   /** Steps 5 to 9, for routes with a surface. */
-  async function decideAndEnforce(req: IncomingMessage, trace: RequestTrace, at: RoutedRequest): Promise<Verdict> {
+  async function decideAndEnforce(req: PipelineRequest, trace: RequestTrace, at: RoutedRequest): Promise<Verdict> {
     const { accept, method, canonical, target, route, headers, clientIp, https, dryRun } = at;
 
     // 5. identity
@@ -243,6 +270,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       },
       bodyless: dryRun === 'head' || dryRun === 'preflight',
       additions,
+      modifiesResponse: http !== undefined,
       components: components.kind === 'apply' ? components.plan : undefined,
     };
   }

@@ -11,7 +11,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { Pool, type Dispatcher } from 'undici';
 import type { Coding } from './components/index.js';
 import type { ComponentPlan } from './component-plan.js';
-import { openTransform, routeResponse, transformedHead, type TransformedBody } from './component-response.js';
+import { openTransform, routeResponse, settleTransformedHead, transformedHead, type TransformedBody } from './component-response.js';
 import { errorResponse, ERRORS, type UpstreamFailure } from './error-pages.js';
 import { upstreamHead, type GatewayAdditions, type ResponseHead } from './response-merge.js';
 import { sendAnswer, writeHead } from './send.js';
@@ -246,9 +246,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       if (settled || this.replaced || res.destroyed || res.headersSent) return;
       settled = true;
       if (!ready.ok) return this.replace(controller, ready.reason, ready.detail, ready.component);
-      // A cut page must not outlive the denial: once the reader subscribes, the next visit fetches it again.
-      const noStore = (head: ResponseHead) => void (head.headers['cache-control'] = 'private, no-store');
-      if (this.writeShapedHead(controller, transformedHead(upstream, body.coding, codings.length > 0), soft ? noStore : undefined) === undefined) {
+      const settle = (head: ResponseHead) => settleTransformedHead(head, soft);
+      if (this.writeShapedHead(controller, transformedHead(upstream, body.coding, codings.length > 0), settle) === undefined) {
         body.destroy();
         return;
       }

@@ -15,5 +15,7 @@ export function gatewayChanges(running: GatewayModel | undefined, next: GatewayM
   const problems: string[] = [];
   if (!isDeepStrictEqual(running.listen, next.listen)) problems.push(unreloadable('gateway.listen', 'listener addresses are not reloadable'));
   if (running.upstream !== next.upstream) problems.push(unreloadable('gateway.upstream', 'the upstream is fixed when the proxy starts'));
+  if ((running.forwardAuth === undefined) !== (next.forwardAuth === undefined))
+    problems.push(unreloadable('gateway.forwardAuth', 'the mode (standalone gateway or beside a proxy) is fixed at start'));
   return problems;
 }

@@ -107,6 +107,9 @@ function check(p: Prepared, input: VerifyInput): VerifyResult {
   // The signed set must be exactly the prefixed headers present: none added, none removed.
   const present: [string, string][] = [];
   for (const [name, value] of Object.entries(input.headers)) {
+    // An underscore spelling (x_plangate_id) is the same header to CGI-style servers, and never signed:
+    // a proxy that passes such headers (Traefik, Envoy) cannot slip one past this check.
+    if (value !== undefined && name.includes('_') && name.replaceAll('_', '-').startsWith(p.prefix)) return { ok: false, reason: 'header-set-mismatch' };
     if (!name.startsWith(p.prefix) || name === p.header || value === undefined) continue;
     if (Array.isArray(value)) return { ok: false, reason: 'duplicate-header' };
     present.push([name, value]);

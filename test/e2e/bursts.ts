@@ -37,7 +37,9 @@ export function burstSuite(options: { kind: BurstKind; store: () => BurstStore; 
   for (const { requests, processes } of options.bursts) {
     it(`${requests} requests at once (${requests / 10} users x 10, limit 3) to ${processes === 1 ? 'one process' : 'two processes'}: exact`, async () => {
       expectExact(await rig.burst(requests / 10, 10, processes));
-    });
+      // A burst of 3,000 took 15-19 s on this 2-core machine under a load of 11 and passed 20 s at 19:
+      // the time is measured elsewhere (docs/performance.md), only the outcome is asserted.
+    }, 20_000 + requests * 20);
   }
 
   it('no process logged a warning or an error (store-*, workflow-*, anything)', async () => {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SurfaceDecision } from '../../src/engine/types.js';
 import { askForWholePage, componentPlan } from '../../src/gateway/component-plan.js';
-import { routeResponse, transformedHead } from '../../src/gateway/component-response.js';
+import { routeResponse, settleTransformedHead, transformedHead } from '../../src/gateway/component-response.js';
 import type { ResponseHead } from '../../src/gateway/response-merge.js';
 
 const head = (status: number, headers: Record<string, string>): ResponseHead => ({ status, headers });
@@ -57,6 +57,16 @@ describe('transformedHead', () => {
     expect(transformedHead(head(200, { vary: 'Cookie' }), 'gzip', true).headers.vary).toBe('Cookie, Accept-Encoding');
     expect(transformedHead(head(200, { vary: 'accept-encoding' }), 'gzip', true).headers.vary).toBe('accept-encoding');
     expect(transformedHead(head(200, { vary: '*' }), 'gzip', true).headers.vary).toBe('*');
+  });
+});
+
+describe('settleTransformedHead', () => {
+  it("removes a length or validator a workflow's addHeaders put back; a cut page is never stored", () => {
+    const shaped = head(200, { ...HTML, 'content-encoding': 'br', 'content-length': '10', etag: '"w"', 'last-modified': 'x', 'cache-control': 'private, max-age=600', 'x-a': '1' });
+    settleTransformedHead(shaped, false);
+    expect(shaped.headers).toEqual({ ...HTML, 'content-encoding': 'br', 'cache-control': 'private, max-age=600', 'x-a': '1' });
+    settleTransformedHead(shaped, true);
+    expect(shaped.headers['cache-control']).toBe('private, no-store');
   });
 });
 

@@ -32,7 +32,7 @@ function logLines(c: GatewayChild): Record<string, unknown>[] {
 }
 
 // Child processes with two workers each start in seconds on a busy machine: generous per-test timeouts.
-describe('plangate gateway --workers 2 (one Redis)', { timeout: 120_000 }, () => {
+describe('plangate gateway --workers 2 (one Redis)', { timeout: 180_000 }, () => {
   it('a burst of 400 from 40 visitors (10 articles each, limit 3) over both workers grants exactly 3 each; /metrics and /readyz speak for both', async () => {
     const { child: c } = await startWorkers('workers-burst');
     const visitors = Array.from({ length: 40 }, () => signedAnonymousId(randomUUID()));
@@ -49,7 +49,7 @@ describe('plangate gateway --workers 2 (one Redis)', { timeout: 120_000 }, () =>
     expect(state.upstream!.seen.filter((s) => s.target.startsWith('/articles/')).length).toBe(120);
 
     // Both workers took part (each request line names its worker).
-    await until(() => logLines(c).filter((l) => l.code === 'request').length >= 400, 'the request lines (flushed every second)');
+    await until(() => logLines(c).filter((l) => l.code === 'request').length >= 400, 'the request lines (flushed every second)', 30_000);
     const workers = new Set(logLines(c).filter((l) => l.code === 'request').map((l) => l.worker));
     expect([...workers].sort()).toEqual([1, 2]);
 
@@ -73,11 +73,11 @@ describe('plangate gateway --workers 2 (one Redis)', { timeout: 120_000 }, () =>
 
     writeFileSync(join(started.dir, 'article.ts'), workflowSource('v2'));
     c.process.kill('SIGHUP');
-    await until(() => logLines(c).some((l) => l.code === 'workers-reload'), 'the primary to report the reload');
+    await until(() => logLines(c).some((l) => l.code === 'workers-reload'), 'the primary to report the reload', 30_000);
     expect(logLines(c).find((l) => l.code === 'workers-reload')).toMatchObject({ applied: 2, refused: 0 });
     // Each worker logs its own reload (its lines reach stdout within a second).
     const reloadedWorkers = () => new Set(logLines(c).filter((l) => l.code === 'config-reloaded').map((l) => l.worker));
-    await until(() => reloadedWorkers().size === 2, 'both workers to log config-reloaded');
+    await until(() => reloadedWorkers().size === 2, 'both workers to log config-reloaded', 30_000);
     expect(reloadedWorkers()).toEqual(new Set([1, 2]));
     // Fresh connections land on both workers: every answer is the new config's.
     const versions = await Promise.all(Array.from({ length: 20 }, (_, i) => get(`${c.gatewayUrl}/articles/after-${i}`, { cookie: `plangate_anon=${signedAnonymousId(randomUUID())}` })));
@@ -86,9 +86,9 @@ describe('plangate gateway --workers 2 (one Redis)', { timeout: 120_000 }, () =>
     // A worker killed from outside: the primary logs it and starts another; the host keeps serving.
     const first = logLines(c).find((l) => l.code === 'worker-started' && l.worker === 1)!;
     process.kill(first.pid as number, 'SIGKILL');
-    await until(() => logLines(c).some((l) => l.code === 'worker-started' && l.worker === 3), 'a replacement worker');
+    await until(() => logLines(c).some((l) => l.code === 'worker-started' && l.worker === 3), 'a replacement worker', 60_000);
     expect(logLines(c).find((l) => l.code === 'worker-exited')).toMatchObject({ worker: 1, signal: 'SIGKILL' });
-    await until(async () => (await fetch(`${c.opsUrl}/readyz`)).status === 200, 'readiness with the replacement');
+    await until(async () => (await fetch(`${c.opsUrl}/readyz`)).status === 200, 'readiness with the replacement', 60_000);
     for (let i = 0; i < 6; i++) expect(await get(`${c.gatewayUrl}/slow`)).toMatchObject({ status: 200 });
 
     state.upstream!.slowMs = 1_500;

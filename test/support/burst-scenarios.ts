@@ -256,7 +256,11 @@ export function anonymousIdsYaml(root: string): string {
   return 'anonymousIds:\n  keys:\n    - { id: burst, secret: burst-anonymous-id-secret-of-more-than-32-bytes }\n';
 }
 
-function gatewayConfig(dir: string, options: BurstRigOptions, upstream: string, extra: string): string {
+/**
+ * The gateway config of the bursts (and of `npm run chaos`): JWT visitors (the public key file in
+ * BURST_JWT_PUBLIC_KEY) with a meter of `limit` a month on /articles/**, written to `dir`.
+ */
+export function gatewayConfig(dir: string, options: Pick<BurstRigOptions, 'store' | 'keyPrefix'>, upstream: string, extra: string, limit = LIMIT): string {
   const file = join(dir, 'gateway.yaml');
   writeFileSync(
     file,
@@ -270,8 +274,8 @@ jwt:
 features:
   article: {}
 plans:
-  anonymous: { assign: anonymous, features: { article: { enabled: { limit: ${LIMIT}, period: month } } } }
-  registered: { assign: authenticated, features: { article: { enabled: { limit: ${LIMIT}, period: month } } } }
+  anonymous: { assign: anonymous, features: { article: { enabled: { limit: ${limit}, period: month } } } }
+  registered: { assign: authenticated, features: { article: { enabled: { limit: ${limit}, period: month } } } }
 surfaces:
   article-page: {}
 store:

@@ -5,7 +5,7 @@
 // present was applied although its caller saw a failure (a timed-out call Redis ran anyway).
 import type { Cluster, Redis } from 'ioredis';
 import { bucketKey, resourceSetKey, visitorTag } from '../../src/engine/meters/redis-keys.js';
-import { StoreUnavailableError, type MeterCall, type MeterStore } from '../../src/engine/meters/store.js';
+import { StoreUnavailableError, type MeterCall, type MeterStore, type Visitor } from '../../src/engine/meters/store.js';
 
 export const LOAD_COUNTER = 'ha';
 
@@ -122,6 +122,8 @@ export interface LoadAudit {
   denied: number;
   /** Failed calls by code: the failure policy answers them. */
   failed: Record<string, number>;
+  /** A few distinct failure messages, to say what went wrong. */
+  errorSamples: string[];
   /** Granted calls whose increment is not in Redis: lost by a failover. */
   lost: number;
   /** Failed calls whose increment is in Redis: applied although the caller saw a failure. */
@@ -148,6 +150,7 @@ export async function auditLoad(
     granted: 0,
     denied: 0,
     failed: {},
+    errorSamples: [],
     lost: 0,
     appliedAfterFailure: 0,
     beyondPolicy: 0,
@@ -161,7 +164,10 @@ export async function auditLoad(
     byVisitor[call.visitor].push(call);
     if (call.outcome === 'granted') audit.granted++;
     else if (call.outcome === 'denied') audit.denied++;
-    else audit.failed[call.outcome] = (audit.failed[call.outcome] ?? 0) + 1;
+    else {
+      audit.failed[call.outcome] = (audit.failed[call.outcome] ?? 0) + 1;
+      if (call.error !== undefined && audit.errorSamples.length < 3 && !audit.errorSamples.includes(call.error)) audit.errorSamples.push(call.error);
+    }
   }
   for (let v = 0; v < options.visitors.length; v++) {
     const countKey = bucketKey(options.prefix, visitorTag({ userType: 'anonymous', identifier: options.visitors[v] }), LOAD_COUNTER, 'month', options.now);
@@ -186,19 +192,25 @@ export async function auditLoad(
   return audit;
 }
 
-/** `count` anonymous visitor identifiers whose keys live in one of `slots` (generated until they fall there). */
-export function visitorsInSlots(count: number, accepts: (slot: number) => boolean, slotOf: (key: string) => number, label: string): string[] {
+/** `count` visitor identifiers whose keys live in a slot `accepts` (generated until they fall there). */
+export function visitorsInSlots(
+  count: number,
+  accepts: (slot: number) => boolean,
+  slotOf: (key: string) => number,
+  label: string,
+  userType: Visitor['userType'] = 'anonymous',
+): string[] {
   const found: string[] = [];
   for (let i = 0; found.length < count; i++) {
     const identifier = `${label}-${i}`;
-    if (accepts(slotOf(visitorTag({ userType: 'anonymous', identifier })))) found.push(identifier);
+    if (accepts(slotOf(visitorTag({ userType, identifier })))) found.push(identifier);
   }
   return found;
 }
 
 export interface FaultScenario extends Omit<MeterLoadOptions, 'now'> {
   now?: number;
-  /** Load before the fault (ms). */
+  /** Load before the fault (ms): at most this, less once a quarter of the visitors' limits is used. */
   warmupMs: number;
   /** Breaks Redis (kill a primary, cut the network...). */
   fault(): Promise<void>;
@@ -219,6 +231,8 @@ export interface FaultOutcome {
   duringFault: { calls: number; answered: number; byPolicy: number; p99Ms: number; maxMs: number };
   /** Every visitor was refused by the meter after the recovery (their limit holds across the fault). */
   refusedAfter: boolean;
+  /** Grants answered in the 200 ms before the fault: the fault met writes in flight (else nothing could be lost). */
+  grantedJustBefore: number;
 }
 
 /**
@@ -229,7 +243,16 @@ export async function loadThroughFault(scenario: FaultScenario): Promise<FaultOu
   const now = scenario.now ?? Date.now();
   const load = startMeterLoad({ ...scenario, now });
   try {
-    await new Promise((r) => setTimeout(r, scenario.warmupMs));
+    // The fault strikes after warmupMs, or sooner once a quarter of every visitor's limit is used
+    // (a fast machine): either way while grants are still being written.
+    const warmupEnds = performance.now() + scenario.warmupMs;
+    const quarter = (scenario.visitors.length * scenario.limit) / 4;
+    const granted = () => load.calls.filter((c) => c.outcome === 'granted').length;
+    while (performance.now() < warmupEnds && granted() < quarter) await new Promise((r) => setTimeout(r, 10));
+    // ... and right after a grant lands (a loaded machine can stall the load for a moment).
+    const grantsSoFar = granted();
+    const stalledUntil = performance.now() + 10_000;
+    while (granted() === grantsSoFar && performance.now() < stalledUntil) await new Promise((r) => setTimeout(r, 2));
     const faultAt = performance.now();
     await scenario.fault();
     let from = faultAt;
@@ -253,6 +276,7 @@ export async function loadThroughFault(scenario: FaultScenario): Promise<FaultOu
         ...callTimes(during),
       },
       refusedAfter,
+      grantedJustBefore: calls.filter((c) => c.outcome === 'granted' && c.end <= faultAt && c.end > faultAt - 200).length,
     };
   } finally {
     await load.stop();

@@ -45,6 +45,8 @@ export interface RedisCluster {
   ownerOf(slot: number): Promise<ClusterNode>;
   /** SIGKILL one node (by port); the others notice within the node timeout. */
   kill(port: number): Promise<void>;
+  /** SIGSTOP (true) or SIGCONT (false) one node: frozen, it reads nothing of its primary's replication stream. */
+  freeze(port: number, frozen: boolean): void;
   /** Start a killed node again on its port with its nodes.conf: it rejoins (as a replica when it was failed over). */
   restart(port: number): Promise<void>;
   /** Resolves when every running node reports cluster_state:ok, agrees on who serves every slot, and every replica has synced. */
@@ -161,6 +163,11 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       if (server === undefined) throw new Error(`no cluster node on port ${port}`);
       down.add(port);
       await server.stop();
+    },
+    freeze(port, frozen) {
+      const server = servers.get(port);
+      if (server === undefined) throw new Error(`no cluster node on port ${port}`);
+      server.freeze(frozen);
     },
     async restart(port) {
       const server = servers.get(port);

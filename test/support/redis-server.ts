@@ -15,6 +15,8 @@ export interface RedisServerHandle {
   restart(): Promise<void>;
   /** The server's working directory. */
   dir: string;
+  /** SIGSTOP (true) or SIGCONT (false): a stopped server holds its connections and reads nothing, as a frozen host. */
+  freeze(frozen: boolean): void;
 }
 
 export async function freePort(): Promise<number> {
@@ -100,6 +102,9 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     },
     restart: launch,
     dir,
+    freeze(frozen) {
+      child?.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
+    },
   };
 }
 

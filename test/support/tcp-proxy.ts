@@ -1,6 +1,6 @@
 // A TCP proxy the test controls, to put a real server into failure modes without touching it:
 //   pass    forward both ways
-//   hang    accept connections but forward nothing (bytes wait, in order, like a stopped process)
+//   hang    accept connections but forward nothing either way (bytes wait, in order, like a stopped process)
 //   delay   forward replies after N ms
 //   refuse  close every connection and stop listening (connection refused)
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
@@ -38,9 +38,16 @@ export async function startTcpProxy(target: { host: string; port: number }, port
   let server: Server | undefined;
   let boundPort = port;
 
+  // Hung, nothing moves either way: what either side sends waits in the sockets' buffers, and is
+  // gone if the proxy closes first (a cut link loses what was in flight, as a dead host does).
   const applyFlow = (pair: Pair) => {
-    if (mode.kind === 'hang') pair.client.pause();
-    else pair.client.resume();
+    if (mode.kind === 'hang') {
+      pair.client.pause();
+      pair.upstream.pause();
+    } else {
+      pair.client.resume();
+      pair.upstream.resume();
+    }
   };
 
   const onConnection = (client: Socket) => {

@@ -82,6 +82,16 @@ describe('malformed and hostile input', () => {
     });
   });
 
+  it('an underscore spelling of a prefixed header (x_plangate_plans) is refused: CGI-style servers read it as the dash one', () => {
+    const input = example();
+    for (const name of ['x_plangate_plans', 'x_plangate-id', 'x-plangate_tier'])
+      expect(verifyPlangateHeaders({ ...input, headers: { ...input.headers, [name]: 'premium' } }, options), name).toEqual({
+        ok: false,
+        reason: 'header-set-mismatch',
+      });
+    expect(verifyPlangateHeaders({ ...input, headers: { ...input.headers, x_other: 'fine' } }, options).ok).toBe(true);
+  });
+
   it('a signature from the future beyond the window is refused', () => {
     expect(verifyPlangateHeaders(example(), { ...options, now: () => (PARTS.timestamp - 31) * 1000 })).toEqual({ ok: false, reason: 'from-the-future' });
   });

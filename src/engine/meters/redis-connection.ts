@@ -112,7 +112,7 @@ export function redisClientOptions(
           // split between the two nodes for a moment): each costs one redirection, and a slot moved
           // key by key can take several. TRYAGAIN is retried well inside the command timeout, since a
           // call waiting out a retry has no reply coming (docs/redis.md, "Redis Cluster").
-          maxRedirections: 16,
+          maxRedirections: 8,
           retryDelayOnTryAgain: TRYAGAIN_DELAY_MS,
           retryDelayOnFailover: 20,
           retryDelayOnClusterDown: 20,

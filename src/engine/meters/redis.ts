@@ -8,6 +8,7 @@ import type { EventLogger } from '../../events.js';
 import { createRedisClient, DEFAULT_COMMAND_TIMEOUT_MS, type RedisClient, type RedisSettings } from './redis-connection.js';
 import { bucketKey, bucketTtlMs, checkKeyPrefix, grantsKey, newIdKeys, resourceSetKey, visitorTag } from './redis-keys.js';
 import { decodeGrant, redisAdmin } from './redis-admin.js';
+import { listeningMs } from '../listening.js';
 import { ProgressWatch, type Waiter } from './redis-progress.js';
 import { METER_SCRIPT, NEW_ID_SCRIPT } from './redis-script.js';
 import {
@@ -399,6 +400,11 @@ function share(m: Omit<StoreMemory, 'high'>): number {
  */
 export const TIMEOUTS_BEFORE_RECONNECT = 3;
 
+/** The start of an ASK redirection in a reply (`-ASK <slot> <host:port>`). */
+const ASK_REPLY = Buffer.from('-ASK ');
+/** How long after its last ASK a node's calls may be kept alive by other nodes' replies (listening ms). */
+const REDIRECT_GRACE_MS = 1_000;
+
 /** At most this many calls wait corked for one socket write. */
 const CORK_BATCH = 32;
 
@@ -444,6 +450,8 @@ class ConnectionWatches {
   /** The single connection's watch; for a Cluster, calls whose slot owner is not known yet, and pings. */
   readonly any: ProgressWatch;
   private readonly nodes = new Map<string, ProgressWatch>();
+  /** Node watches that recently answered ASK, with the listening time until which other nodes' progress counts for them. */
+  private readonly redirecting = new Map<ProgressWatch, number>();
 
   constructor(
     private readonly client: RedisClient,
@@ -504,9 +512,21 @@ class ConnectionWatches {
   /** Every connection (re)made by `connection`: its reply bytes are progress; its handshake is watched. */
   private follow(connection: Redis, nodeKey: string | undefined): void {
     const watch = nodeKey === undefined ? this.any : this.forNode(nodeKey);
-    const progress = () => {
+    const progress = (chunk: Buffer) => {
       watch.progress();
-      if (watch !== this.any) this.any.progress();
+      if (watch === this.any) return;
+      this.any.progress();
+      // A node that answered ASK has sent calls on to another node (its slot is being migrated):
+      // until those come back, their progress is the other nodes' replies, so for a while any
+      // node's reply bytes count for it too. Without this, a call waiting on the target was failed
+      // by the source's silence (docs/redis.md, "Slot migration").
+      if (chunk.includes(ASK_REPLY)) this.redirecting.set(watch, listeningMs() + REDIRECT_GRACE_MS);
+      if (this.redirecting.size === 0) return;
+      const now = listeningMs();
+      for (const [other, until] of this.redirecting) {
+        if (until < now) this.redirecting.delete(other);
+        else if (other !== watch) other.progress();
+      }
     };
     connection.on('connect', () => {
       const stream = connection.stream;

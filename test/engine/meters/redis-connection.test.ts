@@ -1,7 +1,7 @@
 // Connection forms and their fail-fast options (no server needed: the options are checked before a
 // client is built), plus the choice between the memory and the Redis store.
 import { describe, expect, it } from 'vitest';
-import { redisClientOptions, redisForm } from '../../../src/engine/meters/redis-connection.js';
+import { DEFAULT_COMMAND_TIMEOUT_MS, redisClientOptions, redisForm } from '../../../src/engine/meters/redis-connection.js';
 import { createMeterStore } from '../../../src/engine/meters/create-store.js';
 import { testKeyPrefix, testRedisUrl } from '../../support/env.js';
 
@@ -46,6 +46,15 @@ describe('redis connection forms', () => {
     expect(built.nodes).toEqual([{ host: 'n1', port: 7000 }]);
     expect(built.options).toMatchObject({ enableOfflineQueue: false, redisOptions: { username: 'u', tls: {}, maxRetriesPerRequest: 0 } });
     expect(built.options.redisOptions?.commandTimeout).toBeUndefined();
+  });
+
+  it('a Cluster retries TRYAGAIN well inside the command timeout, and follows enough redirections for a slot being migrated', () => {
+    // A call waiting out a TRYAGAIN retry has no reply coming: ioredis's default of 100 ms failed
+    // calls with store-timeout at the 80 ms default timeout (docs/redis.md, "Slot migration").
+    const built = redisClientOptions({ cluster: [{ host: 'n1', port: 7000 }] });
+    if (built.form !== 'cluster') throw new Error('expected the cluster form');
+    expect(built.options.retryDelayOnTryAgain).toBeLessThanOrEqual(DEFAULT_COMMAND_TIMEOUT_MS / 8);
+    expect(built.options.maxRedirections).toBeGreaterThanOrEqual(8);
   });
 
   it('reconnects forever with a capped backoff', () => {

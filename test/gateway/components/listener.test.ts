@@ -129,7 +129,7 @@ describe('a 20 MB page through the gateway', () => {
 
   /**
    * Streams the page through the listener to a client that only counts it. Resident memory is read
-   * (after a collection) before the request and every 25 ms until the response ends: a gateway that
+   * (after a collection) before the request and every 100 ms until the response ends: a gateway that
    * held the page, before sending or while sending, would show it in the peak.
    */
   async function fetchCounting(path: string): Promise<{ status: number; bytes: number; head: string; tail: string; growthBytes: number }> {
@@ -139,19 +139,22 @@ describe('a 20 MB page through the gateway', () => {
     const sampler = setInterval(() => {
       gc();
       peak = Math.max(peak, process.memoryUsage().rss);
-    }, 25);
+    }, 100);
     try {
       return await new Promise((resolve, reject) => {
         const req = httpRequest(`${stack.gateway.url}${path}`, (res) => {
           let bytes = 0;
           let head = '';
-          let tail = '';
+          let last: Buffer[] = [];
           res.on('data', (chunk: Buffer) => {
             bytes += chunk.length;
             if (head.length < 4096) head += chunk.toString();
-            tail = (tail + chunk.toString()).slice(-4096);
+            last = last.length < 4 ? [...last, chunk] : [last[1], last[2], last[3], chunk];
           });
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, head, tail, growthBytes: Math.max(peak, process.memoryUsage().rss) - before }));
+          res.on('end', () => {
+            const tail = Buffer.concat(last).toString().slice(-4096);
+            resolve({ status: res.statusCode ?? 0, bytes, head, tail, growthBytes: Math.max(peak, process.memoryUsage().rss) - before });
+          });
           res.on('error', reject);
         });
         req.on('error', reject);
@@ -162,18 +165,20 @@ describe('a 20 MB page through the gateway', () => {
     }
   }
 
-  it('streams with its banner, the process growing far less than the page', { timeout: 180_000 }, async () => {
+  it('streams with its banner, the process growing far less than the page', { timeout: 600_000 }, async () => {
     // The first 20 MB through a process grows its heap and allocator for good (about 30 MB here, with
-    // or without components): one run warms that up, then two are measured and the smaller counts
-    // (a gateway holding the page would show 20 MB in both; the machine's noise shows in one).
+    // or without components): one run warms that up, then one is measured, and on a reading over the
+    // limit one more (a gateway holding the page shows 20 MB in every run; the machine's noise in one).
     await fetchCounting('/site/big');
-    const runs = [await fetchCounting('/site/big'), await fetchCounting('/site/big')];
+    const limit = 5 * 1024 * 1024;
+    const runs = [await fetchCounting('/site/big')];
+    if (runs[0].growthBytes >= limit) runs.push(await fetchCounting('/site/big'));
     for (const run of runs) {
       expect(run.status).toBe(200);
       expect(run.bytes).toBeGreaterThan(20 * 1024 * 1024);
       expect(run.head).toContain(`<body>${BANNER}\n<header`);
       expect(run.tail).toMatch(/<\/html>\n$/);
     }
-    expect(Math.min(...runs.map((run) => run.growthBytes))).toBeLessThan(5 * 1024 * 1024);
+    expect(Math.min(...runs.map((run) => run.growthBytes))).toBeLessThan(limit);
   });
 });
