@@ -36,6 +36,8 @@ export interface BenchResult {
   statusFailures: Record<string, string>;
   engine: EngineResult | null;
   redisRoundTripsPerFullRequest: number | null;
+  /** The forward-auth candidates: requests sent one by one through the proxy, and how far the Redis meter moved (equal: nothing cached). */
+  meterChecks: Record<string, { requests: number; counted: number }>;
   soak: SoakResult | null;
   /**
    * A full run also holds the burst mode's answer (400 to 3,200 requests at once, one process, fresh
@@ -94,6 +96,11 @@ export function budgetLines(result: BenchResult): string[] {
       ? check('plangate-full p99 <= express-hpm p99', full.p99Ms <= hpm.p99Ms, `${full.p99Ms} ms vs ${hpm.p99Ms} ms`)
       : check('plangate-full p99 <= express-hpm p99', null, 'not measured'),
     rpsRatio('plangate-bypass', 'raw-proxy', 0.9, 'plangate-bypass / raw-proxy req/s'),
+    rpsRatio('nginx-auth', 'plangate-full', 1.8, 'nginx-auth / plangate-full req/s'),
+    c['nginx-auth'] && c.nginx ? check('nginx-auth / nginx req/s (reported)', true, (c['nginx-auth'].rps / c.nginx.rps).toFixed(2)) : check('nginx-auth / nginx req/s', null, 'not measured'),
+    ...Object.entries(result.meterChecks ?? {}).map(([name, m]) =>
+      check(`${name}: the Redis meter counts every request (no proxy cache)`, m.counted === m.requests, `${m.counted} counted of ${m.requests} requests`),
+    ),
     result.engine
       ? check('engine anonymous in-memory decisions/s', result.engine.anonMemory >= 50_000, `${result.engine.anonMemory} (need >= 50000)`)
       : check('engine decisions/s', null, 'not measured'),

@@ -1,13 +1,26 @@
 #!/usr/bin/env node
-// Runs the built CLI (dist/, after `npm run build`) or, in a development checkout, the TypeScript
-// sources through tsx.
+// In a development checkout (src/ and tsx present) runs the TypeScript sources through tsx, so a
+// dist/ left by `npm run build` never runs stale code; in an installed package, the built CLI (dist/).
 import { existsSync } from 'node:fs';
 
+const source = new URL('../src/cli/main.ts', import.meta.url);
 const built = new URL('../dist/cli/main.js', import.meta.url);
-if (existsSync(built)) {
+
+async function tsx() {
+  try {
+    return await import('tsx/esm/api');
+  } catch {
+    return undefined;
+  }
+}
+
+const loader = existsSync(source) ? await tsx() : undefined;
+if (loader !== undefined) {
+  loader.register();
+  await import(source.href);
+} else if (existsSync(built)) {
   await import(built.href);
 } else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import(new URL('../src/cli/main.ts', import.meta.url).href);
+  process.stderr.write('plangate: no built CLI (dist/cli/main.js) and no TypeScript sources to run: run `npm run build`\n');
+  process.exit(1);
 }

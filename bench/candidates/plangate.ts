@@ -13,7 +13,7 @@ import { launchOnPort, retryOnPortRace, tsEntry } from './launch.js';
 import type { BenchContext, Candidate, StartResult } from './types.js';
 
 /** The built CLI when present (no loader in the measured process), else the TypeScript source via tsx. */
-function gatewayCommand(root: string, configFile: string): string[] | null {
+export function gatewayCommand(root: string, configFile: string): string[] | null {
   const args = ['gateway', '--config', configFile];
   // Both layouts, so a --baseline checkout from before the CLI moved to src/cli/main.ts runs too.
   for (const built of ['dist/cli/main.js', 'dist/cli.js']) if (existsSync(join(root, built))) return [built, ...args];
@@ -21,7 +21,7 @@ function gatewayCommand(root: string, configFile: string): string[] | null {
   return null;
 }
 
-interface Prepared {
+export interface Prepared {
   /** The config under bench/configs/ (default: the candidate's name). */
   template?: string;
   /** Edits to the parsed template beyond the addresses. */
@@ -34,7 +34,7 @@ interface Prepared {
 }
 
 /** Writes bench/configs/<name>.yaml with this run's addresses into the temp dir; returns its path and port. */
-async function writeConfig(ctx: BenchContext, name: string, prepared: Prepared): Promise<{ file: string; port: number; opsPort: number }> {
+export async function writeConfig(ctx: BenchContext, name: string, prepared: Prepared): Promise<{ file: string; port: number; opsPort: number }> {
   const dir = join(ctx.tmpDir, name);
   mkdirSync(dir, { recursive: true });
   const config = parse(readFileSync(join(ctx.root, 'bench/configs', `${prepared.template ?? name}.yaml`), 'utf8')) as Record<string, any>;
@@ -120,7 +120,7 @@ function benchForgedJwt(): Promise<string> {
 }
 
 /** The run's public key beside the config (plangate-full.yaml's publicKeyFile). */
-async function writeBenchKey(_config: Record<string, any>, dir: string): Promise<void> {
+export async function writeBenchKey(_config: Record<string, any>, dir: string): Promise<void> {
   mkdirSync(join(dir, 'keys'), { recursive: true });
   writeFileSync(join(dir, 'keys/bench-jwt.pub.pem'), (await benchJwt()).publicPem);
 }

@@ -22,6 +22,8 @@ export interface Running {
   target: Target;
   /** The server process, when the harness started one (its RSS is read by the soak). */
   child?: ChildHandle;
+  /** Sends requests one by one and reads how far the Redis meter moved: equal when no answer was cached on the way. */
+  meterCheck?: () => Promise<{ requests: number; counted: number }>;
 }
 
 export type StartResult = Running | { skipped: string };

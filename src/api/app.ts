@@ -3,6 +3,7 @@
 import express, { type Express } from 'express';
 import { accessChecks } from './access-checks.js';
 import { adminRouter } from './admin.js';
+import { explainEndpoint, type ExplainFunction } from './explain.js';
 import { createKeyRing, requireApiKey, type KeyRing } from './auth.js';
 import type { EngineSource } from './context.js';
 import { counterUpdates } from './counter-updates.js';
@@ -21,6 +22,8 @@ export interface ApiAppOptions {
    * `api.adminOnGatewayMount`: without it they answer 404, whatever the key.
    */
   admin?: boolean;
+  /** `POST /api/v1/explain` (secret keys), when the process runs a gateway to explain. */
+  explain?: ExplainFunction;
 }
 
 export function createApiApp(options: ApiAppOptions): Express {
@@ -42,6 +45,7 @@ export function createApiApp(options: ApiAppOptions): Express {
   app.post('/api/v1/surface-decisions', requireApiKey(keys), surfaceDecisions(engine));
   app.post('/api/v1/access-checks', requireApiKey(keys), accessChecks(engine));
   app.post('/api/v1/counter-updates', requireApiKey(keys), counterUpdates(engine));
+  if (options.explain !== undefined) app.post('/api/v1/explain', requireApiKey(keys), explainEndpoint(options.explain));
   if (options.admin !== false) {
     app.use('/api/v1/admin', requireApiKey(keys));
     app.use(adminRouter(engine));

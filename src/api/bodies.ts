@@ -63,6 +63,19 @@ export const MeterAdjustBody = Type.Object(
   },
   { additionalProperties: false },
 );
+export const ExplainBody = Type.Object(
+  {
+    path: Type.String({ minLength: 1, maxLength: 8192, pattern: '^/' }),
+    method: Type.Optional(Type.String({ pattern: '^[A-Za-z]+$', maxLength: 16 })),
+    identity: Type.Optional(
+      Type.Object(
+        { userIdentifier: Type.Optional(Type.String()), anonymousIdentifier: Type.Optional(Type.String()), userJwt: Type.Optional(Type.String()) },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
 export const ForgetBody = Type.Object({ identity: Identity }, { additionalProperties: false });
 
 const ajv = new Ajv({ allErrors: false, strict: false });

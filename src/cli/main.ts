@@ -1,6 +1,8 @@
 // The plangate command line (bin/plangate.js runs it): validate, explain, decide, token, serve,
 // gateway, start, and the admin commands (cli/admin.ts). Help texts live in cli/help.ts.
 import cluster from 'node:cluster';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { ConfigError, formatIssue, type ConfigIssue } from '../config/errors.js';
@@ -17,6 +19,7 @@ import type { ProxyKind } from '../forward-auth/adapters.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, runGateway, type RunGatewayOptions, type RunningServers } from './run-gateway.js';
 import { forgetCommand, grantCommand, grantsCommand, metersCommand, quietRuntime, revokeCommand, type CliIo } from './admin.js';
 import { HELP, USAGE, version } from './help.js';
+import { createExplainer, explainText } from './explain.js';
 import { runPrimary, runWorker, workersProblem } from './workers.js';
 
 const HELLO_WORLD = 'config/examples/hello-world.yaml';
@@ -153,6 +156,43 @@ async function decide(args: string[]): Promise<void> {
     }
   } catch (err) {
     if (err instanceof EngineError) fail(`error ${err.status}: ${err.message}`, 1);
+    throw err;
+  } finally {
+    await runtime.close();
+  }
+}
+
+/** `plangate explain`: the gateway's pipeline on one request, dry, with the engine's trace (cli/explain.ts). */
+async function explain(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string', short: 'c' },
+      path: { type: 'string' },
+      method: { type: 'string' },
+      user: { type: 'string' },
+      anonymous: { type: 'string' },
+      jwt: { type: 'string' },
+      json: { type: 'boolean' },
+      dev: { type: 'boolean' },
+    },
+  });
+  if (!values.config || !values.path) fail(`explain needs --config and --path\n\n${HELP.explain}`);
+  if ([values.user, values.anonymous, values.jwt].filter((v) => v !== undefined).length > 1) fail('explain takes at most one of --user, --anonymous, --jwt');
+  const model = await loadOrExit(values.config, await devOptions(values.dev));
+  if (model.gateway === undefined) fail(`explain: ${resolve(values.config)} has no gateway section: explain follows a request through the gateway's routes`, 1);
+  if (model.anonymousIds === undefined) fail(missingAnonymousIdSecret(resolve(values.config)), 1);
+  const runtime = await quietRuntime(model);
+  try {
+    const explainer = createExplainer({ gateway: model.gateway, engine: runtime.engine, logger: runtime.events });
+    const report = await explainer({
+      path: values.path,
+      method: values.method,
+      identity: { userIdentifier: values.user, anonymousIdentifier: values.anonymous, userJwt: values.jwt },
+    });
+    process.stdout.write(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : explainText(report));
+  } catch (err) {
+    if (err instanceof EngineError) fail(`plangate explain: ${err.code}: ${err.message}`, 1);
     throw err;
   } finally {
     await runtime.close();
@@ -352,12 +392,29 @@ interface DemoSiteModule {
   startDemoSite(options: { port?: number; privateKeyFile?: string }): Promise<{ url: string; close(): Promise<void> }>;
 }
 
+/**
+ * The demo site's TypeScript module: tsx runs it from the sources; the built CLI (dist/) registers tsx
+ * first, since node alone cannot load .ts ("Unknown file extension .ts"). Only a checkout has it.
+ */
+async function importDemoSite(): Promise<DemoSiteModule> {
+  const demo = new URL('../../examples/demo-site/server.ts', import.meta.url);
+  if (!existsSync(fileURLToPath(demo))) fail('plangate start runs the demo site of a checkout (examples/demo-site); in an installed package run plangate gateway', 1);
+  if (!import.meta.url.endsWith('.ts')) {
+    try {
+      const { register } = await import('tsx/esm/api');
+      register();
+    } catch {
+      fail('plangate start: the demo site is TypeScript and needs tsx (npm install in the checkout)', 1);
+    }
+  }
+  return (await import(demo.href)) as DemoSiteModule;
+}
+
 async function start(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: SERVE_OPTIONS });
   const keys = await ensureTestKeys();
   const { model, options } = await loadForServing(values.config ?? DEMO_CONFIG, values.dev);
-  const demo = new URL('../../examples/demo-site/server.ts', import.meta.url).href;
-  const { startDemoSite } = (await import(demo)) as DemoSiteModule;
+  const { startDemoSite } = await importDemoSite();
   const demoPort = Number.parseInt(process.env.PLANGATE_DEMO_PORT ?? '3001', 10);
   // The site's sign-in page signs the demo JWT with the same local key `plangate token` uses.
   const site = await startDemoSite({ port: demoPort, privateKeyFile: keys.privateKeyFile }).catch((err: unknown) =>
@@ -445,6 +502,8 @@ async function main(argv: string[]): Promise<void> {
       return validate(rest);
     case 'decide':
       return decide(rest);
+    case 'explain':
+      return explain(rest);
     case 'token':
       return token(rest);
     case 'serve':

@@ -4,6 +4,7 @@
 // gateway's observer, the reloader to the gateway's swap, and drains requests on shutdown.
 import type { Server } from 'node:http';
 import { createApiApp } from '../api/app.js';
+import { createExplainer, type Explainer } from './explain.js';
 import { listen, close } from '../api/server.js';
 import type { LoadedConfig, LoadOptions } from '../config/load.js';
 import { startForwardAuth } from '../forward-auth/listener.js';
@@ -115,7 +116,15 @@ export async function startServing(options: RunGatewayOptions): Promise<ServingP
   const mountPath = first.model.gateway?.forwardAuth === undefined ? first.model.server.api.mountPath : undefined;
   // The admin endpoints never answer on the gateway port unless the config says so.
   const admin = mountPath === undefined || first.model.api.adminOnGatewayMount;
-  const apiApp = mountPath !== undefined || first.model.apiKeys.length > 0 ? createApiApp({ engine, events, admin }) : undefined;
+  // Explain runs the serving config's own pipeline, rebuilt when a reload changes the engine.
+  let explainer: { for: Runtime['engine']; run: Explainer } | undefined;
+  const explain = (request: Parameters<Explainer>[0]) => {
+    const serving = current;
+    if (explainer?.for !== serving.engine)
+      explainer = { for: serving.engine, run: createExplainer({ gateway: serving.model.gateway!, engine: serving.engine, logger: events }) };
+    return explainer.run(request);
+  };
+  const apiApp = mountPath !== undefined || first.model.apiKeys.length > 0 ? createApiApp({ engine, events, admin, explain }) : undefined;
   const inFlight = new InFlight();
   const gatewayOptions: GatewayOptions = {
     inFlight,

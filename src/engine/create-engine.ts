@@ -46,6 +46,9 @@ export function createEngine(options: EngineOptions): Engine {
     resolveIdentity: async (input: IdentityInput, trusted: boolean) => (await resolveIdentity(input, trusted, identity)).identity,
     visitorOf: async (input: IdentityInput) => {
       if (input.createAnonymousIdentifier === true) throw new EngineError('invalid-request', 'name an existing visitor: userIdentifier, anonymousIdentifier or userJwt');
+      // A gateway cookie's signed id (whatever api.anonymousIds says) names the visitor inside it.
+      const signed = input.anonymousIdentifier === undefined ? undefined : anonymousIds?.verify(input.anonymousIdentifier);
+      if (signed !== undefined) return { userType: 'anonymous', identifier: signed.id };
       return (await resolveIdentity(input, true, identity)).visitor;
     },
     admin: createAdmin({ model, store, grants: ctx.grants, logger }),

@@ -10,8 +10,9 @@ import { buildFeatures, workflowFeatures, type MeterOperations } from './feature
 import { resolved, resolveIdentity, testGroup100, type IdentityDeps } from './identity/resolve.js';
 import { RequestMeters } from './meters/request-meters.js';
 import { evaluateCall } from './meters/semantics.js';
-import type { ConsumeSpec, Grant, MeterCall, MeterStore, Visitor } from './meters/store.js';
+import type { ConsumeSpec, Grant, MeterCall, MeterCallResult, MeterStore, Visitor } from './meters/store.js';
 import { activeGrants, assumption, type GrantCache } from './grants.js';
+import type { DecisionTrace } from './trace.js';
 import { MAX_UNITS_PER_CALL, StoreUnavailableError } from './meters/store.js';
 import type { CompiledComponent, CompiledSurface, DeclaredConsumption, Model } from './model.js';
 import type { PlanResolver, ResolvedPlanValues } from './plans.js';
@@ -55,6 +56,8 @@ const GRANT_ATTEMPTS = 3;
 const NOT_A_CUSTOMER: Customer = Object.freeze({ isCustomer: false, hasProducts: false, customerIdentifiers: [] as string[] }) as Customer;
 const NONE: readonly string[] = [];
 const NONE_GRANTED: readonly Grant[] = [];
+/** Replaced in `start` before any use: a shared placeholder, so no decision allocates one. */
+const NO_VALUES: ResolvedPlanValues = new Map();
 
 /** What the declared consumption of a request decided (step 4): whether it may proceed, and if not why. */
 export interface Gate {
@@ -86,10 +89,12 @@ export class DecisionRun {
 
   plans: readonly string[] = NONE;
   customer: Customer = NOT_A_CUSTOMER;
-  values: ResolvedPlanValues = new Map();
+  values: ResolvedPlanValues = NO_VALUES;
   meters!: RequestMeters;
   /** The grants the plans were resolved with (assumed until the store call confirms them). */
-  grants: readonly Grant[] = [];
+  grants: readonly Grant[] = NONE_GRANTED;
+  /** Explain's record of this decision, when asked for. */
+  trace: DecisionTrace | undefined;
   /** Whether the next store call still has to read the grants (the first call of a decision, when `store.grants` is on). */
   private grantsUnread: boolean;
 
@@ -115,9 +120,16 @@ export class DecisionRun {
     const workflowIdentity = (): WorkflowIdentity => (built ??= workflowIdentityOf(identity, visitor));
     const { rules, workflows } = ctx.model.provisioning;
     const fromRules = rules.length > 0 ? plansFromRules(rules, identity.jwtClaims) : NONE;
+    const provisioningStarted = request.trace === undefined ? 0 : performance.now();
     const fromWorkflows = workflows.length > 0 ? await plansFromWorkflows(ctx.model, workflowIdentity, ctx.env, ctx.logger) : NONE;
+    if (request.trace !== undefined && workflows.length > 0) {
+      const ms = performance.now() - provisioningStarted;
+      request.trace.workflows.push({ kind: 'provisioning', file: workflows.map((w) => w.file).join(', '), ms, ok: true });
+    }
     const resourceId = typeof request.resource?.id === 'string' ? request.resource.id : undefined;
     const run = new DecisionRun(ctx, identity, visitor, { rules: fromRules, workflows: fromWorkflows }, resourceId, now);
+    run.trace = request.trace;
+    if (request.trace !== undefined) request.trace.identity = identity;
     run.resolvePlans(ctx.model.store.grants ? activeGrants(ctx.grants.assumed(visitor), now) : NONE_GRANTED);
     run.#workflowIdentity = built;
     return run;
@@ -179,6 +191,11 @@ export class DecisionRun {
   extras(into: { degraded?: true; plans?: PlanSource[] }, failed = false): void {
     if (this.degraded || failed) into.degraded = true;
     if (this.ctx.model.store.grants) into.plans = this.planSources();
+    if (this.trace !== undefined) {
+      this.trace.plans = this.planSources();
+      const counters = new Map(this.ctx.model.features.flatMap((f) => f.properties.map((p) => [p.key, p.counterId] as const)));
+      this.trace.values = [...this.values].map(([property, { plan, value }]) => ({ property, plan, value, counterId: counters.get(property) }));
+    }
   }
 
   /**
@@ -189,7 +206,9 @@ export class DecisionRun {
   async applyDeclared(step: DeclaredStep): Promise<Gate> {
     for (let attempt = 1; ; attempt++) {
       const gate = await this.applyDeclaredOnce(step, attempt === GRANT_ATTEMPTS);
-      if (gate !== 'grants-changed') return gate;
+      if (gate === 'grants-changed') continue;
+      if (this.trace !== undefined) this.trace.gate = gate;
+      return gate;
     }
   }
 
@@ -261,7 +280,7 @@ export class DecisionRun {
         dryRun: call.dryRun,
       };
       if (call.grants !== undefined) fullCall.grants = call.grants;
-      let result = await ctx.store.run(fullCall);
+      let result = this.trace === undefined ? await ctx.store.run(fullCall) : await this.tracedRun(fullCall);
       if (result.grants !== undefined) {
         ctx.grants.learn(this.visitor, result.grants);
         if (result.grantsChanged === true) {
@@ -286,6 +305,29 @@ export class DecisionRun {
       ctx.logger?.event('error', err.code, { message: err.message, policy: ctx.model.store.failurePolicy });
       return this.applyFailurePolicy(call, open);
     }
+  }
+
+  /** A store call recorded for explain (its answer, or why there was none, and its time). */
+  private async tracedRun(call: MeterCall): Promise<MeterCallResult> {
+    const { visitor: _visitor, ...asked } = call;
+    const started = performance.now();
+    try {
+      const result = await this.ctx.store.run(call);
+      this.trace!.storeCalls.push({ call: asked, result, ms: performance.now() - started });
+      return result;
+    } catch (err) {
+      this.trace!.storeCalls.push({ call: asked, error: err instanceof Error ? err.message : String(err), ms: performance.now() - started });
+      throw err;
+    }
+  }
+
+  /** runWorkflow, timed for explain when traced. */
+  private async timedWorkflow<T>(kind: 'surface' | 'component', file: string, work: () => Promise<T & { ok: boolean }>): Promise<T & { ok: boolean }> {
+    if (this.trace === undefined) return work();
+    const started = performance.now();
+    const outcome = await work();
+    this.trace.workflows.push({ kind, file, ms: performance.now() - started, ok: outcome.ok });
+    return outcome;
   }
 
   /**
@@ -358,13 +400,10 @@ export class DecisionRun {
     const behavior: SurfaceBehavior = {};
     if (surface.workflow !== undefined) {
       const revocation = new Revocation();
-      const outcome = await runWorkflow(surface.workflow.run, inputFor(revocation), {
-        file: surface.workflow.file,
-        kind: 'surface',
-        timeoutMs,
-        revocation,
-        logger: ctx.logger,
-      });
+      const workflow = surface.workflow;
+      const outcome = await this.timedWorkflow('surface', workflow.file, () =>
+        runWorkflow(workflow.run, inputFor(revocation), { file: workflow.file, kind: 'surface', timeoutMs, revocation, logger: ctx.logger }),
+      );
       if (!outcome.ok) failed = true;
       else if (outcome.value !== undefined && !isPlainObject(outcome.value)) {
         failed = true;
@@ -391,13 +430,10 @@ export class DecisionRun {
         if (component.workflow !== undefined) {
           const revocation = new Revocation();
           const input = { ...inputFor(revocation), surfaceProperties: behavior.properties ?? {} };
-          const outcome = await runWorkflow(component.workflow.run, input, {
-            file: component.workflow.file,
-            kind: 'component',
-            timeoutMs,
-            revocation,
-            logger: ctx.logger,
-          });
+          const workflow = component.workflow;
+          const outcome = await this.timedWorkflow('component', workflow.file, () =>
+            runWorkflow(workflow.run, input, { file: workflow.file, kind: 'component', timeoutMs, revocation, logger: ctx.logger }),
+          );
           if (!outcome.ok) failed = true;
           else if (isPlainObject(outcome.value)) {
             if (isPlainObject(outcome.value.properties)) result.properties = outcome.value.properties;

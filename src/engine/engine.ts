@@ -11,6 +11,7 @@ import type { DecisionLoad } from './load.js';
 import type { NewIdBudget } from './identity/new-ids.js';
 import type { Visitor } from './meters/store.js';
 import type { EngineAdmin } from './admin.js';
+import type { DecisionTrace } from './trace.js';
 
 /** Exactly one of the identity modes (docs/concepts.md "Identity"); the API passes the request body's object as is. */
 export interface IdentityInput {
@@ -34,6 +35,8 @@ export interface DecisionRequest {
   route?: { require?: DeclaredConsumption; consume: readonly DeclaredConsumption[]; components?: readonly CompiledComponent[] };
   /** Injected clock (tests). */
   now?: number;
+  /** Filled in with what each step did (explain); absent on the request path. */
+  trace?: DecisionTrace;
 }
 
 export interface DecisionOutcome {

@@ -14,6 +14,7 @@ import { loggedPath, type GatewayObserver, type RequestOutcome, type RequestTrac
 import { createPipeline, type Pipeline, type Verdict } from '../gateway/pipeline.js';
 import { closeNow, listenOn } from '../gateway/listen.js';
 import { gatewayChanges } from '../gateway/reloadable.js';
+import type { ResponseHead } from '../gateway/response-merge.js';
 import { sendAnswer } from '../gateway/send.js';
 import { statusOf } from '../errors.js';
 import { allowedAnswer, DENIAL_HEADER, endpointOf, originalRequest, type AuthAnswer, type ProxyKind } from './adapters.js';
@@ -37,6 +38,10 @@ export interface RunningForwardAuth {
   swap(next: { model: GatewaySource; engine: Engine }): void;
   close(): Promise<void>;
 }
+
+/** The pipeline's trace plus what the summary reports of the original request. */
+type ForwardAuthTrace = RequestTrace & { path: string; method: string };
+type Reply = (outcome: RequestOutcome, answer: { head: ResponseHead; body: string }) => void;
 
 /** What one config makes of the listener: rebuilt on reload. */
 interface Decider {
@@ -64,7 +69,11 @@ const FORWARD_AUTH_ERRORS = {
     code: 'forward-auth-unsupported',
     message: 'The request could not be answered. Try again later.',
   }),
-  badToken: (): ErrorAnswer => ({ status: statusOf('denial-token-invalid'), code: 'denial-token-invalid', message: 'The request could not be answered. Try again later.' }),
+  badToken: (): ErrorAnswer => ({
+    status: statusOf('denial-token-invalid'),
+    code: 'denial-token-invalid',
+    message: 'The request could not be answered. Try again later.',
+  }),
 };
 
 function forwardAuthOf(model: GatewaySource): { gateway: GatewayModel; settings: ForwardAuthSettings } {
@@ -100,7 +109,8 @@ export async function startForwardAuth(options: ForwardAuthOptions): Promise<Run
     if (verdict.kind === 'forward') {
       // The response side is the proxy's: what needs plangate to see the response cannot be carried out.
       if (verdict.modifiesResponse) return refused(proxy, 'http-modify', current, accept);
-      if (verdict.components?.hardDenial !== undefined) return answerFor(proxy, { kind: 'answer', outcome: 'denied', ...verdict.components.hardDenial }, current, accept);
+      if (verdict.components?.hardDenial !== undefined)
+        return answerFor(proxy, { kind: 'answer', outcome: 'denied', ...verdict.components.hardDenial }, current, accept);
       if (verdict.components !== undefined) return refused(proxy, 'components', current, accept);
       return { answer: allowedAnswer(verdict, current.prefix, current.signatureHeader), outcome: verdict.outcome };
     }
@@ -108,7 +118,10 @@ export async function startForwardAuth(options: ForwardAuthOptions): Promise<Run
     if (proxy === 'nginx') {
       const token = sealDenial({ head: verdict.head, body: verdict.body }, current.settings.denialKeys);
       if (token === undefined) return refused(proxy, 'denial-too-large', current, accept);
-      return { answer: { status: 403, headers: { [DENIAL_HEADER]: token, 'cache-control': 'no-store', 'content-length': '0' }, body: '' }, outcome: verdict.outcome };
+      return {
+        answer: { status: 403, headers: { [DENIAL_HEADER]: token, 'cache-control': 'no-store', 'content-length': '0' }, body: '' },
+        outcome: verdict.outcome,
+      };
     }
     // A 2xx would tell Caddy, Traefik or Envoy to forward: the answer's body would never be shown.
     if (answer.status < 300) return refused(proxy, 'answer-2xx', current, accept);
@@ -123,36 +136,37 @@ export async function startForwardAuth(options: ForwardAuthOptions): Promise<Run
     return { answer: { status: 403, headers: { [DENIAL_HEADER]: token, 'cache-control': 'no-store', 'content-length': '0' }, body: '' }, outcome: 'error' };
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse, trace: RequestTrace & { path: string; method: string }): Promise<{ outcome: RequestOutcome }> => {
+  /** One decision request; `reply` records the outcome before the answer goes out (the summary is made when the response closes). */
+  const handle = async (req: IncomingMessage, reply: Reply, trace: ForwardAuthTrace): Promise<void> => {
     const current = decider;
     const accept = req.headers.accept;
     const endpoint = endpointOf(req.url ?? '', current.settings.pathPrefix);
     if (endpoint.kind === 'unknown') {
-      sendAnswer(res, { head: { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8', 'content-length': '10' } }, body: 'not found\n' });
-      return { outcome: 'rejected' };
+      reply('rejected', { head: { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8', 'content-length': '10' } }, body: 'not found\n' });
+      return;
     }
     const peer = req.socket.remoteAddress ?? '';
     if (!current.trustedPeer(peer)) {
       logger.event('warn', 'forward-auth-untrusted-peer', { peer });
-      sendAnswer(res, errorResponse(FORWARD_AUTH_ERRORS.untrustedPeer(), accept));
-      return { outcome: 'rejected' };
+      reply('rejected', errorResponse(FORWARD_AUTH_ERRORS.untrustedPeer(), accept));
+      return;
     }
     if (endpoint.kind === 'render') {
       const header = req.headers[DENIAL_HEADER];
       const sealed = openDenial(typeof header === 'string' ? header : undefined, current.settings.denialKeys);
       if (sealed === undefined) {
         logger.event('warn', 'denial-token-invalid', {});
-        sendAnswer(res, errorResponse(FORWARD_AUTH_ERRORS.badToken(), accept));
-        return { outcome: 'error' };
+        reply('error', errorResponse(FORWARD_AUTH_ERRORS.badToken(), accept));
+        return;
       }
-      sendAnswer(res, sealed);
-      return { outcome: 'denied' };
+      reply('denied', sealed);
+      return;
     }
     const original = originalRequest(endpoint.proxy, req, current.settings);
     if (!original.ok) {
       logger.event('warn', 'forward-auth-bad-request', { proxy: endpoint.proxy, missing: original.missing });
-      sendAnswer(res, errorResponse(FORWARD_AUTH_ERRORS.badRequest(original.missing), accept));
-      return { outcome: 'rejected' };
+      reply('rejected', errorResponse(FORWARD_AUTH_ERRORS.badRequest(original.missing), accept));
+      return;
     }
     trace.requestId = current.pipeline.requestId(original.request);
     trace.client = current.pipeline.clientAddress(original.request);
@@ -160,14 +174,17 @@ export async function startForwardAuth(options: ForwardAuthOptions): Promise<Run
     trace.method = original.request.method ?? '';
     const verdict = await current.pipeline.run(original.request, trace);
     const { answer, outcome } = answerFor(endpoint.proxy, verdict, current, original.request.headers.accept);
-    sendAnswer(res, { head: { status: answer.status, headers: answer.headers }, body: answer.body });
-    return { outcome };
+    reply(outcome, { head: { status: answer.status, headers: answer.headers }, body: answer.body });
   };
 
   const server = createServer((req, res) => {
     const started = performance.now();
-    const trace: RequestTrace & { path: string; method: string } = { requestId: randomUUID(), route: '-', path: loggedPath(req.url ?? ''), method: req.method ?? '' };
+    const trace: ForwardAuthTrace = { requestId: randomUUID(), route: '-', path: loggedPath(req.url ?? ''), method: req.method ?? '' };
     let outcome: RequestOutcome = 'error';
+    const reply: Reply = (done, answer) => {
+      outcome = done;
+      sendAnswer(res, answer);
+    };
     inFlight?.begin(res);
     res.once('close', () => {
       inFlight?.end(res);
@@ -182,16 +199,11 @@ export async function startForwardAuth(options: ForwardAuthOptions): Promise<Run
     });
     // The body of a decision request is never read (proxies send none); Node discards it.
     req.resume();
-    handle(req, res, trace).then(
-      (done) => {
-        outcome = done.outcome;
-      },
-      (error: unknown) => {
-        logger.event('error', 'gateway-internal-error', { error: (error as Error)?.message, forwardAuth: true });
-        if (!res.headersSent) sendAnswer(res, errorResponse(FORWARD_AUTH_ERRORS.unsupported(), req.headers.accept));
-        else res.destroy();
-      },
-    );
+    handle(req, reply, trace).catch((error: unknown) => {
+      logger.event('error', 'gateway-internal-error', { error: (error as Error)?.message, forwardAuth: true });
+      if (!res.headersSent) reply('error', errorResponse(FORWARD_AUTH_ERRORS.unsupported(), req.headers.accept));
+      else res.destroy();
+    });
   });
   // Proxies keep their connections to plangate open (nginx's upstream keepalive lasts 60 s): closing
   // an idle one first would race a request nginx is sending on it.

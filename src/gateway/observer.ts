@@ -1,6 +1,8 @@
 // What the gateway reports about each request when it is done: one summary per request, consumed
 // by the ops layer (the JSON request log line and the Prometheus metrics). Never holds a token,
 // cookie value or secret.
+import type { DecisionTrace } from '../engine/trace.js';
+import type { ResolvedIdentity } from '../engine/types.js';
 
 export type RequestOutcome = 'forwarded' | 'bypassed' | 'denied' | 'answered' | 'prefetch-refused' | 'rejected' | 'shed' | 'error';
 
@@ -17,6 +19,12 @@ export interface RequestTrace {
   plans?: readonly string[];
   degraded?: boolean;
   decisionMs?: number;
+  /**
+   * Set by `plangate explain` only (never from a request): the decision is a dry run and records what
+   * the engine did; `identity`, when given, is used instead of resolving one (a provided user id, or a
+   * new anonymous visitor without minting an id).
+   */
+  explain?: { decision: DecisionTrace; identity?: ResolvedIdentity };
   /** Report-only: the decision would have denied the request (`feature` is the feature slug, `-` when unknown). */
   wouldDeny?: { reason: 'requirement' | 'consumption'; feature: string };
   /** For a denial: the feature whose requirement or consumption was refused (from the config, so a bounded label). */

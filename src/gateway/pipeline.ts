@@ -181,12 +181,15 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const decisionStarted = performance.now();
     const bearerAllowed = route.bearer !== false;
     const cookies = readCookies(req.headers.cookie);
-    const who = await resolveGatewayIdentity(identitySettings, {
-      cookies,
-      authorization: bearerAllowed ? req.headers.authorization : undefined,
-      clientIp,
-      https,
-    });
+    const who =
+      trace.explain?.identity !== undefined
+        ? { ok: true as const, identity: trace.explain.identity }
+        : await resolveGatewayIdentity(identitySettings, {
+            cookies,
+            authorization: bearerAllowed ? req.headers.authorization : undefined,
+            clientIp,
+            https,
+          });
     if (!who.ok) return { kind: 'answer', outcome: 'rejected', ...errorResponse(ERRORS.invalidToken(), accept) };
     trace.identityType = who.identity.authType === 'jwt' ? 'jwt' : 'anonymous';
     if (!gateway.forwardCredentials) {
@@ -206,9 +209,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         trusted: false,
         resource: route.resourceId === 'none' ? undefined : { id: canonical.matchPath },
         context: { http: { url: target, method: req.method, userAgent: req.headers['user-agent'], clientIP: clientIp, referer: req.headers.referer } },
-        // Report-only: decided as a dry run, so nothing is ever consumed.
-        dryRun: dryRun !== undefined || !route.enforce,
+        // Report-only routes and explain decide as a dry run: nothing is ever consumed.
+        dryRun: dryRun !== undefined || !route.enforce || trace.explain !== undefined,
         route: { require: route.requireRef, consume: route.consumeRefs, components: route.components },
+        trace: trace.explain?.decision,
       });
     } catch (error) {
       // Load shed (engine/load.ts): nothing was read or recorded; the visitor is told to come back.

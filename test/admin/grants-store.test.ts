@@ -39,6 +39,13 @@ describe.each<StoreKind>(['memory', 'redis'])('grants on %s', (kind) => {
     expect(await stack.runtime.engine.admin.grants(visitor, expiresAt)).toEqual([]);
   });
 
+  it('a signed anonymous id (a gateway cookie) names the visitor inside it, as the gateway meters it', async () => {
+    const id = randomUUID();
+    const { engine } = stack.runtime;
+    expect(await engine.visitorOf({ anonymousIdentifier: engine.anonymousIds!.sign(id) })).toEqual({ userType: 'anonymous', identifier: id });
+    expect(await engine.visitorOf({ anonymousIdentifier: id })).toEqual({ userType: 'anonymous', identifier: id });
+  });
+
   // Memory is per process: there is nothing to share.
   it.runIf(kind === 'redis')('a second process sees a grant and a revocation made through the first at its next decision', async () => {
     const other = await adminStack(kind, 'grants-store', {}, stack.keys);

@@ -56,7 +56,7 @@ export function forwardAuthSuite(kind: 'nginx' | 'caddy'): void {
       const fourth = await call(`${proxy.url}/articles/four`, { headers: { cookie, accept: 'text/html' } });
       expect(fourth.status).toBe(402);
       expect(fourth.headers['content-type']).toMatch(/text\/html/);
-      expect(fourth.body).toContain('/articles/four');
+      expect(fourth.body).toContain('data-reason="consumption"'); // the paywall page, not the site
       expect(fourth.headers['cache-control']).toBe('private, no-store');
       expect(fourth.headers['plangate-denial']).toBeUndefined();
 
