@@ -125,13 +125,6 @@ export async function writeBenchKey(_config: Record<string, any>, dir: string): 
   writeFileSync(join(dir, 'keys/bench-jwt.pub.pem'), (await benchJwt()).publicPem);
 }
 
-/** Workflows named relative to bench/configs/ are read from there (the config itself is written to the temp dir). */
-async function workflowsFromBenchConfigs(config: Record<string, any>, _dir: string, ctx: BenchContext): Promise<void> {
-  for (const surface of Object.values(config.surfaces ?? {}) as { components?: Record<string, { workflow?: string }> }[])
-    for (const component of Object.values(surface.components ?? {}))
-      if (component.workflow !== undefined) component.workflow = resolve(ctx.root, 'bench/configs', component.workflow);
-}
-
 const ARTICLE_50KB_PATH = '/articles/long-bench-article';
 const anonHeaders = {
   headers: async () => ({ cookie: `plangate_anon=${ANON_COOKIE}` }),
@@ -160,7 +153,6 @@ export const plangateCandidates: readonly Candidate[] = [
   plangateCandidate('plangate-components', 'plangate-anon on a 50 KB article, with a meter banner and a cut after the teaser applied as it streams', {
     ...anonHeaders,
     path: ARTICLE_50KB_PATH,
-    edit: workflowsFromBenchConfigs,
   }),
   plangateCandidate('plangate-components-plain', 'plangate-components without its components: the same 50 KB article, untransformed', {
     ...anonHeaders,

@@ -389,7 +389,7 @@ async function gateway(args: string[]): Promise<void> {
 // The demo site is an example, not part of the package build: it is loaded from the checkout
 // (TypeScript, through tsx), so the production image runs `gateway`, never `start`.
 interface DemoSiteModule {
-  startDemoSite(options: { port?: number }): Promise<{ url: string; close(): Promise<void> }>;
+  startDemoSite(options: { port?: number; privateKeyFile?: string }): Promise<{ url: string; close(): Promise<void> }>;
 }
 
 /**
@@ -416,7 +416,8 @@ async function start(args: string[]): Promise<void> {
   const { model, options } = await loadForServing(values.config ?? DEMO_CONFIG, values.dev);
   const { startDemoSite } = await importDemoSite();
   const demoPort = Number.parseInt(process.env.PLANGATE_DEMO_PORT ?? '3001', 10);
-  const site = await startDemoSite({ port: demoPort }).catch((err: unknown) =>
+  // The site's sign-in page signs the demo JWT with the same local key `plangate token` uses.
+  const site = await startDemoSite({ port: demoPort, privateKeyFile: keys.privateKeyFile }).catch((err: unknown) =>
     failOnPortInUse(err, `the demo site's port ${demoPort} is in use: stop what listens there, or move the demo with PLANGATE_DEMO_PORT=<port>`),
   );
   // The gateway forwards to the demo site wherever it listens (PLANGATE_DEMO_PORT may move it).
@@ -434,15 +435,14 @@ plangate is running in front of the demo news site.
   Ops:        ${running.ops.url}/healthz  ${running.ops.url}/readyz  ${running.ops.url}/metrics
   Reload:     edit the config or its workflows (reloaded on save), or kill -HUP ${process.pid}
 
-Anonymous readers get 3 free articles a month; the 4th different article shows the paywall:
+Anonymous readers get 3 free articles a month, with a banner counting them down; the 4th shows its
+first paragraphs and an offer (a soft paywall); /premium/ is for premium readers only.
+  Sign in:    ${url}/signin   (an email, and a box to tick for premium)
+  Plans:      ${url}/plans
   curl -s -b /tmp/plangate.jar -c /tmp/plangate.jar ${url}/articles/river-cleanup
-  curl -s -H 'Accept: application/json' -b /tmp/plangate.jar -c /tmp/plangate.jar ${url}/articles/<another>
 
-A premium reader's token (mint others: npm run token -- --email you@example.com [--premium]):
-  ${premium}
-Use it as a cookie or a Bearer token:
-  curl -s -H "Authorization: Bearer <token>" ${url}/premium/
-  document.cookie = "plangate_jwt=<token>; path=/"     (in the browser console, then reload)
+A premium reader's token, for curl (mint others: npm run token -- --email you@example.com [--premium]):
+  curl -s -H "Authorization: Bearer ${premium}" ${url}/premium/investigation
 
 Press Ctrl-C to stop.
 `);

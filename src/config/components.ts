@@ -24,7 +24,10 @@ export function checkComponents(config: ConfigFile, issues: IssueCollector): voi
       if (problem !== undefined) issues.add([...at, 'replaceRange', marker], `the marker cannot be applied to a streaming page: ${problem}`);
     }
     if ('workflow' in component && component.workflow !== undefined && (hasOperations(component) || component.when !== undefined))
-      issues.add([...at, 'workflow'], 'a component has a workflow or declared operations (when, prepend, replaceRange ...), not both: the workflow returns its content');
+      issues.add(
+        [...at, 'workflow'],
+        'a component has a workflow or declared operations (when, prepend, replaceRange ...), not both: the workflow returns its content',
+      );
     if (component.when !== undefined && !hasOperations(component))
       issues.add([...at, 'when'], 'a condition without an operation does nothing: add prepend, append, before, after, remove or replaceRange');
     for (const { insertion, at: where } of insertionsOf(component, at)) checkInsertion(insertion, where, issues);
@@ -44,12 +47,15 @@ function checkCondition(when: ConditionConfig, at: KeyPath, config: ConfigFile, 
     if (declared === undefined) issues.add([...at, 'property'], `unknown feature '${feature}'; declared features: ${Object.keys(config.features).join(', ')}`);
     else if (property !== 'enabled' && !Object.hasOwn(declared.properties ?? {}, property))
       issues.add([...at, 'property'], `feature '${feature}' has no property '${property}'`);
-    if (when.equals === undefined) issues.add([...at, 'property'], 'a property condition needs `equals` (the value, or true/false for a meterable property: has access)');
+    if (when.equals === undefined)
+      issues.add([...at, 'property'], 'a property condition needs `equals` (the value, or true/false for a meterable property: has access)');
   } else if (when.equals !== undefined) issues.add([...at, 'equals'], '`equals` needs `property` (feature.property)');
   for (const key of ['plans', 'withoutPlans'] as const) {
     when[key]?.forEach((plan, i) => {
       if (!Object.hasOwn(config.plans, plan))
-        issues.add([...at, key, i], `unknown plan '${plan}'; declared plans: ${Object.keys(config.plans).join(', ')}`, { expected: Object.keys(config.plans).join(', ') });
+        issues.add([...at, key, i], `unknown plan '${plan}'; declared plans: ${Object.keys(config.plans).join(', ')}`, {
+          expected: Object.keys(config.plans).join(', '),
+        });
     });
   }
 }

@@ -108,7 +108,8 @@ function templateRefs(config: ConfigFile, baseDir: string): TemplateRef[] {
     const file = gateway.paywallTemplate === undefined ? defaultTemplateFile() : templatePath(baseDir, gateway.paywallTemplate);
     refs.push({ at: gateway.paywallTemplate === undefined ? ['gateway'] : ['gateway', 'paywallTemplate'], kind: 'paywall', file });
     gateway.routes.forEach((route, i) => {
-      if (route.deny?.template !== undefined) refs.push({ at: ['gateway', 'routes', i, 'deny', 'template'], kind: 'paywall', file: templatePath(baseDir, route.deny.template) });
+      if (route.deny?.template !== undefined)
+        refs.push({ at: ['gateway', 'routes', i, 'deny', 'template'], kind: 'paywall', file: templatePath(baseDir, route.deny.template) });
     });
   }
   for (const { component, at } of declaredComponents(config)) {
@@ -131,9 +132,7 @@ export async function compileTemplates(config: ConfigFile, baseDir: string, issu
   const refs = templateRefs(config, baseDir);
   const files = [...new Set(refs.flatMap((r) => (r.file === undefined ? [] : [r.file])))];
   const texts = new Map(
-    await Promise.all(
-      files.map(async (file) => [file, await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => error)] as const),
-    ),
+    await Promise.all(files.map(async (file) => [file, await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => error)] as const)),
   );
   const compiled = new Map<string, CompiledTemplate>();
   const byFile = new Map<string, CompiledTemplate | string>();

@@ -36,7 +36,10 @@ export function paywallResponse(denial: Extract<Denial, { action: 'paywall' }>, 
 }
 
 /** A redirect to the configured URL; the return value is the canonical path and query only, never built from `Host`. */
-export function redirectResponse(denial: Extract<Denial, { action: 'redirect' }>, request: Pick<DeniedRequest, 'target'>): { head: ResponseHead; body: string } {
+export function redirectResponse(
+  denial: Extract<Denial, { action: 'redirect' }>,
+  request: Pick<DeniedRequest, 'target'>,
+): { head: ResponseHead; body: string } {
   const location = withReturn(denial.url, denial.returnParam, request.target);
   return { head: { status: denial.status, headers: { location, 'content-length': '0', 'cache-control': 'private, no-store' } }, body: '' };
 }

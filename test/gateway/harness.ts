@@ -74,6 +74,16 @@ export async function loadTestRuntime(configFile: string, scope: string, env: Re
   return createRuntime(model, { logger: createLogger({ level: 'silent' }) });
 }
 
+/** The `version` and `jwt` lines of a test config whose tokens are signed by `Stack.keys` (the claim key is `email`). */
+export const TEST_JWT_YAML = `version: 1
+jwt:
+  integrations:
+    - name: Test
+      algorithms: [RS256]
+      publicKeyFile: \${PLANGATE_TEST_JWT_PUBLIC_KEY}
+      claimKey: email
+`;
+
 /** A config file in a fresh temp dir, with extra files (workflows) beside it. */
 /**
  * A minimal config whose upstream is read from PLANGATE_UPSTREAM, for gateways started apart from the

@@ -115,7 +115,10 @@ ${gateway}`,
       surface: s
       consume: [news.enabled]
 `,
-      { 'page.html': '{% comment %}secret note {{ path }}{% endcomment %}<p>{% if reason == "consumption" %}used{% else %}not in plan{% endif %} {{ path }} {{ returnParam }}</p>' },
+      {
+        'page.html':
+          '{% comment %}secret note {{ path }}{% endcomment %}<p>{% if reason == "consumption" %}used{% else %}not in plan{% endif %} {{ path }} {{ returnParam }}</p>',
+      },
     );
     const stack = await startStack(file, 'paywall-custom');
     try {

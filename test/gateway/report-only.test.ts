@@ -7,16 +7,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type RunningGateway } from '../../src/gateway/listener.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import type { Runtime } from '../../src/ops/runtime.js';
-import { cookieFrom, loadTestRuntime, recordingLogger, startUpstream, testKeys, writeConfig, type Keys, type RecordingLogger, type Upstream } from './harness.js';
+import {
+  cookieFrom,
+  loadTestRuntime,
+  recordingLogger,
+  startUpstream,
+  testKeys,
+  writeConfig,
+  type Keys,
+  type RecordingLogger,
+  type Upstream,
+  TEST_JWT_YAML,
+} from './harness.js';
 
-const CONFIG = `version: 1
-jwt:
-  integrations:
-    - name: Test
-      algorithms: [RS256]
-      publicKeyFile: \${PLANGATE_TEST_JWT_PUBLIC_KEY}
-      claimKey: email
-features:
+const CONFIG = `${TEST_JWT_YAML}features:
   articles: { name: Articles }
   premium: { name: Premium }
 plans:
@@ -91,7 +95,9 @@ describe('enforce: false', () => {
 
   const seen = (target: string) => upstream.seen.filter((s) => s.target === target);
   const wouldDeny = async (route: string, feature: string, reason: string): Promise<number> => {
-    const line = (await metrics.text()).split('\n').find((l) => l.startsWith(`plangate_would_deny_total{route="${route}",feature="${feature}",reason="${reason}"}`));
+    const line = (await metrics.text())
+      .split('\n')
+      .find((l) => l.startsWith(`plangate_would_deny_total{route="${route}",feature="${feature}",reason="${reason}"}`));
     return line === undefined ? 0 : Number(line.split(' ').at(-1));
   };
 

@@ -1,5 +1,8 @@
 // The demo site behind the real gateway (config/plangate.yaml): its pages show the decoded headers.
-import { resolve } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ensureTestKeys } from '../../../src/cli/keys.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
 import { startGateway, type RunningGateway } from '../../../src/gateway/listener.js';
@@ -74,5 +77,28 @@ describe('the demo site', () => {
 
   it('says so when a page was not reached through the gateway', async () => {
     expect(await (await fetch(`${site.url}/`)).text()).toContain('No plangate headers');
+  });
+});
+
+describe("the demo site's sign-in", () => {
+  it('sets the JWT cookie from the form and returns to a local path only', async () => {
+    const keys = await ensureTestKeys(mkdtempSync(join(tmpdir(), 'plangate-demo-signin-')));
+    const own = await startDemoSite({ port: 0, privateKeyFile: keys.privateKeyFile });
+    try {
+      const post = (form: Record<string, string>) =>
+        fetch(`${own.url}/signin`, { method: 'POST', body: new URLSearchParams(form), redirect: 'manual' });
+      const ok = await post({ email: 'a@example.com', premium: '1', return: '/articles/new-library' });
+      expect(ok.status).toBe(303);
+      expect(ok.headers.get('location')).toBe('/articles/new-library');
+      expect(ok.headers.get('set-cookie')).toMatch(/^plangate_jwt=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; Max-Age=2592000; HttpOnly; SameSite=Lax$/);
+      const claims = JSON.parse(Buffer.from(ok.headers.get('set-cookie')!.split('.')[1], 'base64url').toString('utf8'));
+      expect(claims).toMatchObject({ email: 'a@example.com', premium: true });
+      for (const away of ['//evil.example/x', '/\\evil.example', 'https://evil.example/']) {
+        expect((await post({ email: 'a@example.com', return: away })).headers.get('location')).toBe('/');
+      }
+      expect((await post({ email: '', return: '/' })).status).toBe(400);
+    } finally {
+      await own.close();
+    }
   });
 });
