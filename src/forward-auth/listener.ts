@@ -12,8 +12,8 @@ import { errorResponse, type ErrorAnswer } from '../gateway/error-pages.js';
 import type { ForwardAuthSettings, GatewayModel, GatewaySource } from '../gateway/model.js';
 import { loggedPath, type GatewayObserver, type RequestOutcome, type RequestTrace } from '../gateway/observer.js';
 import { createPipeline, type Pipeline, type Verdict } from '../gateway/pipeline.js';
-import { closeNow, listenOn } from '../gateway/listen.js';
-import { gatewayChanges } from '../gateway/reloadable.js';
+import { closeNow, listenGateway } from '../gateway/listen.js';
+import { refuseGatewayChanges } from '../gateway/reloadable.js';
 import type { ResponseHead } from '../gateway/response-merge.js';
 import { sendAnswer } from '../gateway/send.js';
 import { statusOf } from '../errors.js';
@@ -209,16 +209,13 @@ export async function startForwardAuth(options: ForwardAuthOptions): Promise<Run
   // an idle one first would race a request nginx is sending on it.
   server.keepAliveTimeout = 75_000;
 
-  const host = options.listen?.host ?? gateway.listen.host;
-  const port = options.listen?.port ?? gateway.listen.port;
-  const url = await listenOn(server, host, port);
+  const url = await listenGateway(server, gateway.listen, options.listen);
   return {
     server,
     url,
     swap({ model, engine }) {
       const next = forwardAuthOf(model).gateway;
-      const refusedChanges = gatewayChanges(gateway, next);
-      if (refusedChanges.length > 0) throw new Error(`${model.file}: ${refusedChanges.join('; ')} (the running config keeps serving)`);
+      refuseGatewayChanges(model.file, gateway, next);
       decider = buildDecider(model, engine, logger);
       gateway = next;
     },

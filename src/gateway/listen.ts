@@ -2,6 +2,11 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** Listens on the configured `gateway.listen`, or on the overrides the command line gave. */
+export function listenGateway(server: Server, configured: { host: string; port: number }, override?: { host?: string; port?: number }): Promise<string> {
+  return listenOn(server, override?.host ?? configured.host, override?.port ?? configured.port);
+}
+
 /** Listens on `host:port`; resolves with the `http://host:port` clients reach it at (0.0.0.0 shown as 127.0.0.1). */
 export async function listenOn(server: Server, host: string, port: number): Promise<string> {
   await new Promise<void>((resolve, reject) => {

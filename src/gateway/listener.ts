@@ -13,9 +13,9 @@ import { errorResponse, ERRORS } from './error-pages.js';
 import { loggedPath, type GatewayObserver, type RequestOutcome, type RequestSummary } from './observer.js';
 import type { GatewayModel, GatewaySource } from './model.js';
 import { createPipeline, type Pipeline, type Verdict } from './pipeline.js';
-import { closeNow, listenOn } from './listen.js';
+import { closeNow, listenGateway } from './listen.js';
 import { createUpstreamProxy, type UpstreamTiming } from './proxy.js';
-import { gatewayChanges } from './reloadable.js';
+import { refuseGatewayChanges } from './reloadable.js';
 import { REQUEST_ID_HEADER, sendAnswer } from './send.js';
 import { writeSocketStatus } from './websocket-proxy.js';
 
@@ -244,16 +244,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     });
   });
 
-  const host = options.listen?.host ?? gateway.listen.host;
-  const port = options.listen?.port ?? gateway.listen.port;
-  const url = await listenOn(server, host, port);
+  const url = await listenGateway(server, gateway.listen, options.listen);
   return {
     server,
     url,
     swap({ model, engine }) {
       const next = usableGateway(model);
-      const refused = gatewayChanges(gateway, next);
-      if (refused.length > 0) throw new Error(`${model.file}: ${refused.join('; ')} (the running config keeps serving)`);
+      refuseGatewayChanges(model.file, gateway, next);
       pipeline = build(next, engine); // throws (no anonymous-id secret, ...) before anything is switched
       gateway = next;
     },

@@ -19,3 +19,9 @@ export function gatewayChanges(running: GatewayModel | undefined, next: GatewayM
     problems.push(unreloadable('gateway.forwardAuth', 'the mode (standalone gateway or beside a proxy) is fixed at start'));
   return problems;
 }
+
+/** The listeners' swap: throws, naming the file, when `next` changes what a reload cannot move. */
+export function refuseGatewayChanges(file: string, running: GatewayModel, next: GatewayModel): void {
+  const refused = gatewayChanges(running, next);
+  if (refused.length > 0) throw new Error(`${file}: ${refused.join('; ')} (the running config keeps serving)`);
+}
