@@ -43,4 +43,13 @@ describe('the repository stands alone', () => {
     const citing = all.filter((file) => outside.some((name) => readFileSync(file, 'utf8').includes(name)));
     expect(citing).toEqual([]);
   });
+
+  it('no file holds a merge left unresolved (conflict markers)', () => {
+    const all = ['src', 'test', 'bench', 'docs', 'examples', 'config', 'bin', 'README.md', 'Dockerfile']
+      .flatMap(files)
+      .filter((f) => /\.(ts|js|md|ya?ml|html|json)$|Dockerfile$/.test(f));
+    // Spelt in pieces so this file does not hold one itself.
+    const marker = new RegExp(`^(${'<'.repeat(7)} |${'>'.repeat(7)} |${'='.repeat(7)}$)`, 'm');
+    expect(all.filter((file) => marker.test(readFileSync(file, 'utf8')))).toEqual([]);
+  });
 });
