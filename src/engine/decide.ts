@@ -111,8 +111,20 @@ export class DecisionRun {
     this.grantsUnread = ctx.model.store.grants;
   }
 
-  /** Steps 1 to 3: identity, plans (automatic, provisioned and granted), the values they resolve to. */
-  static async start(ctx: EngineContext, request: Omit<DecisionRequest, 'surfaceSlug'>): Promise<DecisionRun> {
+  /**
+   * Steps 1 to 3: identity, plans (automatic, provisioned and granted), the values they resolve to.
+   * Without a promise when nothing waits (an identity the gateway resolved, no provisioning
+   * workflow): the common gateway request.
+   */
+  static start(ctx: EngineContext, request: Omit<DecisionRequest, 'surfaceSlug'>): DecisionRun | Promise<DecisionRun> {
+    if (!('resolved' in request.identity) || ctx.model.provisioning.workflows.length > 0) return DecisionRun.startAsync(ctx, request);
+    const { identity, visitor } = resolved(request.identity.resolved);
+    const { rules } = ctx.model.provisioning;
+    const now = request.now ?? Date.now();
+    return DecisionRun.made(ctx, request, now, identity, visitor, rules.length > 0 ? plansFromRules(rules, identity.jwtClaims) : NONE, NONE, undefined);
+  }
+
+  private static async startAsync(ctx: EngineContext, request: Omit<DecisionRequest, 'surfaceSlug'>): Promise<DecisionRun> {
     const now = request.now ?? Date.now();
     const { identity, visitor } =
       'resolved' in request.identity ? resolved(request.identity.resolved) : await resolveIdentity(request.identity, request.trusted, ctx.identity);
@@ -126,12 +138,25 @@ export class DecisionRun {
       const ms = performance.now() - provisioningStarted;
       request.trace.workflows.push({ kind: 'provisioning', file: workflows.map((w) => w.file).join(', '), ms, ok: true });
     }
+    return DecisionRun.made(ctx, request, now, identity, visitor, fromRules, fromWorkflows, built);
+  }
+
+  private static made(
+    ctx: EngineContext,
+    request: Omit<DecisionRequest, 'surfaceSlug'>,
+    now: number,
+    identity: ResolvedIdentity,
+    visitor: Visitor,
+    fromRules: readonly string[],
+    fromWorkflows: readonly string[],
+    workflowIdentity: WorkflowIdentity | undefined,
+  ): DecisionRun {
     const resourceId = typeof request.resource?.id === 'string' ? request.resource.id : undefined;
     const run = new DecisionRun(ctx, identity, visitor, { rules: fromRules, workflows: fromWorkflows }, resourceId, now);
     run.trace = request.trace;
     if (request.trace !== undefined) request.trace.identity = identity;
     run.resolvePlans(ctx.model.store.grants ? activeGrants(ctx.grants.assumed(visitor), now) : NONE_GRANTED);
-    run.#workflowIdentity = built;
+    run.#workflowIdentity = workflowIdentity;
     return run;
   }
 
@@ -520,7 +545,8 @@ function withoutWorkflows(surface: CompiledSurface): SurfaceRun {
 export async function decide(ctx: EngineContext, request: DecisionRequest): Promise<DecisionOutcome> {
   const surface = ctx.model.surfaces.get(request.surfaceSlug);
   if (surface === undefined) throw new EngineError('unknown-surface', `unknown surface '${String(request.surfaceSlug)}'`);
-  const run = await DecisionRun.start(ctx, request);
+  const started = DecisionRun.start(ctx, request);
+  const run = started instanceof DecisionRun ? started : await started;
   const dryRun = request.dryRun === true;
   const routeConsume = request.route?.consume ?? NO_CONSUMPTION;
   const declared = surface.consume.length === 0 ? routeConsume : [...routeConsume, ...surface.consume];
