@@ -69,7 +69,7 @@ export interface RedisMeterStoreOptions {
 
 interface ScriptInput {
   keys: string[];
-  /** Flat, positional (the layout is in redis-script.ts). */
+  /** The numbers (one JSON array), then the plan names and resource hashes (the layout is in redis-script.ts). */
   argv: string[];
 }
 
@@ -565,56 +565,52 @@ class ConnectionWatches {
 }
 
 /**
- * The KEYS and ARGV of the script for one call (see redis-script.ts for the layout): plain strings,
- * no JSON and no objects, since this runs once per decision.
+ * The KEYS and ARGV of the script for one call (see redis-script.ts for the layout): the numbers as
+ * one JSON array written by hand, the plan names and resource hashes as they are; no objects, since
+ * this runs once per decision.
  */
 export function scriptInput(call: MeterCall, prefix: string, anonymousRetentionDays: number): ScriptInput {
   const tag = visitorTag(call.visitor);
-  const { counters, consume, require, grants } = call;
+  const { counters, consume, require, grants, now } = call;
   const keys: string[] = [];
-  // The bucket count is filled in below.
-  const argv = ['', String(require === undefined ? 0 : require.length), String(consume.length), call.dryRun ? '1' : '0', '-1', String(call.now)];
-  if (grants !== undefined) {
-    argv[4] = String(grants.length);
-    for (let i = 0; i < grants.length; i++) argv.push(grants[i]);
-  }
+  const strings = [''];
   let buckets = 0;
+  for (let i = 0; i < counters.length; i++) buckets += counters[i].periods.length;
+  let n = `[${buckets},${require === undefined ? 0 : require.length},${consume.length},${call.dryRun ? 1 : 0},${grants === undefined ? -1 : grants.length},${now}`;
+  if (grants !== undefined) for (let i = 0; i < grants.length; i++) strings.push(grants[i]);
   for (let i = 0; i < counters.length; i++) {
     const { counterId, periods, resourceHash } = counters[i];
+    // The resource hash's ARGV index (1-based; ARGV[1] is the numbers).
+    if (resourceHash !== undefined) strings.push(resourceHash);
     for (let j = 0; j < periods.length; j++) {
       const period = periods[j];
-      const countKey = bucketKey(prefix, tag, counterId, period, call.now);
+      const countKey = bucketKey(prefix, tag, counterId, period, now);
       keys.push(countKey);
-      const countIndex = String(keys.length);
-      const ttl = String(bucketTtlMs(period, call.now, call.visitor.userType, anonymousRetentionDays));
+      const ttl = bucketTtlMs(period, now, call.visitor.userType, anonymousRetentionDays);
       if (resourceHash === undefined) {
-        argv.push(countIndex, '0', ttl, '');
+        n += `,${keys.length},0,${ttl},0`;
       } else {
         keys.push(resourceSetKey(countKey));
-        argv.push(countIndex, String(keys.length), ttl, resourceHash);
+        n += `,${keys.length - 1},${keys.length},${ttl},${strings.length}`;
       }
-      buckets++;
     }
   }
-  argv[0] = String(buckets);
   if (grants !== undefined) keys.push(grantsKey(prefix, tag));
   if (require !== undefined) {
     for (const r of require) {
-      const ci = counterAt(counters, r.counterId);
-      argv.push(String(bucketAt(counters, ci, r.period)), String(r.limit), r.uniqueResources ? '1' : '0');
+      n += `,${bucketAt(counters, counterAt(counters, r.counterId), r.period)},${r.limit},${r.uniqueResources ? 1 : 0}`;
     }
   }
   for (const item of consume) {
     if (!Number.isSafeInteger(item.units)) throw new Error(`meter store: units for ${item.counterId} must be an integer, got ${item.units}`);
     const ci = counterAt(counters, item.counterId);
     if (ci < 0) throw new Error(`meter store: counter ${item.counterId} consumed but not read (add it to call.counters)`);
-    const first = String(bucketAt(counters, ci, undefined));
-    const count = String(counters[ci].periods.length);
+    n += `,${bucketAt(counters, ci, undefined)},${counters[ci].periods.length},${item.units}`;
     const m = item.meter;
-    if (m === null) argv.push(first, count, String(item.units), '-1', '0', '0', '0');
-    else argv.push(first, count, String(item.units), String(bucketAt(counters, ci, m.period)), String(m.limit), m.uniqueResources ? '1' : '0', m.allowPartial ? '1' : '0');
+    n += m === null ? ',-1,0,0,0' : `,${bucketAt(counters, ci, m.period)},${m.limit},${m.uniqueResources ? 1 : 0},${m.allowPartial ? 1 : 0}`;
   }
-  return { keys, argv };
+  strings[0] = `${n}]`;
+  return { keys, argv: strings };
 }
 
 /** The index of the first counter with this id, or -1 when the call does not read it. */

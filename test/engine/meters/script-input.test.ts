@@ -1,6 +1,6 @@
 // The meter script's input (src/engine/meters/redis.ts scriptInput) is built by hand, in one pass, for
 // speed. It must be exactly the documented positional layout (redis-script.ts): a reference built the
-// plain way, field by field from the layout, is compared string for string.
+// plain way, field by field from the layout and through JSON.stringify, is compared string for string.
 import { describe, expect, it } from 'vitest';
 import { bucketKey, bucketTtlMs, grantsKey, resourceSetKey, visitorTag } from '../../../src/engine/meters/redis-keys.js';
 import { scriptInput } from '../../../src/engine/meters/redis.js';
@@ -10,10 +10,13 @@ function reference(call: MeterCall, prefix: string, retentionDays: number) {
   const tag = visitorTag(call.visitor);
   const keys: string[] = [];
   // Every bucket (a counter's period) in call order, numbered from 1.
-  const buckets: { counterId: string; period: Period; fields: (string | number)[] }[] = [];
+  const buckets: { counterId: string; period: Period; fields: number[] }[] = [];
+  // ARGV[1] is the numbers; the assumed plans follow, then each counter's resource hash.
+  const strings = [...(call.grants ?? [])];
   const firstBucket = new Map<string, number>();
   for (const spec of call.counters) {
     if (!firstBucket.has(spec.counterId)) firstBucket.set(spec.counterId, buckets.length + 1);
+    if (spec.resourceHash !== undefined) strings.push(spec.resourceHash);
     for (const period of spec.periods) {
       const countKey = bucketKey(prefix, tag, spec.counterId, period, call.now);
       keys.push(countKey);
@@ -24,7 +27,7 @@ function reference(call: MeterCall, prefix: string, retentionDays: number) {
         setIndex = keys.length;
       }
       const ttl = bucketTtlMs(period, call.now, call.visitor.userType, retentionDays);
-      buckets.push({ counterId: spec.counterId, period, fields: [countIndex, setIndex, ttl, spec.resourceHash ?? ''] });
+      buckets.push({ counterId: spec.counterId, period, fields: [countIndex, setIndex, ttl, spec.resourceHash === undefined ? 0 : strings.length + 1] });
     }
   }
   if (call.grants !== undefined) keys.push(grantsKey(prefix, tag));
@@ -35,15 +38,14 @@ function reference(call: MeterCall, prefix: string, retentionDays: number) {
     const at = spec.periods.indexOf(period);
     return at < 0 ? 0 : first + at;
   };
-  const flag = (value: boolean) => (value ? '1' : '0');
-  const argv = [
+  const flag = (value: boolean) => (value ? 1 : 0);
+  const numbers = [
     buckets.length,
     call.require?.length ?? 0,
     call.consume.length,
     flag(call.dryRun),
     call.grants === undefined ? -1 : call.grants.length,
     call.now,
-    ...(call.grants ?? []),
     ...buckets.flatMap((b) => b.fields),
     ...(call.require ?? []).flatMap((r) => [bucketOf(r.counterId, r.period), r.limit, flag(r.uniqueResources)]),
     ...call.consume.flatMap((k) => {
@@ -52,8 +54,8 @@ function reference(call: MeterCall, prefix: string, retentionDays: number) {
       const m = k.meter;
       return m === null ? [...head, -1, 0, 0, 0] : [...head, bucketOf(k.counterId, m.period), m.limit, flag(m.uniqueResources), flag(m.allowPartial)];
     }),
-  ].map(String);
-  return { keys, argv };
+  ];
+  return { keys, argv: [JSON.stringify(numbers), ...strings] };
 }
 
 const now = Date.UTC(2026, 10, 28, 3, 40);
@@ -102,7 +104,7 @@ describe('scriptInput', () => {
   it('lays out the typical call as documented', () => {
     const got = scriptInput(calls[0], 'plangate:', 400);
     const ttl = String(bucketTtlMs('month', now, 'authenticated', 400));
-    expect(got.argv).toEqual(['1', '0', '1', '0', '0', String(now), '1', '0', ttl, '', '1', '1', '1', '1', '1000000000000', '0', '0']);
+    expect(got.argv).toEqual([`[1,0,1,0,0,${now},1,0,${ttl},0,1,1,1,1,1000000000000,0,0]`]);
     expect(got.keys).toHaveLength(2);
     expect(got.keys[1]).toMatch(/:grants$/);
   });
