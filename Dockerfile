@@ -46,4 +46,6 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PLANGATE_OPS_PORT || 9090) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM (docker stop) drains in-flight requests for up to PLANGATE_SHUTDOWN_TIMEOUT_MS (10 s by
 # default; keep docker stop's --time above it). SIGHUP (docker kill -s HUP) reloads the config.
-CMD ["node", "dist/cli/main.js", "gateway", "--config", "/etc/plangate/plangate.yaml"]
+# The node flags keep the heap sized for traffic through quiet spells (docs/operations.md, "Runtime
+# flags"); bin/plangate.js starts node with the same ones, and the benchmark runs this command.
+CMD ["node", "--no-memory-reducer", "--min-semi-space-size=32", "--max-semi-space-size=32", "dist/cli/main.js", "gateway", "--config", "/etc/plangate/plangate.yaml"]

@@ -2,7 +2,11 @@
 // - `createPipeline(...).run()` for a decided request on plangate-anon's config (anonymous cookie,
 //   uniqueResources meter, memory store), and `engine.decide` alone;
 // - the same for plangate-full's config with the in-memory store (a cached RS256 JWT, provisioning,
-//   a consume), plus the response head the gateway writes (`shapeHead`).
+//   a consume), plus the response head the gateway writes (`shapeHead`);
+// - with `--redis`, plangate-full's config on its Redis store (a private redis-server): 32 decisions
+//   in flight at a time, as wrk -c32 keeps them, reported as the process's CPU time (user + system,
+//   the client's socket work included) per decision. The closest in-process view of what a
+//   plangate-full request costs beyond the proxying.
 // `npx tsx bench/pipeline.ts` (through tsx, which adds 20–30 % over the build: compare runs of this file with each other).
 import type { IncomingMessage } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -16,6 +20,7 @@ import { createPipeline } from '../src/gateway/pipeline.js';
 import { createLogger } from '../src/ops/logger.js';
 import { createRuntime } from '../src/ops/runtime.js';
 import { benchJwt } from './candidates/plangate.js';
+import { startRedisServer } from '../test/support/redis-server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const silent = { event() {} };
@@ -32,6 +37,26 @@ function request(url: string, headers: Record<string, string>): IncomingMessage 
   const rawHeaders = Object.entries(headers).flat();
   return { method: 'GET', url, headers: { ...headers }, rawHeaders, socket: { remoteAddress: '127.0.0.1' } } as unknown as IncomingMessage;
 }
+
+/** `count` calls of `fn`, `inFlight` at a time; CPU µs (user + system) per call, after a warm-up. */
+async function measureConcurrent(name: string, fn: () => Promise<unknown>, count = 200_000, inFlight = 32): Promise<void> {
+  const batch = async (n: number) => {
+    let left = n;
+    const worker = async () => {
+      while (left-- > 0) await fn();
+    };
+    await Promise.all(Array.from({ length: inFlight }, worker));
+  };
+  await batch(20_000);
+  const cpu = process.cpuUsage();
+  const started = process.hrtime.bigint();
+  await batch(count);
+  const used = process.cpuUsage(cpu);
+  const wallUs = Number(process.hrtime.bigint() - started) / 1000;
+  console.log(`${name.padEnd(44)} ${((used.user + used.system) / count).toFixed(1)} µs CPU (${(used.system / count).toFixed(1)} system), ${Math.round((count / wallUs) * 1e6)} calls/s`);
+}
+
+const withRedis = process.argv.includes('--redis');
 
 // ---- plangate-anon ------------------------------------------------------------------------------
 {
@@ -65,18 +90,27 @@ function request(url: string, headers: Record<string, string>): IncomingMessage 
     mkdirSync(join(dir, 'keys'));
     writeFileSync(join(dir, 'keys/bench-jwt.pub.pem'), publicPem);
     const config = parse(readFileSync(join(ROOT, 'bench/configs/plangate-full.yaml'), 'utf8')) as Record<string, unknown>;
-    delete config.store; // in-memory: this measures the JavaScript, not a Redis round trip
+    const redis = withRedis ? await startRedisServer() : undefined;
+    // in-memory: this measures the JavaScript, not a Redis round trip; with --redis, both
+    if (redis === undefined) delete config.store;
+    else (config.store as { redis: { url: string } }).redis.url = redis.url;
     writeFileSync(join(dir, 'plangate.yaml'), stringify(config));
     const model = await loadConfig(join(dir, 'plangate.yaml'), { devAnonymousIdKey: KEY });
     const runtime = await createRuntime(model, { logger: createLogger({ level: 'silent' }) });
     const pipeline = createPipeline({ gateway: model.gateway!, engine: runtime.engine, upstreamHost: '127.0.0.1:1', logger: silent });
     const headers = { host: 'bench.local', 'user-agent': 'wrk', authorization: `Bearer ${token}` };
-    await measure('plangate-full (memory): run + response head', async () => {
+    const full = async () => {
       const verdict = await pipeline.run(request('/articles/bench-article', headers), { requestId: 'bench', route: '-' });
       if (verdict.kind !== 'forward') throw new Error(`expected a forward verdict, got ${verdict.kind}`);
       verdict.shapeHead({ status: 200, statusText: 'OK', headers: { 'content-type': 'text/html', 'content-length': '2141' } });
-    });
-    await runtime.close();
+    };
+    try {
+      if (redis === undefined) await measure('plangate-full (memory): run + response head', full);
+      else for (let round = 1; round <= 3; round++) await measureConcurrent(`plangate-full (Redis, 32 in flight) #${round}`, full);
+    } finally {
+      await runtime.close();
+      await redis?.stop();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --no-memory-reducer --min-semi-space-size=32 --max-semi-space-size=32
+// The node flags are the Dockerfile's (docs/operations.md, "Runtime flags"; a test keeps them equal).
 // In a development checkout (src/ and tsx present) runs the TypeScript sources through tsx, so a
 // dist/ left by `npm run build` never runs stale code; in an installed package, the built CLI (dist/).
 import { existsSync } from 'node:fs';

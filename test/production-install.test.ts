@@ -20,7 +20,7 @@ import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoSite } from '../examples/demo-site/server.js';
-import { readCompose, readDockerfile } from './support/container-spec.js';
+import { nodeFlags, readCompose, readDockerfile } from './support/container-spec.js';
 import { freePort, startRedisServer, type RedisServerHandle } from './support/redis-server.js';
 import { spawnGateway, startEchoUpstream, type EchoUpstream, type GatewayChild } from './ops/harness.js';
 
@@ -62,6 +62,15 @@ async function stopUnprivileged(child: GatewayChild): Promise<void> {
 }
 
 describe('production install', () => {
+  it('starts node with the runtime flags of docs/operations.md, from the image and from the bin alike', () => {
+    const flags = nodeFlags(readDockerfile(readFileSync(join(repo, 'Dockerfile'), 'utf8')).cmd);
+    expect(flags).toContain('--no-memory-reducer');
+    expect(flags.some((flag) => flag.startsWith('--min-semi-space-size='))).toBe(true);
+    // The npm bin starts node itself (its shebang): the same flags, in the same order.
+    const shebang = readFileSync(join(repo, 'bin/plangate.js'), 'utf8').split('\n')[0];
+    expect(shebang).toBe(`#!/usr/bin/env -S node ${flags.join(' ')}`);
+  });
+
   it("runs the Dockerfile's command with docker-compose.yml's environment and config mount", { timeout: 120_000 }, async () => {
     const image = readDockerfile(readFileSync(join(repo, 'Dockerfile'), 'utf8'));
     const secret = 'a-compose-secret-of-more-than-32-bytes-0123456789';

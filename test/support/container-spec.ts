@@ -16,6 +16,17 @@ export interface ImageSpec {
   exposed: number[];
 }
 
+/** The node options of an exec-form command (`node --flag ... script.js args`): what comes between `node` and the script. */
+export function nodeFlags(command: readonly string[]): string[] {
+  if (command[0] !== 'node') throw new Error(`not a node command: ${command.join(' ')}`);
+  const flags: string[] = [];
+  for (const arg of command.slice(1)) {
+    if (!arg.startsWith('-')) break;
+    flags.push(arg);
+  }
+  return flags;
+}
+
 /** The last stage of a Dockerfile (what `docker run` runs). */
 export function readDockerfile(text: string): ImageSpec {
   // Join continuation lines, drop comments and blank lines.
