@@ -15,6 +15,7 @@ import {
   newIdWindow,
   StoreUnavailableError,
   type StoreFailureCode,
+  type ConsumeResult,
   type CounterReading,
   type MeterCall,
   type MeterCallResult,
@@ -68,12 +69,12 @@ export interface RedisMeterStoreOptions {
 
 interface ScriptInput {
   keys: string[];
-  argv: string;
-  /** Periods per counter, in call order, to decode the flat readings. */
-  shape: { counterId: string; periods: MeterCall['counters'][number]['periods'] }[];
+  /** The numbers (one JSON array), then the plan names and resource hashes (the layout is in redis-script.ts). */
+  argv: string[];
 }
 
-type ScriptReply = [number, number[], number[], string[], number];
+/** One flat array (redis-script.ts): integers, and the JSON of each unexpired grant. */
+type ScriptReply = (number | string)[];
 type MeterScriptClient = RedisClient & {
   plangateMeter(numKeys: number, ...args: string[]): Promise<ScriptReply>;
   plangateNewId(numKeys: number, ...args: string[]): Promise<number>;
@@ -148,7 +149,7 @@ export class RedisMeterStore implements MeterStore {
               if (expired()) throw new StoreUnavailableError('store-timeout', `Redis did not answer within ${this.timeoutMs} ms`);
               return this.send(input);
             });
-      return decodeResult(raw, input, call);
+      return decodeResult(raw, call);
     } catch (err) {
       throw this.failed(err);
     }
@@ -192,7 +193,7 @@ export class RedisMeterStore implements MeterStore {
     this.commands++;
     const watch = this.watches.forKey(input.keys[0]);
     this.corkUntilNextTurn();
-    return this.watched(this.client.plangateMeter(input.keys.length, ...input.keys, input.argv), watch);
+    return this.watched(this.client.plangateMeter(input.keys.length, ...input.keys, ...input.argv), watch);
   }
 
   /** A command's promise, failed early by its connection's watch when the connection stalls. */
@@ -564,93 +565,96 @@ class ConnectionWatches {
 }
 
 /**
- * The KEYS and ARGV of the script for one call (see redis-script.ts for the layout). The JSON
- * argument is written by hand, in exactly JSON.stringify's form (a test holds it to that): it holds
- * only indexes, numbers, booleans and a base64url resource hash, and this runs once per decision.
+ * The KEYS and ARGV of the script for one call (see redis-script.ts for the layout): the numbers as
+ * one JSON array written by hand, the plan names and resource hashes as they are; no objects, since
+ * this runs once per decision.
  */
 export function scriptInput(call: MeterCall, prefix: string, anonymousRetentionDays: number): ScriptInput {
   const tag = visitorTag(call.visitor);
+  const { counters, consume, require, grants, now } = call;
   const keys: string[] = [];
-  const shape: ScriptInput['shape'] = [];
-  const { counters } = call;
-  let c = '';
+  const strings = [''];
+  let buckets = 0;
+  for (let i = 0; i < counters.length; i++) buckets += counters[i].periods.length;
+  let n = `[${buckets},${require === undefined ? 0 : require.length},${consume.length},${call.dryRun ? 1 : 0},${grants === undefined ? -1 : grants.length},${now}`;
+  if (grants !== undefined) for (let i = 0; i < grants.length; i++) strings.push(grants[i]);
   for (let i = 0; i < counters.length; i++) {
-    const spec = counters[i];
-    shape.push({ counterId: spec.counterId, periods: spec.periods });
-    let b = '';
-    for (const period of spec.periods) {
-      const countKey = bucketKey(prefix, tag, spec.counterId, period, call.now);
+    const { counterId, periods, resourceHash } = counters[i];
+    // The resource hash's ARGV index (1-based; ARGV[1] is the numbers).
+    if (resourceHash !== undefined) strings.push(resourceHash);
+    for (let j = 0; j < periods.length; j++) {
+      const period = periods[j];
+      const countKey = bucketKey(prefix, tag, counterId, period, now);
       keys.push(countKey);
-      const countIndex = keys.length;
-      let setIndex = 0;
-      if (spec.resourceHash !== undefined) {
+      const ttl = bucketTtlMs(period, now, call.visitor.userType, anonymousRetentionDays);
+      if (resourceHash === undefined) {
+        n += `,${keys.length},0,${ttl},0`;
+      } else {
         keys.push(resourceSetKey(countKey));
-        setIndex = keys.length;
+        n += `,${keys.length - 1},${keys.length},${ttl},${strings.length}`;
       }
-      b += `${b === '' ? '' : ','}[${countIndex},${setIndex},${json(bucketTtlMs(period, call.now, call.visitor.userType, anonymousRetentionDays))}]`;
     }
-    c += `${i === 0 ? '' : ','}{"b":[${b}]${spec.resourceHash === undefined ? '' : `,"r":${JSON.stringify(spec.resourceHash)}`}}`;
   }
-  let g = '';
-  if (call.grants !== undefined) {
-    keys.push(grantsKey(prefix, tag));
-    g = `,"gk":${keys.length},"g":${JSON.stringify(call.grants)},"t":${json(call.now)}`;
+  if (grants !== undefined) keys.push(grantsKey(prefix, tag));
+  if (require !== undefined) {
+    for (const r of require) {
+      n += `,${bucketAt(counters, counterAt(counters, r.counterId), r.period)},${r.limit},${r.uniqueResources ? 1 : 0}`;
+    }
   }
-  /** 1-based counter index and period index within it; 0 when the counter is not read. */
-  const counterAt = (counterId: string): number => {
-    for (let i = 0; i < counters.length; i++) if (counters[i].counterId === counterId) return i + 1;
-    return 0;
-  };
-  const periodAt = (ci: number, period: Period): number => (ci === 0 ? 0 : counters[ci - 1].periods.indexOf(period) + 1);
-  let q = '';
-  for (const r of call.require ?? []) {
-    const ci = counterAt(r.counterId);
-    q += `${q === '' ? '' : ','}{"c":${ci},"p":${periodAt(ci, r.period)},"l":${json(r.limit)}${flag('u', r.uniqueResources)}}`;
-  }
-  let k = '';
-  for (const item of call.consume) {
+  for (const item of consume) {
     if (!Number.isSafeInteger(item.units)) throw new Error(`meter store: units for ${item.counterId} must be an integer, got ${item.units}`);
-    const ci = counterAt(item.counterId);
-    if (ci === 0) throw new Error(`meter store: counter ${item.counterId} consumed but not read (add it to call.counters)`);
+    const ci = counterAt(counters, item.counterId);
+    if (ci < 0) throw new Error(`meter store: counter ${item.counterId} consumed but not read (add it to call.counters)`);
+    n += `,${bucketAt(counters, ci, undefined)},${counters[ci].periods.length},${item.units}`;
     const m = item.meter;
-    const meter = m === null ? '' : `,"m":{"p":${periodAt(ci, m.period)},"l":${json(m.limit)}${flag('u', m.uniqueResources)}${flag('a', m.allowPartial)}}`;
-    k += `${k === '' ? '' : ','}{"c":${ci},"n":${item.units}${meter}}`;
+    n += m === null ? ',-1,0,0,0' : `,${bucketAt(counters, ci, m.period)},${m.limit},${m.uniqueResources ? 1 : 0},${m.allowPartial ? 1 : 0}`;
   }
-  // cjson decodes [] as an empty table, which is what an empty assumption must be.
-  return { keys, argv: `{"c":[${c}],"q":[${q}],"k":[${k}]${flag('d', call.dryRun)}${g}}`, shape };
+  strings[0] = `${n}]`;
+  return { keys, argv: strings };
 }
 
-/** A number as JSON writes it (non-finite numbers become null). */
-function json(value: number): string {
-  return Number.isFinite(value) ? String(value) : 'null';
+/** The index of the first counter with this id, or -1 when the call does not read it. */
+function counterAt(counters: MeterCall['counters'], counterId: string): number {
+  for (let i = 0; i < counters.length; i++) if (counters[i].counterId === counterId) return i;
+  return -1;
 }
 
-/** `,"name":true|false`, or nothing when the value is undefined (as JSON.stringify leaves it out). */
-function flag(name: string, value: boolean | undefined): string {
-  return value === undefined ? '' : `,"${name}":${value}`;
+/**
+ * The script's bucket number (from 1, across all counters) of counter `ci`'s `period`, or of its first
+ * period when `period` is undefined; 0 (not read) when the counter or the period is not in the call.
+ */
+function bucketAt(counters: MeterCall['counters'], ci: number, period: Period | undefined): number {
+  if (ci < 0) return 0;
+  let first = 1;
+  for (let i = 0; i < ci; i++) first += counters[i].periods.length;
+  if (period === undefined) return first;
+  const at = counters[ci].periods.indexOf(period);
+  return at < 0 ? 0 : first + at;
 }
 
-function decodeResult(raw: ScriptReply, input: ScriptInput, call: MeterCall): MeterCallResult {
-  const [met, flatReadings, flatResults, flatGrants, grantsChanged] = raw;
+/** The script's flat reply as a call result; `call` gives the shape (its counters' periods, its consumptions). */
+export function decodeResult(raw: ScriptReply, call: MeterCall): MeterCallResult {
+  const grantCount = Number(raw[2]);
+  let at = 3 + grantCount;
   const readings: Record<string, CounterReading> = {};
-  let at = 0;
-  for (const { counterId, periods } of input.shape) {
+  const { counters, consume } = call;
+  for (let i = 0; i < counters.length; i++) {
+    const { counterId, periods } = counters[i];
     const reading: CounterReading = { usage: {}, seen: {} };
-    for (const period of periods) {
-      reading.usage[period] = Number(flatReadings[at]);
-      reading.seen[period] = Number(flatReadings[at + 1]) === 1;
+    for (let j = 0; j < periods.length; j++) {
+      reading.usage[periods[j]] = Number(raw[at]);
+      reading.seen[periods[j]] = Number(raw[at + 1]) === 1;
       at += 2;
     }
     readings[counterId] = reading;
   }
-  const consumed = call.consume.map((_, i) => ({
-    granted: Number(flatResults[i * 4]) === 1,
-    units: Number(flatResults[i * 4 + 1]),
-    excess: Number(flatResults[i * 4 + 2]),
-    free: Number(flatResults[i * 4 + 3]) === 1,
-  }));
-  if (call.grants === undefined) return { readings, requirementMet: met === 1, consumed };
+  const consumed: ConsumeResult[] = [];
+  for (let i = 0; i < consume.length; i++, at += 4) {
+    consumed.push({ granted: Number(raw[at]) === 1, units: Number(raw[at + 1]), excess: Number(raw[at + 2]), free: Number(raw[at + 3]) === 1 });
+  }
+  const requirementMet = Number(raw[0]) === 1;
+  if (call.grants === undefined) return { readings, requirementMet, consumed };
   const grants: Grant[] = [];
-  for (let i = 0; i < flatGrants.length; i += 2) grants.push(decodeGrant(flatGrants[i + 1]));
-  return { readings, requirementMet: met === 1, consumed, grants, grantsChanged: Number(grantsChanged) === 1 };
+  for (let i = 0; i < grantCount; i++) grants.push(decodeGrant(String(raw[3 + i])));
+  return { readings, requirementMet, consumed, grants, grantsChanged: Number(raw[1]) === 1 };
 }

@@ -9,6 +9,7 @@ import {
   type ConsumeSpec,
   type CounterReading,
   type CounterSpec,
+  type Grant,
   type MeterCall,
   type MeterCallResult,
   type MeterLimit,
@@ -232,6 +233,69 @@ export const SEMANTICS_CASES: SemanticsCase[] = [
     ],
   },
   {
+    name: 'two consumptions of one counter in one call are judged on the usage before the call and recorded one after the other',
+    steps: [
+      {
+        counters: [counter('c', ['lifetime', 'month'])],
+        consume: [
+          { counterId: 'c', units: 2, meter: null },
+          { counterId: 'c', units: 3, meter: meter(4) },
+        ],
+        expect: { readings: { c: read({ lifetime: 0, month: 0 }) }, consumed: [ok(2), ok(3)] },
+      },
+      {
+        counters: [counter('c', ['lifetime', 'month'])],
+        consume: [
+          { counterId: 'c', units: -9, meter: null },
+          { counterId: 'c', units: 1, meter: null },
+        ],
+        expect: { readings: { c: read({ lifetime: 5, month: 5 }) }, consumed: [{ granted: true, units: -9, excess: 0, free: false }, ok(1)] },
+      },
+      { counters: [counter('c', ['lifetime', 'month'])], expect: { readings: { c: read({ lifetime: 1, month: 1 }) } } },
+    ],
+  },
+  {
+    name: 'a requirement or a meter on a counter or period the call does not read sees no usage',
+    steps: [
+      {
+        counters: [counter('c')],
+        require: [{ counterId: 'absent', period: 'month', limit: 1, uniqueResources: true }],
+        consume: [{ counterId: 'c', units: 1, meter: meter(1, 'day') }],
+        expect: { readings: { c: read({ month: 0 }) }, requirementMet: true, consumed: [ok(1)] },
+      },
+      {
+        counters: [counter('c')],
+        require: [{ counterId: 'c', period: 'day', limit: 1, uniqueResources: false }],
+        consume: [{ counterId: 'c', units: 1, meter: meter(1, 'day') }],
+        expect: { readings: { c: read({ month: 1 }) }, requirementMet: true, consumed: [ok(1)] },
+      },
+      {
+        counters: [counter('c')],
+        require: [{ counterId: 'absent', period: 'month', limit: 0, uniqueResources: false }],
+        consume: [{ counterId: 'c', units: 1, meter: null }],
+        expect: { readings: { c: read({ month: 2 }) }, requirementMet: false, consumed: [refused(1)] },
+      },
+    ],
+  },
+  {
+    name: 'a uniqueResources requirement passes at its limit for a resource already counted, and only then',
+    steps: [
+      consumeOne(1, 0, ok(1), { uniqueResources: true }, 'h1'),
+      {
+        counters: [counter('c', ['month'], 'h1'), counter('b', ['day', 'month'])],
+        require: [{ counterId: 'c', period: 'month', limit: 1, uniqueResources: true }],
+        consume: [{ counterId: 'b', units: 1, meter: meter(5) }],
+        expect: { readings: { c: read({ month: 1 }, { month: true }), b: read({ day: 0, month: 0 }) }, requirementMet: true, consumed: [ok(1)] },
+      },
+      {
+        counters: [counter('c', ['month'], 'h2'), counter('b', ['day', 'month'])],
+        require: [{ counterId: 'c', period: 'month', limit: 1, uniqueResources: true }],
+        consume: [{ counterId: 'b', units: 1, meter: meter(5) }],
+        expect: { readings: { c: read({ month: 1 }), b: read({ day: 1, month: 1 }) }, requirementMet: false, consumed: [refused(1)] },
+      },
+    ],
+  },
+  {
     name: 'the last millisecond of a month and the first of the next are different buckets',
     userType: 'authenticated',
     steps: [
@@ -258,6 +322,48 @@ export function describeSemantics(label: string, getStore: () => MeterStore, cas
       // The total (3) is spent after one more, whichever network asks; refusals count nothing.
       expect([await ask(b), await ask(b), await ask(c)]).toEqual([true, false, false]);
       expect([await ask(a, hour), await ask(c, hour)]).toEqual([true, true]);
+    });
+  });
+
+  describe(`grants in the store call on ${label}`, () => {
+    it('returns the unexpired grants, refuses and records nothing when they are not the assumed ones, and removes expired ones unless dry', async () => {
+      const store = getStore();
+      const visitor = { userType: 'authenticated', identifier: `grants-${randomUUID()}` } as const;
+      const grant = (plan: string, expiresAt: number | null): Grant => ({ plan, expiresAt, grantedAt: T0 - DAY, by: 'test' });
+      await store.admin.putGrant(visitor, grant('b-plan', null));
+      await store.admin.putGrant(visitor, grant('a-plan', T0 + 1));
+      await store.admin.putGrant(visitor, grant('old', T0));
+      const run = (grants: string[], dryRun: boolean, now = T0) =>
+        store.run({ visitor, now, counters: [counter('c')], consume: [{ counterId: 'c', units: 1, meter: meter(5) }], dryRun, grants });
+      const stored = async () => (await store.admin.grants(visitor)).map((g) => g.plan).sort();
+      const byPlan = (grants: Grant[] | undefined) => [...(grants ?? [])].sort((x, y) => x.plan.localeCompare(y.plan));
+
+      let result = await run(['a-plan', 'b-plan'], true);
+      expect(result.grantsChanged).toBe(false);
+      expect(byPlan(result.grants)).toEqual([grant('a-plan', T0 + 1), grant('b-plan', null)]);
+      expect(result.consumed).toEqual([ok(1)]);
+      expect(await stored()).toEqual(['a-plan', 'b-plan', 'old']);
+
+      for (const assumed of [['b-plan'], ['b-plan', 'a-plan'], ['a-plan', 'b-plan', 'old'], []]) {
+        result = await run(assumed, false);
+        expect(result.grantsChanged, assumed.join()).toBe(true);
+        expect(result.requirementMet).toBe(false);
+        expect(result.consumed).toEqual([refused(1)]);
+        expect(byPlan(result.grants)).toEqual([grant('a-plan', T0 + 1), grant('b-plan', null)]);
+      }
+      expect(await stored()).toEqual(['a-plan', 'b-plan']);
+
+      result = await run(['a-plan', 'b-plan'], false);
+      expect(result).toMatchObject({ grantsChanged: false, requirementMet: true, consumed: [ok(1)], readings: { c: read({ month: 0 }) } });
+      result = await run(['b-plan'], true, T0 + 1);
+      expect(result).toMatchObject({ grantsChanged: false, grants: [grant('b-plan', null)], consumed: [ok(1)], readings: { c: read({ month: 1 }) } });
+      expect(await stored()).toEqual(['a-plan', 'b-plan']);
+
+      const nobody = { userType: 'anonymous', identifier: `grants-${randomUUID()}` } as const;
+      const none = await store.run({ visitor: nobody, now: T0, counters: [], consume: [], dryRun: false, grants: [] });
+      expect(none).toEqual({ readings: {}, requirementMet: true, consumed: [], grants: [], grantsChanged: false });
+      const assumedNone = await store.run({ visitor: nobody, now: T0, counters: [], consume: [], dryRun: false, grants: ['gone'] });
+      expect(assumedNone).toMatchObject({ requirementMet: false, grants: [], grantsChanged: true });
     });
   });
 
