@@ -15,7 +15,7 @@ import { activeGrants, assumption, type GrantCache } from './grants.js';
 import type { DecisionTrace } from './trace.js';
 import { MAX_UNITS_PER_CALL, StoreUnavailableError } from './meters/store.js';
 import type { CompiledComponent, CompiledSurface, DeclaredConsumption, Model } from './model.js';
-import type { PlanResolver, ResolvedPlanValues } from './plans.js';
+import type { PlanResolver, PlanSet, ResolvedPlanValues } from './plans.js';
 import { plansFromRules, plansFromWorkflows } from './provisioning.js';
 import type {
   AccessCheck,
@@ -58,6 +58,9 @@ const NONE: readonly string[] = [];
 const NONE_GRANTED: readonly Grant[] = [];
 /** Replaced in `start` before any use: a shared placeholder, so no decision allocates one. */
 const NO_VALUES: ResolvedPlanValues = new Map();
+const NO_PLAN_SET: PlanSet = { slugs: NONE, values: NO_VALUES };
+/** planSources() of runs without grants or workflow plans, per plan set. */
+const sourcesByPlanSet = new WeakMap<PlanSet, PlanSource[]>();
 
 /** What the declared consumption of a request decided (step 4): whether it may proceed, and if not why. */
 export interface Gate {
@@ -90,6 +93,8 @@ export class DecisionRun {
   plans: readonly string[] = NONE;
   customer: Customer = NOT_A_CUSTOMER;
   values: ResolvedPlanValues = NO_VALUES;
+  /** The resolver's shared plan set the plans and values come from. */
+  private planSet: PlanSet = NO_PLAN_SET;
   meters!: RequestMeters;
   /** The grants the plans were resolved with (assumed until the store call confirms them). */
   grants: readonly Grant[] = NONE_GRANTED;
@@ -169,6 +174,7 @@ export class DecisionRun {
     const granted = grants.length === 0 ? NONE : grants.map((g) => g.plan).filter((slug) => ctx.model.planBySlug.has(slug));
     if (granted.length > 0) extra = [...extra, ...granted];
     const planSet = ctx.resolver.planSet(this.visitor.userType, extra);
+    this.planSet = planSet;
     this.grants = grants;
     this.plans = planSet.slugs;
     this.values = planSet.values;
@@ -178,6 +184,20 @@ export class DecisionRun {
 
   /** Every plan in effect with its sources (in plan order): what `decision.plans` and explain show. */
   planSources(): PlanSource[] {
+    // Without grants or workflow plans, the sources follow from the plan set alone (the resolver
+    // keys it by user type and the rules' plans): made once per plan set, frozen, shared.
+    const shared = this.grants.length === 0 && this.provisioned.workflows.length === 0;
+    if (!shared) return this.sourcesOfPlans();
+    let sources = sourcesByPlanSet.get(this.planSet);
+    if (sources === undefined) {
+      sources = this.sourcesOfPlans();
+      for (const source of sources) Object.freeze(source);
+      sourcesByPlanSet.set(this.planSet, Object.freeze(sources) as PlanSource[]);
+    }
+    return sources;
+  }
+
+  private sourcesOfPlans(): PlanSource[] {
     const { model } = this.ctx;
     const auto = new Set(model.autoPlans[this.visitor.userType].map((p) => p.slug));
     const sources: PlanSource[] = [];
