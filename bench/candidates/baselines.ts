@@ -1,6 +1,6 @@
 // The reference points plangate is judged against: the upstream alone, the Node proxy ceiling, and
 // the express + http-proxy-middleware stack a developer would write by hand.
-import { launchNodeServer, tsEntry } from './launch.js';
+import { imageNodeFlags, launchNodeServer, tsEntry } from './launch.js';
 import type { Candidate } from './types.js';
 
 export const BENCH_PATH = '/articles/bench-article';
@@ -17,12 +17,12 @@ export const rawProxy: Candidate = {
   name: 'raw-proxy',
   description: 'node:http + http-proxy, keep-alive agent (the Node ceiling)',
   required: true,
-  start: (ctx) => launchNodeServer(ctx, { name: 'raw-proxy', nodeArgs: tsEntry('bench/candidates/raw-proxy-server.ts'), path: BENCH_PATH }),
+  start: (ctx) => launchNodeServer(ctx, { name: 'raw-proxy', nodeArgs: [...imageNodeFlags(ctx.root), ...tsEntry('bench/candidates/raw-proxy-server.ts')], path: BENCH_PATH }),
 };
 
 export const expressHpm: Candidate = {
   name: 'express-hpm',
   description: 'express 5 + http-proxy-middleware, keep-alive agent',
   required: true,
-  start: (ctx) => launchNodeServer(ctx, { name: 'express-hpm', nodeArgs: tsEntry('bench/candidates/express-hpm-server.ts'), path: BENCH_PATH }),
+  start: (ctx) => launchNodeServer(ctx, { name: 'express-hpm', nodeArgs: [...imageNodeFlags(ctx.root), ...tsEntry('bench/candidates/express-hpm-server.ts')], path: BENCH_PATH }),
 };

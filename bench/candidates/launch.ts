@@ -1,4 +1,7 @@
 // Starting a Node server child on a free port and waiting for its first 200: shared by every Node candidate.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { nodeFlags, readDockerfile } from '../../test/support/container-spec.js';
 import { freePort } from '../../test/support/redis-server.js';
 import { waitUntilReady, type Target } from '../http-check.js';
 import { spawnChild, type ChildHandle } from '../processes.js';
@@ -34,6 +37,17 @@ export async function launchOnPort(ctx: BenchContext, spec: LaunchSpec, chosen: 
 }
 
 export const tsEntry = (file: string): string[] => ['--import', 'tsx', file];
+
+/**
+ * The node flags the checkout's image runs plangate with (its Dockerfile's CMD, docs/operations.md
+ * "Runtime flags"); none for a checkout without a Dockerfile or flags. The plangate candidates and
+ * the Node references (raw-proxy, express-hpm) all get them, so a ratio between them compares code,
+ * not runtime settings.
+ */
+export function imageNodeFlags(root: string): string[] {
+  const dockerfile = join(root, 'Dockerfile');
+  return existsSync(dockerfile) ? nodeFlags(readDockerfile(readFileSync(dockerfile, 'utf8')).cmd) : [];
+}
 
 const PORT_ATTEMPTS = 3;
 /** Node's and nginx's words for a port someone else bound first. */

@@ -7,10 +7,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
 import { parse, stringify } from 'yaml';
 import { AnonymousIds, type AnonymousIdKey } from '../../src/engine/identity/anonymous-ids.js';
-import { nodeFlags, readDockerfile } from '../../test/support/container-spec.js';
 import { freePort } from '../../test/support/redis-server.js';
 import { BENCH_PATH } from './baselines.js';
-import { launchOnPort, retryOnPortRace, tsEntry } from './launch.js';
+import { imageNodeFlags, launchOnPort, retryOnPortRace, tsEntry } from './launch.js';
 import type { BenchContext, Candidate, StartResult } from './types.js';
 
 /**
@@ -20,8 +19,7 @@ import type { BenchContext, Candidate, StartResult } from './types.js';
  */
 export function gatewayCommand(root: string, configFile: string): string[] | null {
   const args = ['gateway', '--config', configFile];
-  const dockerfile = join(root, 'Dockerfile');
-  const flags = existsSync(dockerfile) ? nodeFlags(readDockerfile(readFileSync(dockerfile, 'utf8')).cmd) : [];
+  const flags = imageNodeFlags(root);
   // Both layouts, so a --baseline checkout from before the CLI moved to src/cli/main.ts runs too.
   for (const built of ['dist/cli/main.js', 'dist/cli.js']) if (existsSync(join(root, built))) return [...flags, built, ...args];
   for (const source of ['src/cli/main.ts', 'src/cli.ts']) if (existsSync(join(root, source))) return [...flags, ...tsEntry(source), ...args];
