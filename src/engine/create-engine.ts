@@ -58,33 +58,14 @@ export function createEngine(options: EngineOptions): Engine {
       model.newAnonymousIds === undefined ? true : newIds.allow(store, networkId, model.newAnonymousIds, logger),
   };
 
-  /**
-   * Every operation that may reach the store counts as a decision in progress (load shedding,
-   * load.ts). Written with then() rather than async/await: one promise per decision instead of two.
-   * Refusals and failures still come as a rejected promise, never as a throw.
-   */
-  function admitted<T>(work: () => Promise<T>): Promise<T> {
+  /** Every operation that may reach the store counts as a decision in progress (load shedding, load.ts). */
+  async function admitted<T>(work: () => Promise<T>): Promise<T> {
+    load.enter(limit, logger);
     try {
-      load.enter(limit, logger);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    let running: Promise<T>;
-    try {
-      running = work();
-    } catch (err) {
+      return await work();
+    } finally {
       load.leave();
-      return Promise.reject(err);
     }
-    return running.then(left, leftFailing);
-  }
-  function left<T>(value: T): T {
-    load.leave();
-    return value;
-  }
-  function leftFailing(err: unknown): never {
-    load.leave();
-    throw err;
   }
 
   async function updateCounter({ identity: input, counterId, update, resourceId, now }: Parameters<Engine['updateCounter']>[0]): Promise<void> {

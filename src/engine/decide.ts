@@ -15,7 +15,7 @@ import { activeGrants, assumption, type GrantCache } from './grants.js';
 import type { DecisionTrace } from './trace.js';
 import { MAX_UNITS_PER_CALL, StoreUnavailableError } from './meters/store.js';
 import type { CompiledComponent, CompiledSurface, DeclaredConsumption, Model } from './model.js';
-import type { PlanResolver, PlanSet, ResolvedPlanValues } from './plans.js';
+import type { PlanResolver, ResolvedPlanValues } from './plans.js';
 import { plansFromRules, plansFromWorkflows } from './provisioning.js';
 import type {
   AccessCheck,
@@ -58,9 +58,6 @@ const NONE: readonly string[] = [];
 const NONE_GRANTED: readonly Grant[] = [];
 /** Replaced in `start` before any use: a shared placeholder, so no decision allocates one. */
 const NO_VALUES: ResolvedPlanValues = new Map();
-const NO_PLAN_SET: PlanSet = { slugs: NONE, values: NO_VALUES };
-/** planSources() of runs without grants or workflow plans, per plan set. */
-const sourcesByPlanSet = new WeakMap<PlanSet, PlanSource[]>();
 
 /** What the declared consumption of a request decided (step 4): whether it may proceed, and if not why. */
 export interface Gate {
@@ -93,8 +90,6 @@ export class DecisionRun {
   plans: readonly string[] = NONE;
   customer: Customer = NOT_A_CUSTOMER;
   values: ResolvedPlanValues = NO_VALUES;
-  /** The resolver's shared plan set the plans and values come from. */
-  private planSet: PlanSet = NO_PLAN_SET;
   meters!: RequestMeters;
   /** The grants the plans were resolved with (assumed until the store call confirms them). */
   grants: readonly Grant[] = NONE_GRANTED;
@@ -116,20 +111,8 @@ export class DecisionRun {
     this.grantsUnread = ctx.model.store.grants;
   }
 
-  /**
-   * Steps 1 to 3: identity, plans (automatic, provisioned and granted), the values they resolve to.
-   * Without a promise when nothing waits (an identity the gateway resolved, no provisioning
-   * workflow): the common gateway request.
-   */
-  static start(ctx: EngineContext, request: Omit<DecisionRequest, 'surfaceSlug'>): DecisionRun | Promise<DecisionRun> {
-    if (!('resolved' in request.identity) || ctx.model.provisioning.workflows.length > 0) return DecisionRun.startAsync(ctx, request);
-    const { identity, visitor } = resolved(request.identity.resolved);
-    const { rules } = ctx.model.provisioning;
-    const now = request.now ?? Date.now();
-    return DecisionRun.made(ctx, request, now, identity, visitor, rules.length > 0 ? plansFromRules(rules, identity.jwtClaims) : NONE, NONE, undefined);
-  }
-
-  private static async startAsync(ctx: EngineContext, request: Omit<DecisionRequest, 'surfaceSlug'>): Promise<DecisionRun> {
+  /** Steps 1 to 3: identity, plans (automatic, provisioned and granted), the values they resolve to. */
+  static async start(ctx: EngineContext, request: Omit<DecisionRequest, 'surfaceSlug'>): Promise<DecisionRun> {
     const now = request.now ?? Date.now();
     const { identity, visitor } =
       'resolved' in request.identity ? resolved(request.identity.resolved) : await resolveIdentity(request.identity, request.trusted, ctx.identity);
@@ -143,25 +126,12 @@ export class DecisionRun {
       const ms = performance.now() - provisioningStarted;
       request.trace.workflows.push({ kind: 'provisioning', file: workflows.map((w) => w.file).join(', '), ms, ok: true });
     }
-    return DecisionRun.made(ctx, request, now, identity, visitor, fromRules, fromWorkflows, built);
-  }
-
-  private static made(
-    ctx: EngineContext,
-    request: Omit<DecisionRequest, 'surfaceSlug'>,
-    now: number,
-    identity: ResolvedIdentity,
-    visitor: Visitor,
-    fromRules: readonly string[],
-    fromWorkflows: readonly string[],
-    workflowIdentity: WorkflowIdentity | undefined,
-  ): DecisionRun {
     const resourceId = typeof request.resource?.id === 'string' ? request.resource.id : undefined;
     const run = new DecisionRun(ctx, identity, visitor, { rules: fromRules, workflows: fromWorkflows }, resourceId, now);
     run.trace = request.trace;
     if (request.trace !== undefined) request.trace.identity = identity;
     run.resolvePlans(ctx.model.store.grants ? activeGrants(ctx.grants.assumed(visitor), now) : NONE_GRANTED);
-    run.#workflowIdentity = workflowIdentity;
+    run.#workflowIdentity = built;
     return run;
   }
 
@@ -174,7 +144,6 @@ export class DecisionRun {
     const granted = grants.length === 0 ? NONE : grants.map((g) => g.plan).filter((slug) => ctx.model.planBySlug.has(slug));
     if (granted.length > 0) extra = [...extra, ...granted];
     const planSet = ctx.resolver.planSet(this.visitor.userType, extra);
-    this.planSet = planSet;
     this.grants = grants;
     this.plans = planSet.slugs;
     this.values = planSet.values;
@@ -184,20 +153,6 @@ export class DecisionRun {
 
   /** Every plan in effect with its sources (in plan order): what `decision.plans` and explain show. */
   planSources(): PlanSource[] {
-    // Without grants or workflow plans, the sources follow from the plan set alone (the resolver
-    // keys it by user type and the rules' plans): made once per plan set, frozen, shared.
-    const shared = this.grants.length === 0 && this.provisioned.workflows.length === 0;
-    if (!shared) return this.sourcesOfPlans();
-    let sources = sourcesByPlanSet.get(this.planSet);
-    if (sources === undefined) {
-      sources = this.sourcesOfPlans();
-      for (const source of sources) Object.freeze(source);
-      sourcesByPlanSet.set(this.planSet, Object.freeze(sources) as PlanSource[]);
-    }
-    return sources;
-  }
-
-  private sourcesOfPlans(): PlanSource[] {
     const { model } = this.ctx;
     const auto = new Set(model.autoPlans[this.visitor.userType].map((p) => p.slug));
     const sources: PlanSource[] = [];
@@ -565,8 +520,7 @@ function withoutWorkflows(surface: CompiledSurface): SurfaceRun {
 export async function decide(ctx: EngineContext, request: DecisionRequest): Promise<DecisionOutcome> {
   const surface = ctx.model.surfaces.get(request.surfaceSlug);
   if (surface === undefined) throw new EngineError('unknown-surface', `unknown surface '${String(request.surfaceSlug)}'`);
-  const started = DecisionRun.start(ctx, request);
-  const run = started instanceof DecisionRun ? started : await started;
+  const run = await DecisionRun.start(ctx, request);
   const dryRun = request.dryRun === true;
   const routeConsume = request.route?.consume ?? NO_CONSUMPTION;
   const declared = surface.consume.length === 0 ? routeConsume : [...routeConsume, ...surface.consume];

@@ -10,7 +10,7 @@
 // metered under their network's id for this request, and gets no cookie.
 import type { EventLogger } from '../events.js';
 import type { AnonymousIds } from '../engine/identity/anonymous-ids.js';
-import type { JwtVerification, JwtVerifier } from '../engine/identity/jwt-verifier.js';
+import type { JwtVerifier } from '../engine/identity/jwt-verifier.js';
 import { anonymousIdentity, jwtIdentity } from '../engine/identity/resolve.js';
 import type { ResolvedIdentity } from '../engine/types.js';
 import { meteringNetwork } from './client-ip.js';
@@ -63,58 +63,24 @@ export function bearerToken(authorization: string | undefined): string | undefin
 /** Where tokens are looked for, in order of precedence. */
 const SOURCES = ['cookie', 'bearer'] as const;
 
-/**
- * Who the visitor is. Answers without a promise when nothing has to wait (a token the verifier has
- * cached, a signed anonymous cookie): that is most requests, and the gateway then decides without a
- * microtask for identity. A token to verify, or a new id to budget, makes it a promise.
- */
-export function resolveGatewayIdentity(settings: IdentitySettings, inputs: IdentityInputs): GatewayIdentity | Promise<GatewayIdentity> {
+export async function resolveGatewayIdentity(settings: IdentitySettings, inputs: IdentityInputs): Promise<GatewayIdentity> {
   let rejected = false;
-  for (let i = 0; i < SOURCES.length; i++) {
-    const source = SOURCES[i];
-    const token = source === 'cookie' ? inputs.cookies[settings.jwtCookie] : bearerToken(inputs.authorization);
-    if (token === undefined || token === '') continue;
-    const cached = settings.verifier.verifyCached?.(token);
-    // Not cached: this token and any later source are judged asynchronously, in the same order.
-    if (cached === undefined) return resolveFrom(settings, inputs, i, rejected);
-    if (cached.ok) return { ok: true, identity: jwtIdentity(cached) };
-    rejected = true;
-    invalidToken(settings, source, cached);
-  }
-  return anonymousOrRejected(settings, inputs, rejected);
-}
-
-/** resolveGatewayIdentity from source `from` on, verifying tokens (which may wait on keys). */
-async function resolveFrom(settings: IdentitySettings, inputs: IdentityInputs, from: number, rejected: boolean): Promise<GatewayIdentity> {
-  for (let i = from; i < SOURCES.length; i++) {
-    const source = SOURCES[i];
+  for (const source of SOURCES) {
     const token = source === 'cookie' ? inputs.cookies[settings.jwtCookie] : bearerToken(inputs.authorization);
     if (token === undefined || token === '') continue;
     const result = await settings.verifier.verify(token);
-    if (result.ok) return { ok: true, identity: jwtIdentity(result) };
+    if (result.ok) {
+      return { ok: true, identity: jwtIdentity(result) };
+    }
     rejected = true;
-    invalidToken(settings, source, result);
+    settings.logger.event('info', 'gateway-jwt-invalid', { source, reason: result.reason, integration: result.integration });
   }
-  return anonymousOrRejected(settings, inputs, rejected);
-}
-
-function invalidToken(settings: IdentitySettings, source: (typeof SOURCES)[number], result: Extract<JwtVerification, { ok: false }>): void {
-  settings.logger.event('info', 'gateway-jwt-invalid', { source, reason: result.reason, integration: result.integration });
-}
-
-/** After the tokens: 401 when one was rejected and `invalidJwt: reject`, else the anonymous visitor. */
-function anonymousOrRejected(settings: IdentitySettings, inputs: IdentityInputs, rejected: boolean): GatewayIdentity | Promise<GatewayIdentity> {
   if (rejected && settings.invalidJwt === 'reject') return { ok: false, reason: 'invalid-token' };
+
   const ids = settings.anonymousIds;
   const cookie = ids.verify(inputs.cookies[settings.anonymousCookie]);
   if (cookie !== undefined && !cookie.stale) return { ok: true, identity: anonymousIdentity(cookie.id) };
-  return anonymousIdentityFor(settings, inputs, cookie?.id);
-}
-
-/** A visitor without a current signed cookie: re-signed, metered by network, or given a new id within the budget. */
-async function anonymousIdentityFor(settings: IdentitySettings, inputs: IdentityInputs, stale: string | undefined): Promise<GatewayIdentity> {
-  const ids = settings.anonymousIds;
-  let id = stale;
+  let id = cookie?.id;
   if (id === undefined) {
     const network = ids.forNetwork(meteringNetwork(inputs.clientIp));
     if (settings.anonymousMetering === 'cookie+ip') id = network;

@@ -181,17 +181,15 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const decisionStarted = performance.now();
     const bearerAllowed = route.bearer !== false;
     const cookies = readCookies(req.headers.cookie);
-    let who =
+    const who =
       trace.explain?.identity !== undefined
         ? { ok: true as const, identity: trace.explain.identity }
-        : resolveGatewayIdentity(identitySettings, {
+        : await resolveGatewayIdentity(identitySettings, {
             cookies,
             authorization: bearerAllowed ? req.headers.authorization : undefined,
             clientIp,
             https,
           });
-    // Most visitors are known without waiting (a cached token, a signed cookie): no microtask then.
-    if (who instanceof Promise) who = await who;
     if (!who.ok) return { kind: 'answer', outcome: 'rejected', ...errorResponse(ERRORS.invalidToken(), accept) };
     trace.identityType = who.identity.authType === 'jwt' ? 'jwt' : 'anonymous';
     if (!gateway.forwardCredentials) {

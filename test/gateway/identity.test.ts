@@ -61,36 +61,6 @@ describe('resolveGatewayIdentity', () => {
     expect(logger.events.map((e) => [e.code, e.fields?.source])).toEqual([['gateway-jwt-invalid', 'cookie']]);
   });
 
-  it('answers a returning visitor from the verifier\'s cache without a promise, with the same precedence and logs', async () => {
-    const { settings: s, logger } = settings();
-    const cookieToken = await sign({ sub: 'cached-cookie' });
-    const bearer = `Bearer ${await sign({ sub: 'cached-bearer' })}`;
-    const inputs = { ...base, cookies: { jwt: cookieToken, anon: SIGNED }, authorization: bearer };
-    const first = resolveGatewayIdentity(s, inputs);
-    expect(first).toBeInstanceOf(Promise); // a token never seen is verified (RSA)
-    const verified = await first;
-    const again = resolveGatewayIdentity(s, inputs);
-    expect(again).not.toBeInstanceOf(Promise);
-    expect(again).toEqual(verified);
-    expect(again).toMatchObject({ ok: true, identity: { identifier: 'cached-cookie' } });
-
-    // A cached rejection of the cookie (a token signed with another key) still falls back to Bearer, and is logged on every request.
-    const other = await generateKeyPair('RS256');
-    const forged = await new SignJWT({ sub: 'forged' }).setProtectedHeader({ alg: 'RS256' }).sign(other.privateKey);
-    const badCookie = { ...inputs, cookies: { jwt: forged, anon: SIGNED } };
-    await resolveGatewayIdentity(s, badCookie);
-    const cachedBad = resolveGatewayIdentity(s, badCookie);
-    expect(cachedBad).not.toBeInstanceOf(Promise);
-    expect(cachedBad).toMatchObject({ ok: true, identity: { identifier: 'cached-bearer' } });
-    expect(logger.events.filter((e) => e.code === 'gateway-jwt-invalid').map((e) => e.fields?.source)).toEqual(['cookie', 'cookie']);
-
-    // Rejected everywhere: anonymous from the signed cookie (no promise), or 401 when configured.
-    const allBad = { ...base, cookies: { jwt: forged, anon: SIGNED }, authorization: `Bearer ${forged}` };
-    await resolveGatewayIdentity(s, allBad);
-    expect(resolveGatewayIdentity(s, allBad)).toEqual({ ok: true, identity: expect.objectContaining({ authType: 'anonymous', identifier: ANON }) });
-    expect(resolveGatewayIdentity(settings({ invalidJwt: 'reject' }).settings, allBad)).toEqual({ ok: false, reason: 'invalid-token' });
-  });
-
   it('an invalid token reads as anonymous by default, or is rejected when configured', async () => {
     const inputs = { ...base, cookies: { anon: SIGNED }, authorization: 'Bearer nope' };
     expect(await resolveGatewayIdentity(settings().settings, inputs)).toEqual({

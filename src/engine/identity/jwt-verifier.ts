@@ -22,12 +22,6 @@ export type JwtVerification =
 
 export interface JwtVerifier {
   verify(token: string): Promise<JwtVerification>;
-  /**
-   * The verification from the cache, without waiting: what `verify` would answer for a token it
-   * verified (or rejected) before, or undefined when `verify` has work to do. Lets the gateway decide
-   * a returning visitor without a promise per request; optional for test fakes.
-   */
-  verifyCached?(token: string): JwtVerification | undefined;
   /** Fetch remote key sets ahead of the first request; resolves when every set is loaded or has failed. */
   warm(): Promise<void>;
   /** Per-integration readiness (JWK Sets loaded at least once). */

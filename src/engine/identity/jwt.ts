@@ -81,23 +81,6 @@ export function createJwtVerifier(
     return integration === undefined ? { ok: false, reason } : { ok: false, reason, integration };
   }
 
-  /** A cached acceptance (claims parsed afresh) or a cached rejection still valid under `generations`; undefined otherwise. */
-  function fromCache(key: string, generations: number): JwtVerification | undefined {
-    const hit = cache.get(key, now(), (index) => compiled[index]!.keys.generation());
-    if (hit) {
-      counters.cacheHits += 1;
-      counters.accepted += 1;
-      const claims = JSON.parse(hit.payloadJson) as Record<string, unknown>;
-      return { ok: true, claims, identifier: hit.identifier, integration: compiled[hit.integration]!.config.name };
-    }
-    const known = cache.rejection(key, now(), generations);
-    if (known) {
-      counters.rejectionCacheHits += 1;
-      return reject(known.reason, known.integration);
-    }
-    return undefined;
-  }
-
   async function attempt(integration: CompiledIntegration, token: string, cacheKey: string, header: TokenHeader, payloadJson: string): Promise<Attempt> {
     if (!integration.allowed.has(header.alg)) return { ok: false, reason: 'algorithm-not-allowed' };
     const lookup = await integration.keys.lookup(header);
@@ -132,18 +115,24 @@ export function createJwtVerifier(
   }
 
   return {
-    verifyCached(token) {
-      if (compiled.length === 0 || typeof token !== 'string' || token.length > MAX_TOKEN_CHARS) return undefined;
-      return fromCache(cache.keyOf(token), keyGenerations());
-    },
     async verify(token) {
       if (compiled.length === 0) return reject('no-integration');
       if (typeof token !== 'string' || token.length > MAX_TOKEN_CHARS) return reject(typeof token === 'string' ? 'too-large' : 'malformed');
       const key = cache.keyOf(token);
-      // Taken before judging: keys that change meanwhile make a cached rejection stale at once.
+      const hit = cache.get(key, now(), (index) => compiled[index]!.keys.generation());
+      if (hit) {
+        counters.cacheHits += 1;
+        counters.accepted += 1;
+        const claims = JSON.parse(hit.payloadJson) as Record<string, unknown>;
+        return { ok: true, claims, identifier: hit.identifier, integration: compiled[hit.integration]!.config.name };
+      }
+      // Taken before judging: keys that change meanwhile make the cached rejection stale at once.
       const generations = keyGenerations();
-      const known = fromCache(key, generations);
-      if (known !== undefined) return known;
+      const known = cache.rejection(key, now(), generations);
+      if (known) {
+        counters.rejectionCacheHits += 1;
+        return reject(known.reason, known.integration);
+      }
       const pre = precheckToken(token);
       if (!pre.ok) return reject(pre.reason);
       const candidates = (pre.issuer !== undefined && byIssuer.get(pre.issuer)) || compiled;
