@@ -12,10 +12,10 @@
 // redis-server, like the bench; every process it starts is stopped at the end.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CANDIDATES } from './candidates/index.js';
+import { CANDIDATES, fromCheckout } from './candidates/index.js';
 import { launchNodeServer, tsEntry } from './candidates/launch.js';
 import { isSkipped, type BenchContext, type Running } from './candidates/types.js';
 import { processCpuSeconds } from './cpu-time.js';
@@ -51,8 +51,7 @@ try {
     const [name, dir] = spec.split('@');
     const candidate = CANDIDATES.find((c) => c.name === name);
     if (candidate === undefined) throw new Error(`no candidate named ${name}`);
-    const at: BenchContext = dir === undefined ? ctx : { ...ctx, root: resolve(dir), tmpDir: join(tmpDir, `baseline-${running.length}`) };
-    const started = await candidate.start(at);
+    const started = await (dir === undefined ? candidate : fromCheckout(candidate, dir)).start(ctx);
     if (isSkipped(started)) throw new Error(`${spec}: ${started.skipped}`);
     running.push([spec, started]);
   }

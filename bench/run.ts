@@ -4,9 +4,9 @@
 // stopped at the end, on errors and on Ctrl-C. See docs/performance.md.
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CANDIDATES } from './candidates/index.js';
+import { CANDIDATES, fromCheckout } from './candidates/index.js';
 import { launchNodeServer, tsEntry } from './candidates/launch.js';
 import { isSkipped, type BenchContext, type Candidate, type Running } from './candidates/types.js';
 import { formatBurstTable, runBurstBench, writeBurstResult } from './burst.js';
@@ -104,18 +104,6 @@ async function collectProfile(name: string, run: Running | undefined, dir: strin
     return null;
   }
   return { candidate: name, file: newest.slice(ROOT.length), summary: summarizeProfile(newest) };
-}
-
-/** The same candidate started from another checkout (its code, its configs), for before/after runs side by side. */
-function fromCheckout(candidate: Candidate, root: string): Candidate {
-  const dir = resolve(root);
-  return {
-    ...candidate,
-    name: `${candidate.name}@baseline`,
-    description: `${candidate.description} (from ${dir})`,
-    // Its own temp dir: the candidate writes its config under <tmpDir>/<name>.
-    start: (ctx) => candidate.start({ ...ctx, root: dir, tmpDir: join(ctx.tmpDir, 'baseline') }),
-  };
 }
 
 /** --burst: the largest burst held exactly, this checkout and (with --baseline) another, size by size. */
